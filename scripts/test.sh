@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: install dependencies and data
+# (scripts/setup.sh), build with warnings as errors, run every test with ctest.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$here/scripts/setup.sh"
+"$here/scripts/build.sh" -DNOTA_WERROR=ON -DNOTA_TESTS=ON
+cd "${NOTA_BUILD_DIR:-$here/build}"
+ctest --output-on-failure -j "$(nproc)"
