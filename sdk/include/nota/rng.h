@@ -48,6 +48,13 @@ uint64_t nota_rng_below(nota_rng *r, uint64_t n);
  * any split of [0, n) across threads yields the same numbers. */
 void nota_rng_fill_uniform(uint64_t seed, uint64_t stream, float *out, size_t n);
 void nota_rng_fill_normal(uint64_t seed, uint64_t stream, float *out, size_t n);
+/* The same numbers for elements [first, first + n) only: out[j] equals element
+ * first + j of nota_rng_fill_uniform / _normal, so workers can each fill their
+ * own slice of one logical array. */
+void nota_rng_fill_uniform_range(uint64_t seed, uint64_t stream, size_t first, float *out,
+                                 size_t n);
+void nota_rng_fill_normal_range(uint64_t seed, uint64_t stream, size_t first, float *out,
+                                size_t n);
 
 #ifdef __cplusplus
 }
