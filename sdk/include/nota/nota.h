@@ -9,5 +9,7 @@
 #include "nota/modelfile.h"
 #include "nota/data.h"
 #include "nota/plugin.h"
+#include "nota/nn.h"
+#include "nota/stats.h"
 #define NOTA_VERSION_STRING "0.1.0"
 #endif
