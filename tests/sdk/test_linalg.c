@@ -121,6 +121,21 @@ Test(linalg, matmul_refuses_bad_shapes_with_exact_messages) {
     nota_tensor_free(u);
 }
 
+Test(linalg, matmul_refuses_gpu_and_oversized_operands) {
+    /* Headers only: the checks must refuse these before touching any data. */
+    float dummy[4];
+    nota_tensor ok = {
+        .dtype = NOTA_F32, .ndim = 2, .shape = {2, 2}, .data = dummy, .nbytes = sizeof dummy};
+    nota_tensor gpu = ok, big = ok;
+    gpu.device.kind = NOTA_DEVICE_CUDA;
+    cr_assert_eq(nota_matmul(&ok, false, &gpu, false, 1, 0, &ok), NOTA_EINVAL);
+    cr_assert_str_eq(nota_last_error(), "matmul: b must be on the CPU");
+    big.shape[0] = INT64_C(1) << 31;
+    cr_assert_eq(nota_matmul(&big, false, &ok, false, 1, 0, &ok), NOTA_ELIMIT);
+    cr_assert_str_eq(nota_last_error(),
+                     "matmul: a (2147483648, 2) has a dimension above 2147483647 (BLAS int)");
+}
+
 Test(linalg, matmul_refuses_aliased_output) {
     nota_tensor *a = mat(3, 3, 1), *b = mat(3, 3, 2);
     cr_assert_eq(nota_matmul(a, false, b, false, 1, 0, b), NOTA_EINVAL);
