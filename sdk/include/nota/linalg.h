@@ -49,6 +49,15 @@ nota_status nota_random_orthogonal(int64_t n, uint64_t seed, uint64_t stream, fl
  * with A = L L^T; the upper triangle is zeroed. NOTA_ENUMERIC if not SPD. */
 nota_status nota_cholesky(int64_t n, double *a);
 
+/* Double-precision forms, for statistics that f32 accumulation would spoil
+ * (covariances whose eigenvalues span many orders of magnitude). */
+void nota_dgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
+                double *c, int64_t ldc);
+/* C (n,n) = alpha * A^T A + beta * C for A (m,n), upper and lower filled. */
+void nota_dsyrk_ata(int64_t m, int64_t n, double alpha, const double *a, int64_t lda,
+                    double beta, double *c);
+
 #ifdef __cplusplus
 }
 #endif
