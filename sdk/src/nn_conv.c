@@ -1,0 +1,251 @@
+/* Conv2d (stride, zero or reflection padding, dilation 1) by im2col + GEMM.
+ *
+ * A chunk of nb samples is unfolded into cols (C·kh·kw, nb·L), L = Ho·Wo,
+ * so one sgemm W (O, C·kh·kw) × cols gives the whole chunk's output — a GEMM
+ * whose n dimension is nb·L rather than one sample's L, as the kit's rule
+ * asks. nb is chosen so cols stays under NN_CONV_COLS_BUDGET floats (the full
+ * batch when it fits), which bounds memory for 7×7 kernels on large images.
+ * Backward recomputes the chunk's cols (cheaper than keeping them all) for
+ * dW += dY cols^T, and col2im scatters dcols = W^T dY back into dx; the same
+ * index map handles both padding modes, so reflection padding's gradient
+ * flows to the reflected pixel.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+#include "nota/linalg.h"
+
+#define NN_CONV_COLS_BUDGET ((int64_t)1 << 23) /* floats: 32 MiB */
+
+typedef struct conv_priv {
+    nota_nn_conv2d_opts o;
+    float *cols, *tmp; /* scratch: (K, nb·L) and (O, nb·L) */
+    size_t cols_cap, tmp_cap;
+} conv_priv;
+
+static void conv_free_priv(void *pv) {
+    conv_priv *p = pv;
+    if (!p) return;
+    free(p->cols);
+    free(p->tmp);
+    free(p);
+}
+
+/* Source index of padded coordinate i in [-pad, n + pad), or -1 for a zero. */
+static inline int64_t pad_index(int64_t i, int64_t n, nota_nn_padding mode) {
+    if (i >= 0 && i < n) return i;
+    if (mode == NOTA_NN_PAD_ZERO) return -1;
+    return i < 0 ? -i : 2 * (n - 1) - i;
+}
+
+typedef struct geom {
+    int64_t n, c, h, w, o, kh, kw, s, pad, ho, wo, l, k;
+} geom;
+
+static geom conv_geom(const conv_priv *p, const nota_tensor *x) {
+    geom g;
+    g.n = x->shape[0], g.c = x->shape[1], g.h = x->shape[2], g.w = x->shape[3];
+    g.o = p->o.out_channels, g.kh = p->o.kernel_h, g.kw = p->o.kernel_w;
+    g.s = p->o.stride, g.pad = p->o.padding;
+    g.ho = (g.h + 2 * g.pad - g.kh) / g.s + 1;
+    g.wo = (g.w + 2 * g.pad - g.kw) / g.s + 1;
+    g.l = g.ho * g.wo;
+    g.k = g.c * g.kh * g.kw;
+    return g;
+}
+
+static int64_t chunk_size(const geom *g) {
+    int64_t per = g->k * g->l > g->o * g->l ? g->k * g->l : g->o * g->l;
+    int64_t nb = NN_CONV_COLS_BUDGET / per;
+    if (nb < 1) nb = 1;
+    return nb < g->n ? nb : g->n;
+}
+
+static nota_status scratch(conv_priv *p, const geom *g, int64_t nb) {
+    size_t need_c = (size_t)(g->k * nb * g->l), need_t = (size_t)(g->o * nb * g->l);
+    if (need_c > p->cols_cap) {
+        free(p->cols);
+        p->cols = malloc(need_c * sizeof(float));
+        p->cols_cap = p->cols ? need_c : 0;
+    }
+    if (need_t > p->tmp_cap) {
+        free(p->tmp);
+        p->tmp = malloc(need_t * sizeof(float));
+        p->tmp_cap = p->tmp ? need_t : 0;
+    }
+    if (!p->cols || !p->tmp)
+        return nota_error(NOTA_ENOMEM, "conv2d: cannot allocate %zu + %zu floats of scratch",
+                          need_c, need_t);
+    return NOTA_OK;
+}
+
+/* cols[r][b·L + oy·Wo + ox] = x[n0 + b][c][iy][ix], r = (c·kh + i)·kw + j. */
+static void im2col(const geom *g, nota_nn_padding mode, const float *x, int64_t n0, int64_t nb,
+                   float *cols) {
+    int64_t ncols = nb * g->l;
+    for (int64_t c = 0; c < g->c; c++)
+        for (int64_t i = 0; i < g->kh; i++)
+            for (int64_t j = 0; j < g->kw; j++) {
+                float *row = cols + ((c * g->kh + i) * g->kw + j) * ncols;
+                for (int64_t b = 0; b < nb; b++) {
+                    const float *img = x + ((n0 + b) * g->c + c) * g->h * g->w;
+                    float *dst = row + b * g->l;
+                    for (int64_t oy = 0; oy < g->ho; oy++) {
+                        int64_t iy = pad_index(oy * g->s - g->pad + i, g->h, mode);
+                        for (int64_t ox = 0; ox < g->wo; ox++) {
+                            int64_t ix = pad_index(ox * g->s - g->pad + j, g->w, mode);
+                            dst[oy * g->wo + ox] = (iy < 0 || ix < 0) ? 0.0f : img[iy * g->w + ix];
+                        }
+                    }
+                }
+            }
+}
+
+/* The adjoint of im2col: dx[...] += dcols[...] (dx zeroed by the caller). */
+static void col2im(const geom *g, nota_nn_padding mode, const float *cols, int64_t n0,
+                   int64_t nb, float *dx) {
+    int64_t ncols = nb * g->l;
+    for (int64_t c = 0; c < g->c; c++)
+        for (int64_t i = 0; i < g->kh; i++)
+            for (int64_t j = 0; j < g->kw; j++) {
+                const float *row = cols + ((c * g->kh + i) * g->kw + j) * ncols;
+                for (int64_t b = 0; b < nb; b++) {
+                    float *img = dx + ((n0 + b) * g->c + c) * g->h * g->w;
+                    const float *src = row + b * g->l;
+                    for (int64_t oy = 0; oy < g->ho; oy++) {
+                        int64_t iy = pad_index(oy * g->s - g->pad + i, g->h, mode);
+                        if (iy < 0) continue;
+                        for (int64_t ox = 0; ox < g->wo; ox++) {
+                            int64_t ix = pad_index(ox * g->s - g->pad + j, g->w, mode);
+                            if (ix >= 0) img[iy * g->w + ix] += src[oy * g->wo + ox];
+                        }
+                    }
+                }
+            }
+}
+
+static nota_status conv_forward(nota_nn_layer *l, const nota_tensor *x) {
+    conv_priv *p = l->priv;
+    const nota_nn_conv2d_opts *o = &p->o;
+    char e[160];
+    snprintf(e, sizeof e, "(N, %lld, H, W)", (long long)o->in_channels);
+    if (x->ndim != 4 || x->shape[1] != o->in_channels) return nn_shape_error(l, x, e);
+    int64_t h = x->shape[2], w = x->shape[3];
+    if (h + 2 * o->padding < o->kernel_h || w + 2 * o->padding < o->kernel_w) {
+        snprintf(e, sizeof e, "H + 2*%lld >= %lld and W + 2*%lld >= %lld", (long long)o->padding,
+                 (long long)o->kernel_h, (long long)o->padding, (long long)o->kernel_w);
+        return nn_shape_error(l, x, e);
+    }
+    if (o->padding_mode == NOTA_NN_PAD_REFLECT && (o->padding >= h || o->padding >= w)) {
+        snprintf(e, sizeof e, "H and W > %lld for reflection padding %lld",
+                 (long long)o->padding, (long long)o->padding);
+        return nn_shape_error(l, x, e);
+    }
+    geom g = conv_geom(p, x);
+    int64_t ys[4] = {g.n, g.o, g.ho, g.wo};
+    nota_status st = nn_ensure(&l->y, 4, ys);
+    if (st) return st;
+    int64_t nb = chunk_size(&g);
+    st = scratch(p, &g, nb);
+    if (st) return st;
+    const float *wt = nn_f(l->params[0].value);
+    const float *bias = o->bias ? nn_f(l->params[1].value) : NULL;
+    float *y = nn_f(l->y);
+    for (int64_t n0 = 0; n0 < g.n; n0 += nb) {
+        int64_t m = g.n - n0 < nb ? g.n - n0 : nb;
+        im2col(&g, o->padding_mode, nn_f(x), n0, m, p->cols);
+        nota_sgemm(false, false, g.o, m * g.l, g.k, 1.0f, wt, g.k, p->cols, m * g.l, 0.0f,
+                   p->tmp, m * g.l);
+        /* (O, m·L) → (m, O, L), adding the bias on the way */
+        for (int64_t b = 0; b < m; b++)
+            for (int64_t oc = 0; oc < g.o; oc++) {
+                float *dst = y + ((n0 + b) * g.o + oc) * g.l;
+                const float *src = p->tmp + oc * m * g.l + b * g.l;
+                float bv = bias ? bias[oc] : 0.0f;
+                for (int64_t q = 0; q < g.l; q++) dst[q] = src[q] + bv;
+            }
+    }
+    return NOTA_OK;
+}
+
+static nota_status conv_backward(nota_nn_layer *l, const nota_tensor *dyt, bool need_dx) {
+    conv_priv *p = l->priv;
+    geom g = conv_geom(p, l->x);
+    int64_t nb = chunk_size(&g);
+    nota_status st = scratch(p, &g, nb);
+    if (st) return st;
+    const float *dy = nn_f(dyt), *wt = nn_f(l->params[0].value);
+    float *dw = nn_f(l->params[0].grad);
+    float *db = p->o.bias ? nn_f(l->params[1].grad) : NULL;
+    if (need_dx) memset(l->dx->data, 0, l->dx->nbytes);
+    for (int64_t n0 = 0; n0 < g.n; n0 += nb) {
+        int64_t m = g.n - n0 < nb ? g.n - n0 : nb, ml = m * g.l;
+        /* dy (m, O, L) → tmp (O, m·L) */
+        for (int64_t b = 0; b < m; b++)
+            for (int64_t oc = 0; oc < g.o; oc++)
+                memcpy(p->tmp + oc * ml + b * g.l, dy + ((n0 + b) * g.o + oc) * g.l,
+                       (size_t)g.l * sizeof(float));
+        if (db)
+            for (int64_t oc = 0; oc < g.o; oc++) {
+                double s = 0.0;
+                for (int64_t q = 0; q < ml; q++) s += p->tmp[oc * ml + q];
+                db[oc] += (float)s;
+            }
+        im2col(&g, p->o.padding_mode, nn_f(l->x), n0, m, p->cols);
+        nota_sgemm(false, true, g.o, g.k, ml, 1.0f, p->tmp, ml, p->cols, ml, 1.0f, dw, g.k);
+        if (need_dx) {
+            nota_sgemm(true, false, g.k, ml, g.o, 1.0f, wt, g.k, p->tmp, ml, 0.0f, p->cols, ml);
+            col2im(&g, p->o.padding_mode, p->cols, n0, m, nn_f(l->dx));
+        }
+    }
+    return NOTA_OK;
+}
+
+static nota_status conv_init(nota_nn_layer *l, uint64_t seed, uint64_t stream) {
+    const conv_priv *p = l->priv;
+    int64_t fan_in = p->o.in_channels * p->o.kernel_h * p->o.kernel_w;
+    int64_t fan_out = p->o.out_channels * p->o.kernel_h * p->o.kernel_w;
+    double bound = 1.0 / sqrt((double)fan_in); /* PyTorch's default, as Linear */
+    nota_status st = nota_nn_init_tensor(l->params[0].value, NOTA_NN_INIT_UNIFORM, -bound, bound,
+                                         fan_in, fan_out, seed, 2 * stream);
+    if (st || !p->o.bias) return st;
+    return nota_nn_init_tensor(l->params[1].value, NOTA_NN_INIT_UNIFORM, -bound, bound, fan_in,
+                               fan_out, seed, 2 * stream + 1);
+}
+
+static const nn_vtable conv_vt = {"conv2d", conv_forward, conv_backward, conv_init,
+                                  conv_free_priv};
+
+nota_status nota_nn_conv2d_new(const nota_nn_conv2d_opts *o, nota_nn_layer **layer) {
+    if (!layer || !o) return nota_error(NOTA_EINVAL, "nota_nn_conv2d_new: opts or layer is NULL");
+    *layer = NULL;
+    if (o->in_channels < 1 || o->out_channels < 1 || o->kernel_h < 1 || o->kernel_w < 1)
+        return nota_error(NOTA_EINVAL,
+                          "conv2d: channels (%lld, %lld) and kernel (%lld, %lld) must be >= 1",
+                          (long long)o->in_channels, (long long)o->out_channels,
+                          (long long)o->kernel_h, (long long)o->kernel_w);
+    if (o->stride < 1 || o->padding < 0)
+        return nota_error(NOTA_EINVAL, "conv2d: stride %lld must be >= 1 and padding %lld >= 0",
+                          (long long)o->stride, (long long)o->padding);
+    if (o->padding_mode != NOTA_NN_PAD_ZERO && o->padding_mode != NOTA_NN_PAD_REFLECT)
+        return nota_error(NOTA_EINVAL, "conv2d: unknown padding mode %d", (int)o->padding_mode);
+    nota_nn_layer *l;
+    nota_status st = nn_layer_alloc(&conv_vt, sizeof(conv_priv), &l);
+    if (st) return st;
+    conv_priv *p = l->priv;
+    p->o = *o;
+    int64_t ws[4] = {o->out_channels, o->in_channels, o->kernel_h, o->kernel_w};
+    int64_t fan_in = ws[1] * ws[2] * ws[3], fan_out = ws[0] * ws[2] * ws[3];
+    st = nn_add_param(l, "weight", 4, ws, true, fan_in, fan_out);
+    if (!st && o->bias) st = nn_add_param(l, "bias", 1, &ws[0], true, fan_in, fan_out);
+    if (!st) st = conv_init(l, 0, 0);
+    if (st) {
+        nota_nn_layer_free(l);
+        return st;
+    }
+    *layer = l;
+    return NOTA_OK;
+}

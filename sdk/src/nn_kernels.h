@@ -1,0 +1,69 @@
+/* nn_kernels.h — per-element bodies of the nn kit's element-wise maths.
+ *
+ * Every activation, loss term and optimizer update is written here once as a
+ * static inline function of scalars, with no loops and no memory access
+ * beyond its arguments. The CPU loops in nn_*.c call them; a CUDA back end
+ * will compile the same bodies as __host__ __device__ functions (the
+ * NN_KERNEL macro is the seam), so both back ends compute the same numbers.
+ */
+#ifndef NOTA_NN_KERNELS_H
+#define NOTA_NN_KERNELS_H
+
+#include <math.h>
+
+#if defined(__CUDACC__)
+#define NN_KERNEL static inline __host__ __device__
+#else
+#define NN_KERNEL static inline
+#endif
+
+/* ---- activations: forward from x, backward from x or y (whichever is cheaper) */
+NN_KERNEL float nn_relu(float x) { return x > 0.0f ? x : 0.0f; }
+NN_KERNEL float nn_relu_grad(float x, float dy) { return x > 0.0f ? dy : 0.0f; }
+NN_KERNEL float nn_leaky(float x, float s) { return x > 0.0f ? x : s * x; }
+NN_KERNEL float nn_leaky_grad(float x, float s, float dy) { return x > 0.0f ? dy : s * dy; }
+NN_KERNEL float nn_tanh_grad_y(float y, float dy) { return dy * (1.0f - y * y); }
+/* Stable for large |x|: exp only ever of a non-positive number. */
+NN_KERNEL float nn_sigmoid(float x) {
+    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+NN_KERNEL float nn_sigmoid_grad_y(float y, float dy) { return dy * y * (1.0f - y); }
+
+/* ---- losses: value (double, for accumulation) and d/dpred (before reduction) */
+NN_KERNEL double nn_mse(float p, float t) {
+    double d = (double)p - (double)t;
+    return d * d;
+}
+NN_KERNEL float nn_mse_grad(float p, float t) { return 2.0f * (p - t); }
+NN_KERNEL double nn_l1(float p, float t) { return fabs((double)p - (double)t); }
+NN_KERNEL float nn_l1_grad(float p, float t) { return p > t ? 1.0f : (p < t ? -1.0f : 0.0f); }
+/* max(z,0) - z t + log1p(exp(-|z|)): never overflows. */
+NN_KERNEL double nn_bce_logits(float z, float t) {
+    double zd = z;
+    return (zd > 0.0 ? zd : 0.0) - zd * t + log1p(exp(-fabs(zd)));
+}
+NN_KERNEL float nn_bce_logits_grad(float z, float t) { return nn_sigmoid(z) - t; }
+/* One (mu, logvar) term of KL(N(mu, e^lv) || N(0,1)). */
+NN_KERNEL double nn_kl(float mu, float lv) {
+    return 0.5 * ((double)mu * mu + exp((double)lv) - 1.0 - lv);
+}
+NN_KERNEL float nn_kl_grad_mu(float mu) { return mu; }
+NN_KERNEL float nn_kl_grad_lv(float lv) { return 0.5f * (expf(lv) - 1.0f); }
+
+/* ---- optimizers: one parameter element. bc1 = 1 - beta1^t, bc2 = 1 - beta2^t. */
+NN_KERNEL void nn_adam_update(float *w, float *m, float *v, float g, float lr, float b1, float b2,
+                              float eps, float bc1, float bc2) {
+    *m = b1 * *m + (1.0f - b1) * g;
+    *v = b2 * *v + (1.0f - b2) * g * g;
+    /* PyTorch's form, so that runs can be compared step for step */
+    float denom = sqrtf(*v) / sqrtf(bc2) + eps;
+    *w -= (lr / bc1) * (*m / denom);
+}
+NN_KERNEL void nn_sgd_update(float *w, float *buf, float g, float lr, float momentum) {
+    *buf = momentum * *buf + g;
+    *w -= lr * *buf;
+}
+
+#endif /* NOTA_NN_KERNELS_H */

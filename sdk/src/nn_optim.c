@@ -1,0 +1,213 @@
+/* Optimizers (Adam, SGD with momentum) and learning-rate schedules.
+ *
+ * An optimizer holds borrowed (value, grad) pairs of the parameters it was
+ * given plus its own state per element (Adam's two moments, SGD's momentum
+ * buffer). The update maths is in nn_kernels.h. Adam follows PyTorch's
+ * torch.optim.Adam (bias-corrected moments, eps added after the square
+ * root) so that loss curves can be compared step for step; weight decay is
+ * either classic L2 (added to the gradient, torch.optim.Adam's
+ * weight_decay) or decoupled (AdamW: w -= lr·wd·w before the step).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+#include "nn_kernels.h"
+
+#define NN_PI 3.14159265358979323846
+
+typedef enum { OPT_ADAM, OPT_SGD } opt_kind;
+
+typedef struct opt_slot {
+    nota_tensor *value, *grad; /* borrowed */
+    float *m, *v;              /* owned state (v unused by SGD) */
+} opt_slot;
+
+struct nota_nn_optim {
+    opt_kind kind;
+    nota_nn_adam_opts adam;
+    nota_nn_sgd_opts sgd;
+    int64_t step;
+    opt_slot *slots;
+    size_t n, cap;
+};
+
+float nota_nn_schedule_lr(const nota_nn_schedule *s, int64_t step) {
+    if (!s) return 0.0f;
+    if (s->kind == NOTA_NN_LR_CONSTANT || s->total_steps < 1) return s->lr;
+    if (step >= s->total_steps) return s->lr_end;
+    double t = step < 0 ? 0.0 : (double)step / (double)s->total_steps;
+    if (s->kind == NOTA_NN_LR_LINEAR) return (float)(s->lr + (s->lr_end - s->lr) * t);
+    return (float)(s->lr_end + (s->lr - s->lr_end) * 0.5 * (1.0 + cos(NN_PI * t)));
+}
+
+static nota_status check_schedule(const char *who, const nota_nn_schedule *s) {
+    if ((int)s->kind < 0 || (int)s->kind > 2)
+        return nota_error(NOTA_EINVAL, "%s: unknown schedule kind %d", who, (int)s->kind);
+    if (!(s->lr >= 0.0f && isfinite(s->lr)))
+        return nota_error(NOTA_EINVAL, "%s: learning rate %g must be finite and >= 0", who,
+                          (double)s->lr);
+    if (s->kind != NOTA_NN_LR_CONSTANT) {
+        if (!(s->lr_end >= 0.0f && isfinite(s->lr_end)))
+            return nota_error(NOTA_EINVAL, "%s: final learning rate %g must be finite and >= 0",
+                              who, (double)s->lr_end);
+        if (s->total_steps < 1)
+            return nota_error(NOTA_EINVAL, "%s: schedule total_steps %lld must be >= 1", who,
+                              (long long)s->total_steps);
+    }
+    return NOTA_OK;
+}
+
+nota_nn_adam_opts nota_nn_adam_defaults(void) {
+    nota_nn_adam_opts o;
+    memset(&o, 0, sizeof o);
+    o.schedule.kind = NOTA_NN_LR_CONSTANT;
+    o.schedule.lr = 1e-3f;
+    o.schedule.lr_end = 1e-3f;
+    o.beta1 = 0.9f, o.beta2 = 0.999f, o.eps = 1e-8f;
+    o.wd_mode = NOTA_NN_WD_L2;
+    return o;
+}
+
+nota_status nota_nn_adam_new(const nota_nn_adam_opts *o, nota_nn_optim **opt) {
+    if (!o || !opt) return nota_error(NOTA_EINVAL, "nota_nn_adam_new: opts or opt is NULL");
+    *opt = NULL;
+    nota_status st = check_schedule("adam", &o->schedule);
+    if (st) return st;
+    if (!(o->beta1 >= 0.0f && o->beta1 < 1.0f && o->beta2 >= 0.0f && o->beta2 < 1.0f))
+        return nota_error(NOTA_EINVAL, "adam: betas (%g, %g) must be in [0, 1)", (double)o->beta1,
+                          (double)o->beta2);
+    if (!(o->eps > 0.0f) || !(o->weight_decay >= 0.0f))
+        return nota_error(NOTA_EINVAL, "adam: eps %g must be > 0 and weight_decay %g >= 0",
+                          (double)o->eps, (double)o->weight_decay);
+    if (o->wd_mode != NOTA_NN_WD_L2 && o->wd_mode != NOTA_NN_WD_DECOUPLED)
+        return nota_error(NOTA_EINVAL, "adam: unknown weight-decay mode %d", (int)o->wd_mode);
+    nota_nn_optim *p = calloc(1, sizeof *p);
+    if (!p) return nota_error(NOTA_ENOMEM, "adam: allocation failed");
+    p->kind = OPT_ADAM;
+    p->adam = *o;
+    *opt = p;
+    return NOTA_OK;
+}
+
+nota_status nota_nn_sgd_new(const nota_nn_sgd_opts *o, nota_nn_optim **opt) {
+    if (!o || !opt) return nota_error(NOTA_EINVAL, "nota_nn_sgd_new: opts or opt is NULL");
+    *opt = NULL;
+    nota_status st = check_schedule("sgd", &o->schedule);
+    if (st) return st;
+    if (!(o->momentum >= 0.0f && o->momentum < 1.0f) || !(o->weight_decay >= 0.0f))
+        return nota_error(NOTA_EINVAL,
+                          "sgd: momentum %g must be in [0, 1) and weight_decay %g >= 0",
+                          (double)o->momentum, (double)o->weight_decay);
+    if (o->wd_mode != NOTA_NN_WD_L2 && o->wd_mode != NOTA_NN_WD_DECOUPLED)
+        return nota_error(NOTA_EINVAL, "sgd: unknown weight-decay mode %d", (int)o->wd_mode);
+    nota_nn_optim *p = calloc(1, sizeof *p);
+    if (!p) return nota_error(NOTA_ENOMEM, "sgd: allocation failed");
+    p->kind = OPT_SGD;
+    p->sgd = *o;
+    *opt = p;
+    return NOTA_OK;
+}
+
+void nota_nn_optim_free(nota_nn_optim *opt) {
+    if (!opt) return;
+    for (size_t i = 0; i < opt->n; i++) {
+        free(opt->slots[i].m);
+        free(opt->slots[i].v);
+    }
+    free(opt->slots);
+    free(opt);
+}
+
+static nota_status add_param(nota_nn_optim *opt, const nota_nn_param *prm) {
+    if (!prm->trainable) return NOTA_OK;
+    if (opt->n == opt->cap) {
+        size_t cap = opt->cap ? 2 * opt->cap : 16;
+        opt_slot *s = realloc(opt->slots, cap * sizeof *s);
+        if (!s) return nota_error(NOTA_ENOMEM, "optimizer: cannot grow parameter list");
+        opt->slots = s, opt->cap = cap;
+    }
+    size_t n = nota_tensor_numel(prm->value);
+    opt_slot *s = &opt->slots[opt->n];
+    s->value = prm->value, s->grad = prm->grad;
+    s->m = calloc(n, sizeof(float));
+    s->v = opt->kind == OPT_ADAM ? calloc(n, sizeof(float)) : NULL;
+    if (!s->m || (opt->kind == OPT_ADAM && !s->v)) {
+        free(s->m);
+        free(s->v);
+        return nota_error(NOTA_ENOMEM, "optimizer: cannot allocate state for %zu elements", n);
+    }
+    opt->n++;
+    return NOTA_OK;
+}
+
+nota_status nota_nn_optim_add_layer(nota_nn_optim *opt, nota_nn_layer *layer) {
+    if (!opt || !layer)
+        return nota_error(NOTA_EINVAL, "nota_nn_optim_add_layer: opt or layer is NULL");
+    for (size_t i = 0; i < layer->nparams; i++) {
+        nota_status st = add_param(opt, &layer->params[i]);
+        if (st) return st;
+    }
+    return NOTA_OK;
+}
+
+nota_status nota_nn_optim_add_net(nota_nn_optim *opt, nota_nn_net *net) {
+    if (!opt || !net) return nota_error(NOTA_EINVAL, "nota_nn_optim_add_net: opt or net is NULL");
+    for (size_t i = 0; i < nota_nn_net_layer_count(net); i++) {
+        nota_status st = nota_nn_optim_add_layer(opt, nota_nn_net_layer(net, i));
+        if (st) return st;
+    }
+    return NOTA_OK;
+}
+
+float nota_nn_optim_lr(const nota_nn_optim *opt) {
+    if (!opt) return 0.0f;
+    const nota_nn_schedule *s = opt->kind == OPT_ADAM ? &opt->adam.schedule : &opt->sgd.schedule;
+    return nota_nn_schedule_lr(s, opt->step);
+}
+
+int64_t nota_nn_optim_steps(const nota_nn_optim *opt) { return opt ? opt->step : 0; }
+
+nota_status nota_nn_optim_step(nota_nn_optim *opt) {
+    if (!opt) return nota_error(NOTA_EINVAL, "nota_nn_optim_step: opt is NULL");
+    float lr = nota_nn_optim_lr(opt);
+    if (opt->kind == OPT_ADAM) {
+        const nota_nn_adam_opts *o = &opt->adam;
+        double t = (double)(opt->step + 1);
+        float bc1 = (float)(1.0 - pow(o->beta1, t)), bc2 = (float)(1.0 - pow(o->beta2, t));
+        float l2 = o->wd_mode == NOTA_NN_WD_L2 ? o->weight_decay : 0.0f;
+        float shrink = o->wd_mode == NOTA_NN_WD_DECOUPLED ? 1.0f - lr * o->weight_decay : 1.0f;
+        for (size_t s = 0; s < opt->n; s++) {
+            float *w = nn_f(opt->slots[s].value), *g = nn_f(opt->slots[s].grad);
+            float *m = opt->slots[s].m, *v = opt->slots[s].v;
+            size_t n = nota_tensor_numel(opt->slots[s].value);
+            for (size_t i = 0; i < n; i++) {
+                w[i] *= shrink;
+                nn_adam_update(&w[i], &m[i], &v[i], g[i] + l2 * w[i], lr, o->beta1, o->beta2,
+                               o->eps, bc1, bc2);
+            }
+        }
+    } else {
+        const nota_nn_sgd_opts *o = &opt->sgd;
+        float l2 = o->wd_mode == NOTA_NN_WD_L2 ? o->weight_decay : 0.0f;
+        float shrink = o->wd_mode == NOTA_NN_WD_DECOUPLED ? 1.0f - lr * o->weight_decay : 1.0f;
+        for (size_t s = 0; s < opt->n; s++) {
+            float *w = nn_f(opt->slots[s].value), *g = nn_f(opt->slots[s].grad);
+            float *b = opt->slots[s].m;
+            size_t n = nota_tensor_numel(opt->slots[s].value);
+            for (size_t i = 0; i < n; i++) {
+                w[i] *= shrink;
+                nn_sgd_update(&w[i], &b[i], g[i] + l2 * w[i], lr, o->momentum);
+            }
+        }
+    }
+    opt->step++;
+    return NOTA_OK;
+}
+
+void nota_nn_optim_zero_grad(nota_nn_optim *opt) {
+    if (!opt) return;
+    for (size_t s = 0; s < opt->n; s++)
+        memset(opt->slots[s].grad->data, 0, opt->slots[s].grad->nbytes);
+}
