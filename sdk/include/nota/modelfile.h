@@ -38,6 +38,8 @@ extern "C" {
 #define NOTA_MODEL_MAX_TENSORS 65536
 #define NOTA_MODEL_MAX_SUBMODELS 256
 #define NOTA_MODEL_MAX_NAME 256            /* bytes, tensor/sub-model/key names */
+#define NOTA_MODEL_MAX_CONFIG 4096         /* config entries per model */
+#define NOTA_MODEL_MAX_METRICS 4096        /* metrics per model */
 
 typedef struct nota_modelfile nota_modelfile;
 
@@ -47,7 +49,7 @@ typedef struct nota_modelfile nota_modelfile;
 typedef struct nota_model_limits {
     uint64_t max_file_bytes;
     uint64_t max_alloc_bytes; /* 0: derive from the file size as above */
-    int max_depth;
+    int max_depth;            /* 1..NOTA_MODEL_MAX_DEPTH; 0: NOTA_MODEL_MAX_DEPTH */
 } nota_model_limits;
 nota_model_limits nota_modelfile_default_limits(void);
 
