@@ -138,11 +138,27 @@ static nota_status mnist_dir(char *out, size_t cap) {
 /* "<dir>/<base>.gz" if present, else "<dir>/<base>" if present, else an
  * error naming the .gz path. */
 static nota_status find_file(const char *dir, const char *base, char *out, size_t cap) {
-    snprintf(out, cap, "%s/%s", dir, base);
-    if (exists(out)) return NOTA_OK;
     snprintf(out, cap, "%s/%s.gz", dir, base);
     if (exists(out)) return NOTA_OK;
+    snprintf(out, cap, "%s/%s", dir, base);
+    if (exists(out)) return NOTA_OK;
+    snprintf(out, cap, "%s/%s.gz", dir, base); /* the error names the usual form */
     return nota_error(NOTA_EIO, "cannot open '%s' (nor without .gz): %s", out, strerror(ENOENT));
+}
+
+/* Images in ds->x from `img`, labels from `lab`: kinds and counts must agree. */
+static nota_status read_labels(const char *img, const char *lab, nota_dataset *ds) {
+    if (ds->x->ndim != 4)
+        return nota_error(NOTA_EFORMAT, "idx '%s': holds labels, expected an images file", img);
+    nota_status st = nota_idx_read(lab, &ds->labels);
+    if (st) return st;
+    if (ds->labels->ndim != 1)
+        return nota_error(NOTA_EFORMAT, "labels '%s': expected a u8 labels file (N), found images",
+                          lab);
+    if (ds->labels->shape[0] != ds->x->shape[0])
+        return nota_error(NOTA_ESHAPE, "'%s' holds %lld images but '%s' holds %lld labels", img,
+                          (long long)ds->x->shape[0], lab, (long long)ds->labels->shape[0]);
+    return NOTA_OK;
 }
 
 static nota_status open_named(const char *set, const char *split, nota_dataset *ds) {
@@ -163,8 +179,7 @@ static nota_status open_named(const char *set, const char *split, nota_dataset *
     snprintf(base, sizeof base, "%s-labels-idx1-ubyte", stem);
     if ((st = find_file(dir, base, lab, sizeof lab))) return st;
     if ((st = nota_idx_read(img, &ds->x))) return st;
-    if ((st = nota_idx_read(lab, &ds->labels))) return st;
-    return NOTA_OK;
+    return read_labels(img, lab, ds);
 }
 
 /* --- paths ------------------------------------------------------------------- */
@@ -187,15 +202,7 @@ static nota_status sibling_labels(const char *path, nota_dataset *ds) {
         else strcat(lab, ".gz");
         if (!exists(lab)) return NOTA_OK;
     }
-    nota_status st = nota_idx_read(lab, &ds->labels);
-    if (st) return st;
-    if (ds->labels->ndim != 1)
-        return nota_error(NOTA_EFORMAT, "labels '%s': expected a u8 labels file (N), found images",
-                          lab);
-    if (ds->labels->shape[0] != ds->x->shape[0])
-        return nota_error(NOTA_ESHAPE, "'%s' holds %lld images but '%s' holds %lld labels", path,
-                          (long long)ds->x->shape[0], lab, (long long)ds->labels->shape[0]);
-    return NOTA_OK;
+    return read_labels(path, lab, ds);
 }
 
 static nota_status open_path(const char *path, nota_dataset *ds) {

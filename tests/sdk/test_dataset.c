@@ -294,3 +294,13 @@ Test(dataset, to_f32_dequantizes_into_unit_cells_reproducibly) {
     nota_tensor_free(h);
     nota_dataset_free(ds);
 }
+
+Test(dataset, named_label_count_mismatch_refused) {
+    write_split(dir, "t10k", 4, 3);
+    setenv("NOTA_FASHION_MNIST", dir, 1);
+    nota_dataset *ds;
+    cr_assert_eq(nota_dataset_open("fashion-mnist:test", NULL, &ds), NOTA_ESHAPE);
+    snprintf(msg, sizeof msg, "'%s/t10k-images-idx3-ubyte.gz' holds 4 images but "
+             "'%s/t10k-labels-idx1-ubyte.gz' holds 3 labels", dir, dir);
+    cr_assert_str_eq(nota_last_error(), msg);
+}
