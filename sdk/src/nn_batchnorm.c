@@ -77,11 +77,13 @@ static nota_status bn_forward(nota_nn_layer *l, const nota_tensor *x) {
         double inv = 1.0 / sqrt(var + p->eps);
         p->mean[ch] = (float)mean;
         p->invstd[ch] = (float)inv;
-        float a = (float)(gamma[ch] * inv), b = (float)(beta[ch] - gamma[ch] * inv * mean);
+        /* (x - mean)·a + beta, not x·a + b: folding the mean into b cancels
+         * catastrophically when the variance is tiny (a constant channel) */
+        float a = (float)(gamma[ch] * inv), mf = (float)mean, b = beta[ch];
         for (int64_t i = 0; i < n; i++) {
             const float *v = xd + (i * c + ch) * s;
             float *out = y + (i * c + ch) * s;
-            for (int64_t q = 0; q < s; q++) out[q] = a * v[q] + b;
+            for (int64_t q = 0; q < s; q++) out[q] = (v[q] - mf) * a + b;
         }
     }
     return NOTA_OK;
