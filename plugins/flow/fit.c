@@ -1,0 +1,398 @@
+/* Greedy fitting, one layer at a time.
+ *
+ * Each layer picks its rotation (a patch or full layer from the schedule;
+ * Haar-random directions, or the principal axes of the current data every
+ * pca_every-th layer), rotates the training and validation batches, then
+ * fits one spline per coordinate — in parallel over coordinates, each worker
+ * with its own KDE scratch. A coordinate keeps its spline only if the
+ * training log-likelihood gain it brings, mean[log φ(y) − log φ(x) + log s'],
+ * beats an AIC-like penalty (min_gain × knots / N nats): below that the gain
+ * is mostly fitted noise, and leaving the coordinate alone keeps the
+ * train–test gap from growing. Training log-likelihood is tracked exactly
+ * from these gains (rotations leave Σ log φ unchanged); validation
+ * log-likelihood is computed on held-out items after every layer, and the
+ * model is cut back to its best validation layer when patience runs out.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flow.h"
+#include "spline.h"
+
+#define STREAM_SPLIT 0x53504c5400000000ull /* "SPLT" */
+#define STREAM_ROT 0x524f544100000000ull   /* "ROTA" + layer */
+#define STREAM_SHIFT 0x5348494600000000ull /* "SHIF" + layer */
+#define MAX_TOKENS 64
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Copy items idx[0..n) of x (rows of D) into the batch, transposed. */
+static void load_rows(flow_batch *b, const float *x, const int64_t *idx) {
+    for (int64_t i = 0; i < b->N; i++) {
+        const float *src = x + idx[i] * b->D;
+        for (int64_t j = 0; j < b->D; j++) b->a[j * b->N + i] = src[j];
+    }
+    for (int64_t r = 0; r < b->D; r++) b->order[r] = r;
+    if (b->logdet) memset(b->logdet, 0, (size_t)b->N * sizeof(double));
+}
+
+/* Per-coordinate standardisation from the (logit-transformed) training rows. */
+static nota_status standardise(flow *f, flow_batch *t) {
+    f->mu = malloc((size_t)f->D * sizeof(float));
+    f->inv_sd = malloc((size_t)f->D * sizeof(float));
+    if (!f->mu || !f->inv_sd) return nota_error(NOTA_ENOMEM, "flow fit: allocation failed");
+    for (int64_t r = 0; r < f->D; r++) {
+        f->mu[r] = 0;
+        f->inv_sd[r] = 1;
+    }
+    flow_pre_fwd(f, t); /* logit only, with its log-det */
+    double lsum = 0;
+    for (int64_t r = 0; r < f->D; r++) {
+        float *row = t->a + r * t->N;
+        double m = 0, v = 0;
+        for (int64_t i = 0; i < t->N; i++) m += row[i];
+        m /= (double)t->N;
+        for (int64_t i = 0; i < t->N; i++) v += (row[i] - m) * (row[i] - m);
+        double sd = sqrt(v / (double)t->N), floor_sd = 1e-6 * (1 + fabs(m));
+        f->mu[r] = (float)m;
+        f->inv_sd[r] = (float)(1.0 / (sd > floor_sd ? sd : floor_sd));
+        double mu = f->mu[r], isd = f->inv_sd[r];
+        for (int64_t i = 0; i < t->N; i++) row[i] = (float)((row[i] - mu) * isd);
+        lsum += log(isd);
+    }
+    for (int64_t i = 0; i < t->N; i++) t->logdet[i] += lsum;
+    return NOTA_OK;
+}
+
+static double mean_ll(flow_batch *b, double *tmp) {
+    memcpy(tmp, b->logdet, (size_t)b->N * sizeof(double));
+    flow_batch_lognormal(b, tmp);
+    double s = 0;
+    for (int64_t i = 0; i < b->N; i++) s += tmp[i];
+    return s / (double)b->N;
+}
+
+/* Principal axes of the P-blocks of the batch as the rows of rot. */
+static nota_status pca_rotation(flow_batch *b, int64_t P, float *rot) {
+    int64_t Q = b->D / P, N = b->N;
+    float *c = calloc((size_t)(P * P), sizeof *c);
+    double *cd = malloc((size_t)(P * P) * sizeof *cd), *w = malloc((size_t)P * sizeof *w);
+    nota_status st = NOTA_OK;
+    if (!c || !cd || !w) {
+        st = nota_error(NOTA_ENOMEM, "flow fit: cannot allocate a %lld×%lld covariance",
+                        (long long)P, (long long)P);
+        goto done;
+    }
+    for (int64_t q = 0; q < Q; q++)
+        nota_sgemm(false, true, P, P, N, 1.0f / (float)(Q * N), b->a + q * P * N, N,
+                   b->a + q * P * N, N, 1.0f, c, P);
+    for (int64_t i = 0; i < P * P; i++) cd[i] = c[i];
+    if ((st = nota_syev_desc(P, cd, w))) {
+        nota_error_prefix(st, "flow fit: PCA directions: ");
+        goto done;
+    }
+    for (int64_t i = 0; i < P; i++)
+        for (int64_t j = 0; j < P; j++) rot[i * P + j] = (float)cd[j * P + i];
+done:
+    free(c);
+    free(cd);
+    free(w);
+    return st;
+}
+
+typedef struct fit_ctx {
+    flow *f;
+    flow_batch *t;
+    flow_layer *l;
+    spline_opts so;
+    spline_work *work;
+    float **tmp;
+    double *gain;
+    double thresh;
+} fit_ctx;
+
+static void fit_rows(void *p, int64_t r0, int64_t r1, int thread) {
+    fit_ctx *c = p;
+    int K = c->f->K;
+    int64_t N = c->t->N;
+    float *tmp = c->tmp[thread];
+    for (int64_t r = r0; r < r1; r++) {
+        float *row = c->t->a + r * N, *kn = c->l->knots + r * 3 * K;
+        c->gain[r] = 0;
+        c->l->active[r] = 0;
+        if (spline_fit(row, N, &c->so, &c->work[thread], kn)) {
+            memset(kn, 0, 3 * (size_t)K * sizeof(float)); /* saved files stay deterministic */
+            continue;
+        }
+        double g = 0, ld;
+        for (int64_t i = 0; i < N; i++) {
+            double y = spline_fwd(kn, K, row[i], &ld);
+            tmp[i] = (float)y;
+            g += norm_logpdf(y) - norm_logpdf(row[i]) + ld;
+        }
+        g /= (double)N;
+        if (!(g > c->thresh)) {
+            memset(kn, 0, 3 * (size_t)K * sizeof(float));
+            continue;
+        }
+        c->gain[r] = g;
+        c->l->active[r] = 1;
+        memcpy(row, tmp, (size_t)N * sizeof(float));
+    }
+}
+
+typedef struct fit_state {
+    flow_batch t, v;
+    bool have_valid;
+    int threads;
+    spline_work *work;
+    float **tmp;
+    double *gain, *vtmp;
+    int tokens[MAX_TOKENS], n_tokens;
+} fit_state;
+
+static void state_free(fit_state *s) {
+    flow_batch_free(&s->t);
+    flow_batch_free(&s->v);
+    for (int i = 0; s->work && i < s->threads; i++) spline_work_free(&s->work[i]);
+    for (int i = 0; s->tmp && i < s->threads; i++) free(s->tmp[i]);
+    free(s->work);
+    free(s->tmp);
+    free(s->gain);
+    free(s->vtmp);
+}
+
+/* Split (or take) validation items and load both batches. */
+static nota_status load_data(flow *f, fit_state *s, const nota_tensor *train,
+                             const nota_tensor *valid, uint64_t seed) {
+    int64_t n = train->shape[0], nv = 0;
+    if (!valid && f->o.valid_fraction > 0) nv = (int64_t)llround((double)n * f->o.valid_fraction);
+    if (!valid && f->o.valid_fraction > 0 && nv < 1) nv = 1;
+    int64_t nt = n - nv;
+    if (nt < 2)
+        return nota_error(NOTA_EINVAL, "flow fit: need at least 2 training items, got %lld "
+                          "(after holding out %lld for validation)", (long long)nt, (long long)nv);
+    int64_t *idx = malloc((size_t)n * sizeof *idx);
+    if (!idx) return nota_error(NOTA_ENOMEM, "flow fit: allocation failed");
+    for (int64_t i = 0; i < n; i++) idx[i] = i;
+    if (nv > 0) { /* a seeded shuffle picks the held-out items; train keeps data order */
+        nota_rng r = nota_rng_make(seed, STREAM_SPLIT);
+        for (int64_t i = n - 1; i > 0; i--) {
+            int64_t j = (int64_t)nota_rng_below(&r, (uint64_t)(i + 1)), t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+        /* the last nv of the shuffle are held out; sort the rest back to order */
+        int64_t *mark = calloc((size_t)n, sizeof *mark);
+        if (!mark) {
+            free(idx);
+            return nota_error(NOTA_ENOMEM, "flow fit: allocation failed");
+        }
+        for (int64_t i = nt; i < n; i++) mark[idx[i]] = 1;
+        int64_t a = 0, b = nt;
+        for (int64_t i = 0; i < n; i++) {
+            if (mark[i]) idx[b++] = i;
+            else idx[a++] = i;
+        }
+        free(mark);
+    }
+    nota_status st = flow_batch_new(f->D, nt, true, s->threads, &s->t);
+    if (!st && (nv > 0 || valid))
+        st = flow_batch_new(f->D, valid ? valid->shape[0] : nv, true, s->threads, &s->v);
+    if (!st) {
+        load_rows(&s->t, nota_tensor_f32(train), idx);
+        if (valid) {
+            flow_batch_load(&s->v, nota_tensor_f32(valid));
+        } else if (nv > 0) {
+            load_rows(&s->v, nota_tensor_f32(train), idx + nt);
+        }
+        s->have_valid = valid || nv > 0;
+    }
+    free(idx);
+    return st;
+}
+
+static nota_status check_data(flow *f, const nota_tensor *train, const nota_tensor *valid) {
+    if (!nota_tensor_f32(train) || train->ndim < 2)
+        return nota_error(NOTA_EINVAL, "flow fit: expected f32 training data (N, ...), found %s "
+                          "with %d dims", nota_dtype_name(train->dtype), train->ndim);
+    nota_status st = nota_tensor_check_finite(train, "training data");
+    if (st) return st;
+    if (valid) {
+        bool ok = nota_tensor_f32(valid) && valid->ndim == train->ndim;
+        for (int i = 1; ok && i < train->ndim; i++) ok = valid->shape[i] == train->shape[i];
+        if (!ok) {
+            char a[128], b[128];
+            return nota_error(NOTA_ESHAPE, "flow fit: validation data %s do not match the "
+                              "training data %s", nota_shape_str(valid->ndim, valid->shape, a,
+                              sizeof a), nota_shape_str(train->ndim, train->shape, b, sizeof b));
+        }
+        if ((st = nota_tensor_check_finite(valid, "validation data"))) return st;
+    }
+    int64_t d = (int64_t)nota_tensor_row_size(train);
+    if (d > FLOW_MAX_DIM)
+        return nota_error(NOTA_ELIMIT, "flow fit: items of %lld values exceed the limit %d",
+                          (long long)d, FLOW_MAX_DIM);
+    f->item_ndim = train->ndim - 1;
+    memcpy(f->item_shape, train->shape + 1, (size_t)f->item_ndim * sizeof(int64_t));
+    f->D = d;
+    if (f->item_ndim == 3) {
+        f->C = (int)train->shape[1];
+        f->H = (int)train->shape[2];
+        f->W = (int)train->shape[3];
+    }
+    f->logit = f->o.preprocess == PRE_LOGIT || (f->o.preprocess == PRE_AUTO && f->item_ndim == 3);
+    f->lambda = (float)f->o.logit_lambda;
+    f->K = (int)f->o.knots;
+    st = flow_pre_check(f, nota_tensor_f32(train), train->shape[0], "fit");
+    if (!st && valid) st = flow_pre_check(f, nota_tensor_f32(valid), valid->shape[0], "fit");
+    return st;
+}
+
+static nota_status add_layer(flow *f, flow_layer *l) {
+    if (f->n_layers == f->cap_layers) {
+        int cap = f->cap_layers ? 2 * f->cap_layers : 16;
+        flow_layer *nl = realloc(f->layers, (size_t)cap * sizeof *nl);
+        if (!nl) return nota_error(NOTA_ENOMEM, "flow fit: cannot grow the layer list");
+        f->layers = nl;
+        f->cap_layers = cap;
+    }
+    f->layers[f->n_layers++] = *l;
+    return NOTA_OK;
+}
+
+/* Build layer l's rotation on the current training data. */
+static nota_status make_layer(flow *f, fit_state *s, int l, uint64_t seed, flow_layer *ly) {
+    memset(ly, 0, sizeof *ly);
+    bool full = f->o.full_every > 0 && l % f->o.full_every == 0;
+    ly->patch = full ? 0 : s->tokens[l % s->n_tokens];
+    ly->P = ly->patch ? (int64_t)ly->patch * ly->patch * f->C : f->D;
+    nota_status st = NOTA_OK;
+    if (ly->patch) {
+        nota_rng r = nota_rng_make(seed, STREAM_SHIFT + (uint64_t)l);
+        ly->shift_y = (int)nota_rng_below(&r, (uint64_t)ly->patch);
+        ly->shift_x = (int)nota_rng_below(&r, (uint64_t)ly->patch);
+        st = flow_patch_perm(f->C, f->H, f->W, ly->patch, ly->shift_y, ly->shift_x, &ly->perm);
+        if (st) return st;
+    }
+    ly->rot = malloc((size_t)(ly->P * ly->P) * sizeof(float));
+    ly->knots = malloc((size_t)f->D * 3 * (size_t)f->K * sizeof(float));
+    ly->active = calloc((size_t)f->D, 1);
+    if (!ly->rot || !ly->knots || !ly->active) {
+        flow_layer_free(ly);
+        return nota_error(NOTA_ENOMEM, "flow fit: cannot allocate layer %d", l);
+    }
+    flow_batch_reorder(&s->t, ly->perm);
+    bool pca = f->o.rotation == ROT_PCA && f->o.pca_every > 0 && l % f->o.pca_every == 0;
+    st = pca ? pca_rotation(&s->t, ly->P, ly->rot)
+             : nota_random_orthogonal(ly->P, seed, STREAM_ROT + (uint64_t)l, ly->rot);
+    if (st) flow_layer_free(ly);
+    return st;
+}
+
+static nota_status prepare(flow *f, fit_state *s, const nota_tensor *train,
+                           const nota_tensor *valid, const nota_host *host) {
+    uint64_t seed = host ? host->seed : 0;
+    nota_status st = check_data(f, train, valid);
+    if (!st) st = flow_schedule_parse(f, s->tokens, MAX_TOKENS, &s->n_tokens);
+    if (!st) st = load_data(f, s, train, valid, seed);
+    if (st) return st;
+    s->work = calloc((size_t)s->threads, sizeof *s->work);
+    s->tmp = calloc((size_t)s->threads, sizeof *s->tmp);
+    s->gain = malloc((size_t)f->D * sizeof *s->gain);
+    int64_t nmax = s->have_valid && s->v.N > s->t.N ? s->v.N : s->t.N;
+    s->vtmp = malloc((size_t)nmax * sizeof *s->vtmp);
+    if (!s->work || !s->tmp || !s->gain || !s->vtmp)
+        return nota_error(NOTA_ENOMEM, "flow fit: allocation failed");
+    for (int i = 0; i < s->threads; i++) {
+        if (spline_work_init(&s->work[i], (int)f->o.grid) ||
+            !(s->tmp[i] = malloc((size_t)s->t.N * sizeof(float))))
+            return nota_error(NOTA_ENOMEM, "flow fit: cannot allocate per-thread scratch");
+    }
+    if ((st = standardise(f, &s->t))) return st;
+    if (s->have_valid) flow_pre_fwd(f, &s->v);
+    return NOTA_OK;
+}
+
+nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid,
+                     const nota_host *host) {
+    flow_clear(f);
+    fit_state s;
+    memset(&s, 0, sizeof s);
+    s.threads = host && host->threads > 1 ? (host->threads > 64 ? 64 : host->threads) : 1;
+    uint64_t seed = host ? host->seed : 0;
+    double t0 = now_s(), dln2 = (double)(train && train->ndim >= 2 ?
+                                         nota_tensor_row_size(train) : 1) * log(2.0);
+    nota_status st = prepare(f, &s, train, valid, host);
+    double train_ll = st ? 0 : mean_ll(&s.t, s.vtmp);
+    double best = -INFINITY, vll = NAN;
+    int best_n = 0, since = 0;
+    if (!st && s.have_valid) best = mean_ll(&s.v, s.vtmp);
+    fit_ctx c = {.f = f, .t = &s.t, .work = s.work, .tmp = s.tmp, .gain = s.gain};
+    c.so = (spline_opts){(int)f->o.knots, (int)f->o.grid, f->o.damping, f->o.bandwidth};
+    c.thresh = f->o.min_gain * (double)f->o.knots / (double)s.t.N;
+    const char *why = "max_layers reached";
+    for (int l = 0; !st && l < f->o.max_layers; l++) {
+        if (nota_cancelled(host)) {
+            st = nota_error(NOTA_ECANCELED, "flow fit: cancelled at layer %d", l);
+            break;
+        }
+        if (f->o.time_limit > 0 && now_s() - t0 > f->o.time_limit) {
+            why = "time_limit reached";
+            break;
+        }
+        flow_layer ly;
+        if ((st = make_layer(f, &s, l, seed, &ly))) break;
+        flow_batch_rotate(&s.t, ly.rot, ly.P, false);
+        c.l = &ly;
+        flow_parallel(s.threads, f->D, 1, fit_rows, &c);
+        int n_active = 0;
+        for (int64_t r = 0; r < f->D; r++) {
+            train_ll += s.gain[r];
+            n_active += ly.active[r];
+        }
+        if (s.have_valid) {
+            flow_layer_fwd(f, &ly, &s.v);
+            vll = mean_ll(&s.v, s.vtmp);
+        }
+        if ((st = add_layer(f, &ly))) {
+            flow_layer_free(&ly);
+            break;
+        }
+        if (!isfinite(train_ll) || (s.have_valid && !isfinite(vll))) {
+            st = nota_error(NOTA_ENUMERIC, "flow fit: log-likelihood is not finite at layer %d "
+                            "(train %g, validation %g)", l + 1, train_ll, vll);
+            break;
+        }
+        char detail[160];
+        snprintf(detail, sizeof detail, "layer %d: train %.4f bpd, valid %.4f bpd, %d/%lld "
+                 "coordinates moved, %.1f s", l + 1, -train_ll / dln2, -vll / dln2, n_active,
+                 (long long)f->D, now_s() - t0);
+        nota_progress(host, "fit", l + 1, (double)f->o.max_layers, detail);
+        nota_log(host, NOTA_LOG_DEBUG, "flow: %s", detail);
+        if (!s.have_valid) continue;
+        if (vll > best) {
+            best = vll;
+            best_n = l + 1;
+            since = 0;
+        } else if (++since >= f->o.patience) {
+            why = "validation stopped improving";
+            break;
+        }
+    }
+    if (!st && s.have_valid)
+        while (f->n_layers > best_n) flow_layer_free(&f->layers[--f->n_layers]);
+    if (!st)
+        nota_log(host, NOTA_LOG_INFO, "flow: %d layers kept (%s); validation %.4f bpd; %.1f s",
+                 f->n_layers, why, s.have_valid ? -best / dln2 : NAN, now_s() - t0);
+    state_free(&s);
+    if (st) flow_clear(f);
+    return st;
+}

@@ -1,0 +1,222 @@
+/* The flow plugin: NOTA's rotation flow (iterative Gaussianization, the
+ * family of RBIG / SINF / GIS) with an exact likelihood. This file is the
+ * plugin boundary — the descriptor, the option table and the dispatch; the
+ * model lives in the files listed in flow.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+
+#define FLOW_VERSION 1
+#define STREAM_SAMPLE 0x53414d5000000000ull /* "SAMP" */
+
+struct nota_model {
+    nota_config *cfg;
+    flow f;
+};
+
+static const nota_option options[] = {
+    {"schedule", NOTA_VAL_STRING, "auto",
+     "layer kinds, cycled: comma-separated 'full' or patch sizes p (p×p×C patches with a random "
+     "circular shift per layer), e.g. '4,2'; auto = '4,2' for images, 'full' for vectors",
+     0, 0, NULL},
+    {"full_every", NOTA_VAL_INT, "10",
+     "every K-th layer (layers 0, K, 2K, ...) is a full layer whatever the schedule (0 = never)",
+     0, 100000, NULL},
+    {"rotation", NOTA_VAL_STRING, "pca",
+     "directions: random (Haar rotations, the poster's) or pca (every pca_every-th layer uses "
+     "the principal axes of the current data — of the patches or of the whole item)",
+     0, 0, "random|pca"},
+    {"pca_every", NOTA_VAL_INT, "10", "with rotation=pca: layers 0, K, 2K, ... use PCA directions",
+     1, 100000, NULL},
+    {"knots", NOTA_VAL_INT, "32", "knots per marginal spline", 4, 512, NULL},
+    {"grid", NOTA_VAL_INT, "1024", "grid points of each marginal's kernel density estimate",
+     64, 65536, NULL},
+    {"damping", NOTA_VAL_FLOAT, "0.7",
+     "fraction of the way each layer moves a marginal toward N(0,1) (1 = all the way)", 0.01, 1,
+     NULL},
+    {"bandwidth", NOTA_VAL_FLOAT, "1.0", "factor on Silverman's KDE bandwidth", 0.05, 20, NULL},
+    {"min_gain", NOTA_VAL_FLOAT, "1.0",
+     "a coordinate's spline is kept only if its training log-likelihood gain exceeds "
+     "min_gain × knots / N nats (else the coordinate is left unchanged)", 0, 1000, NULL},
+    {"max_layers", NOTA_VAL_INT, "400", "most layers to fit", 1, FLOW_MAX_LAYERS, NULL},
+    {"time_limit", NOTA_VAL_FLOAT, "300", "stop adding layers after this many seconds (0 = none)",
+     0, 1e9, NULL},
+    {"patience", NOTA_VAL_INT, "20",
+     "stop after this many layers without a better validation log-likelihood", 1, 100000, NULL},
+    {"valid_fraction", NOTA_VAL_FLOAT, "0.1",
+     "share of the training items held out for validation when no validation set is given "
+     "(0 = none: no early stopping)", 0, 0.5, NULL},
+    {"preprocess", NOTA_VAL_STRING, "auto",
+     "logit: x/256 squeezed by logit_lambda then logit (8-bit images in [0,256)); none; auto = "
+     "logit for images (C,H,W), none for vectors", 0, 0, "auto|logit|none"},
+    {"logit_lambda", NOTA_VAL_FLOAT, "1e-6", "logit squeeze: p = lambda + (1 - 2 lambda) x / 256",
+     1e-9, 0.25, NULL},
+};
+
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+nota_status flow_opts_parse(const nota_config *cfg, flow_opts *o) {
+    memset(o, 0, sizeof *o);
+    const char *sched, *rot, *pre;
+    nota_status st = nota_config_get_string(cfg, "schedule", &sched);
+    if (!st) st = nota_config_get_int(cfg, "full_every", &o->full_every);
+    if (!st) st = nota_config_get_string(cfg, "rotation", &rot);
+    if (!st) st = nota_config_get_int(cfg, "pca_every", &o->pca_every);
+    if (!st) st = nota_config_get_int(cfg, "knots", &o->knots);
+    if (!st) st = nota_config_get_int(cfg, "grid", &o->grid);
+    if (!st) st = nota_config_get_float(cfg, "damping", &o->damping);
+    if (!st) st = nota_config_get_float(cfg, "bandwidth", &o->bandwidth);
+    if (!st) st = nota_config_get_float(cfg, "min_gain", &o->min_gain);
+    if (!st) st = nota_config_get_int(cfg, "max_layers", &o->max_layers);
+    if (!st) st = nota_config_get_float(cfg, "time_limit", &o->time_limit);
+    if (!st) st = nota_config_get_int(cfg, "patience", &o->patience);
+    if (!st) st = nota_config_get_float(cfg, "valid_fraction", &o->valid_fraction);
+    if (!st) st = nota_config_get_string(cfg, "preprocess", &pre);
+    if (!st) st = nota_config_get_float(cfg, "logit_lambda", &o->logit_lambda);
+    if (st) return nota_error_prefix(st, "flow config: ");
+    if (strlen(sched) >= sizeof o->schedule)
+        return nota_error(NOTA_EINVAL, "flow config: schedule is %zu characters, at most %zu",
+                          strlen(sched), sizeof o->schedule - 1);
+    strcpy(o->schedule, sched);
+    if (strcmp(rot, "random") == 0) o->rotation = ROT_RANDOM;
+    else if (strcmp(rot, "pca") == 0) o->rotation = ROT_PCA;
+    else return nota_error(NOTA_EINVAL, "flow config: rotation '%s' (expected random|pca)", rot);
+    if (strcmp(pre, "auto") == 0) o->preprocess = PRE_AUTO;
+    else if (strcmp(pre, "logit") == 0) o->preprocess = PRE_LOGIT;
+    else if (strcmp(pre, "none") == 0) o->preprocess = PRE_NONE;
+    else return nota_error(NOTA_EINVAL, "flow config: preprocess '%s' (expected auto|logit|none)",
+                           pre);
+    /* the option table bounds the ranges; these guard configs read from files */
+    if (o->knots < 4 || o->knots > 512 || o->grid < 64 || o->grid > 65536 ||
+        !(o->damping > 0 && o->damping <= 1) || !(o->bandwidth > 0) || o->max_layers < 1 ||
+        o->max_layers > FLOW_MAX_LAYERS || o->patience < 1 || o->pca_every < 1 ||
+        o->full_every < 0 || !(o->valid_fraction >= 0 && o->valid_fraction <= 0.5) ||
+        !(o->logit_lambda > 0 && o->logit_lambda <= 0.25) || !(o->min_gain >= 0) ||
+        !(o->time_limit >= 0))
+        return nota_error(NOTA_EINVAL, "flow config: a value is outside its documented range "
+                          "(see `nota-host help flow`)");
+    return NOTA_OK;
+}
+
+static nota_status make(const nota_config *cfg, nota_model **out) {
+    *out = NULL;
+    nota_model *m = calloc(1, sizeof *m);
+    if (!m) return nota_error(NOTA_ENOMEM, "flow: allocation failed");
+    nota_status st = flow_opts_parse(cfg, &m->f.o);
+    if (!st) st = nota_config_clone(cfg, &m->cfg);
+    if (st) {
+        free(m);
+        return st;
+    }
+    *out = m;
+    return NOTA_OK;
+}
+
+static void destroy(nota_model *m) {
+    if (!m) return;
+    flow_clear(&m->f);
+    nota_config_free(m->cfg);
+    free(m);
+}
+
+static nota_status create(const nota_config *cfg, const nota_host *host, nota_model **out) {
+    return make(cfg, out);
+}
+
+static nota_status fit(nota_model *m, const nota_tensor *train, const nota_tensor *valid,
+                       const nota_host *host) {
+    return flow_fit(&m->f, train, valid, host);
+}
+
+static nota_status sample(nota_model *m, int64_t n, double temperature, const nota_host *host,
+                          nota_tensor **out) {
+    *out = NULL;
+    if (!m->f.mu) return nota_error(NOTA_EINVAL, "flow: sample before the model was fitted");
+    if (n < 1)
+        return nota_error(NOTA_EINVAL, "flow sample: n must be >= 1, got %lld", (long long)n);
+    if (!(temperature >= 0))
+        return nota_error(NOTA_EINVAL, "flow sample: temperature must be >= 0, got %g",
+                          temperature);
+    size_t cnt;
+    int64_t shape[2] = {n, m->f.D};
+    if (nota_shape_size(2, shape, NOTA_F32, &cnt, NULL))
+        return nota_error(NOTA_ELIMIT, "flow sample: %lld samples of %lld values is too many",
+                          (long long)n, (long long)m->f.D);
+    float *z = malloc(cnt * sizeof *z);
+    if (!z) return nota_error(NOTA_ENOMEM, "flow sample: cannot allocate %lld codes", (long long)n);
+    nota_rng_fill_normal(host ? host->seed : 0, STREAM_SAMPLE, z, cnt);
+    nota_status st = flow_decode(&m->f, z, n, temperature, host, out);
+    free(z);
+    return st;
+}
+
+static nota_status encode(nota_model *m, const nota_tensor *x, const nota_host *host,
+                          nota_tensor **out) {
+    return flow_encode(&m->f, x, host, true, out, NULL);
+}
+
+static nota_status decode(nota_model *m, const nota_tensor *z, const nota_host *host,
+                          nota_tensor **out) {
+    *out = NULL;
+    nota_status st = flow_check_items(&m->f, z, "decode");
+    if (st) return st;
+    return flow_decode(&m->f, nota_tensor_f32(z), z->shape[0], 1.0, host, out);
+}
+
+static nota_status log_prob(nota_model *m, const nota_tensor *x, const nota_host *host,
+                            nota_tensor **out) {
+    return flow_encode(&m->f, x, host, false, NULL, out);
+}
+
+static nota_status save(const nota_model *m, nota_modelfile *mf) {
+    nota_status st = nota_modelfile_set_config(mf, m->cfg);
+    return st ? st : flow_save(&m->f, mf);
+}
+
+static nota_status load(const nota_modelfile *mf, const nota_host *host, nota_model **out) {
+    nota_status st = make(nota_modelfile_config(mf), out);
+    if (st) return st;
+    st = flow_load(mf, &(*out)->f);
+    if (st) {
+        destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static int data_shape(const nota_model *m, int64_t shape[NOTA_MAX_DIMS]) {
+    if (!m->f.mu) return 0;
+    memcpy(shape, m->f.item_shape, (size_t)m->f.item_ndim * sizeof(int64_t));
+    return m->f.item_ndim;
+}
+
+static const nota_plugin descriptor = {
+    .abi_version = NOTA_ABI_VERSION,
+    .struct_size = sizeof(nota_plugin),
+    .name = "flow",
+    .version = FLOW_VERSION,
+    .family = "flow",
+    .description = "rotation flow (iterative Gaussianization): random/PCA rotations, full or "
+                   "patch-wise, and monotone spline marginals; exact likelihood",
+    .caps = NOTA_CAP_FIT | NOTA_CAP_SAMPLE | NOTA_CAP_ENCODE | NOTA_CAP_DECODE |
+            NOTA_CAP_LOG_PROB,
+    .options = options,
+    .n_options = N_OPTIONS,
+    .create = create,
+    .fit = fit,
+    .sample = sample,
+    .encode = encode,
+    .decode = decode,
+    .log_prob = log_prob,
+    .eval = NULL,
+    .save = save,
+    .load = load,
+    .destroy = destroy,
+    .data_shape = data_shape,
+    .code_shape = data_shape,
+};
+
+NOTA_EXPORT const nota_plugin *nota_plugin_entry(void) { return &descriptor; }

@@ -1,0 +1,130 @@
+/* The flow model's internal state, shared by the plugin's files:
+ *   flow.c      descriptor, options, dispatch
+ *   spline.c    marginal transforms
+ *   layers.c    rotations (full and patch-wise) and their permutations
+ *   transform.c encode / decode / log_prob on batches (D × N layout)
+ *   fit.c       greedy layer-by-layer fitting
+ *   io.c        save / load
+ *   parallel.c  a minimal parallel-for over pthreads
+ *
+ * A model maps data x to codes z = f(x) with
+ *   f = L_{n-1} ∘ … ∘ L_0 ∘ pre,
+ * pre = optional logit (8-bit images) then per-coordinate standardisation;
+ * layer L_l = rotate (orthogonal, |det| = 1) then one spline per coordinate.
+ * log p(x) = log N(f(x); 0, I) + log|det ∂pre/∂x| + Σ_l Σ_j log s'_lj.
+ */
+#ifndef FLOW_FLOW_H
+#define FLOW_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nota/nota.h"
+
+#define FLOW_MAX_LAYERS 4096
+#define FLOW_MAX_DIM 65536
+
+typedef enum { ROT_RANDOM = 0, ROT_PCA = 1 } flow_rotation;
+typedef enum { PRE_AUTO = 0, PRE_LOGIT = 1, PRE_NONE = 2 } flow_pre;
+
+/* Parsed options (see the option table in flow.c for meanings). */
+typedef struct flow_opts {
+    char schedule[256];
+    int64_t full_every, pca_every, knots, grid, max_layers, patience;
+    flow_rotation rotation;
+    flow_pre preprocess;
+    double damping, bandwidth, min_gain, time_limit, valid_fraction, logit_lambda;
+} flow_opts;
+
+/* One layer. Rows of the batch are permuted into the layer's order first
+ * (perm[r] = the canonical coordinate at row r; NULL = canonical order), so
+ * that a patch layer's blocks are contiguous runs of P rows and one P×P
+ * rotation multiplies each block. Splines are indexed by row. */
+typedef struct flow_layer {
+    int patch;          /* 0 = full layer (P = D), else patch side p */
+    int shift_y, shift_x;
+    int64_t P;          /* rotation size */
+    float *rot;         /* P×P, y_block = rot · x_block */
+    float *knots;       /* D × 3K */
+    uint8_t *active;    /* D: 0 = coordinate left unchanged */
+    int64_t *perm;      /* D or NULL */
+} flow_layer;
+
+typedef struct flow {
+    flow_opts o;
+    /* known after fit / load */
+    int item_ndim;
+    int64_t item_shape[NOTA_MAX_DIMS];
+    int64_t D;
+    int C, H, W;   /* image geometry when item_ndim == 3, else 0 */
+    bool logit;
+    float lambda;  /* logit squeeze, as stored */
+    float *mu, *inv_sd; /* D: standardisation u = (y - mu) * inv_sd */
+    int K;
+    int n_layers, cap_layers;
+    flow_layer *layers;
+} flow;
+
+/* flow.c */
+nota_status flow_opts_parse(const nota_config *cfg, flow_opts *o);
+
+/* layers.c */
+void flow_layer_free(flow_layer *l);
+void flow_clear(flow *f); /* drop fitted state, keep options */
+/* Permutation of a patch layer (D entries) for image (C,H,W). */
+nota_status flow_patch_perm(int C, int H, int W, int p, int sy, int sx, int64_t **out);
+/* Parse the schedule into patch sizes (0 = full); *n tokens. */
+nota_status flow_schedule_parse(const flow *f, int *tokens, int cap, int *n);
+
+/* transform.c — a batch held as D rows of N values in some row order. */
+typedef struct flow_batch {
+    int64_t D, N;
+    float *a, *b;       /* current data and scratch, D×N each */
+    int64_t *order;     /* order[r] = canonical coordinate at row r */
+    int64_t *pos;       /* scratch D */
+    double *logdet;     /* N, or NULL when not tracked */
+    int threads;
+} flow_batch;
+
+nota_status flow_batch_new(int64_t D, int64_t N, bool logdet, int threads, flow_batch *b);
+void flow_batch_free(flow_batch *b);
+/* Load items (N×D row-major) into the batch in canonical order. */
+void flow_batch_load(flow_batch *b, const float *x);
+/* Write the batch (put back in canonical order) as N×D row-major. */
+void flow_batch_store(flow_batch *b, float *x);
+/* Reorder rows to `perm` (NULL = canonical). */
+void flow_batch_reorder(flow_batch *b, const int64_t *perm);
+/* y = R x on every block of P rows (transpose: x = Rᵀ y). */
+void flow_batch_rotate(flow_batch *b, const float *rot, int64_t P, bool transpose);
+/* Splines of a layer on every row; logdet accumulated when tracked. */
+void flow_batch_splines(flow_batch *b, const flow *f, const flow_layer *l, bool inverse);
+/* Per-item log N(z; 0, I) added into out (N doubles). */
+void flow_batch_lognormal(const flow_batch *b, double *out);
+
+/* Check data range and apply pre (forward, with log-det) / its inverse. */
+nota_status flow_pre_check(const flow *f, const float *x, int64_t n, const char *what);
+void flow_pre_fwd(const flow *f, flow_batch *b);
+void flow_pre_inv(const flow *f, flow_batch *b);
+void flow_layer_fwd(const flow *f, const flow_layer *l, flow_batch *b);
+void flow_layer_inv(const flow *f, const flow_layer *l, flow_batch *b);
+
+nota_status flow_check_items(const flow *f, const nota_tensor *x, const char *what);
+nota_status flow_encode(flow *f, const nota_tensor *x, const nota_host *host, bool want_z,
+                        nota_tensor **z, nota_tensor **lp);
+nota_status flow_decode(flow *f, const float *z, int64_t n, double scale, const nota_host *host,
+                        nota_tensor **out);
+
+/* fit.c */
+nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid,
+                     const nota_host *host);
+
+/* io.c */
+nota_status flow_save(const flow *f, nota_modelfile *mf);
+nota_status flow_load(const nota_modelfile *mf, flow *f);
+
+/* parallel.c: fn(ctx, begin, end, thread) over [0, n) in chunks of `grain`,
+ * handed out dynamically to `threads` workers (the caller is one of them). */
+typedef void (*flow_par_fn)(void *ctx, int64_t begin, int64_t end, int thread);
+void flow_parallel(int threads, int64_t n, int64_t grain, flow_par_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,191 @@
+/* Save and load. A flow file holds the standardisation ("mu", "inv_sd", in
+ * the item shape, so the data shape travels with them), "meta" = [logit,
+ * lambda, knots, layers], and per layer l: "lNNNN.spec" = [patch, shift_y,
+ * shift_x], "lNNNN.rot" (P, P), "lNNNN.knots" (D, 3, K), "lNNNN.active" u8
+ * (D). Every value is f32 and computations use the stored values, so a
+ * reloaded model reproduces log_prob bit for bit. Files are untrusted:
+ * every count, shape and spline is checked before use (an invalid spline
+ * would make the map non-invertible, not just wrong).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+
+static nota_status put(nota_modelfile *mf, const char *name, nota_dtype dt, int ndim,
+                       const int64_t *shape, const void *data) {
+    nota_tensor *t;
+    nota_status st = nota_tensor_wrap(dt, ndim, shape, (void *)data, &t);
+    if (st) return st;
+    st = nota_modelfile_add_tensor(mf, name, t);
+    nota_tensor_free(t);
+    return st;
+}
+
+nota_status flow_save(const flow *f, nota_modelfile *mf) {
+    if (!f->mu) return nota_error(NOTA_EINVAL, "flow: save before the model was fitted");
+    float meta[4] = {f->logit ? 1.0f : 0.0f, f->lambda, (float)f->K, (float)f->n_layers};
+    int64_t four = 4, three = 3;
+    nota_status st = put(mf, "mu", NOTA_F32, f->item_ndim, f->item_shape, f->mu);
+    if (!st) st = put(mf, "inv_sd", NOTA_F32, f->item_ndim, f->item_shape, f->inv_sd);
+    if (!st) st = put(mf, "meta", NOTA_F32, 1, &four, meta);
+    for (int l = 0; !st && l < f->n_layers; l++) {
+        const flow_layer *ly = &f->layers[l];
+        char name[32];
+        float spec[3] = {(float)ly->patch, (float)ly->shift_y, (float)ly->shift_x};
+        int64_t rs[2] = {ly->P, ly->P}, ks[3] = {f->D, 3, f->K};
+        snprintf(name, sizeof name, "l%04d.spec", l);
+        st = put(mf, name, NOTA_F32, 1, &three, spec);
+        snprintf(name, sizeof name, "l%04d.rot", l);
+        if (!st) st = put(mf, name, NOTA_F32, 2, rs, ly->rot);
+        snprintf(name, sizeof name, "l%04d.knots", l);
+        if (!st) st = put(mf, name, NOTA_F32, 3, ks, ly->knots);
+        snprintf(name, sizeof name, "l%04d.active", l);
+        if (!st) st = put(mf, name, NOTA_U8, 1, &f->D, ly->active);
+    }
+    return st;
+}
+
+/* Tensor `name` of dtype dt and exactly the given shape. */
+static nota_status get(const nota_modelfile *mf, const char *name, nota_dtype dt, int ndim,
+                       const int64_t *shape, const nota_tensor **t) {
+    nota_status st = nota_modelfile_get_tensor(mf, name, t);
+    if (st) return st;
+    bool ok = (*t)->dtype == dt && (*t)->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = (*t)->shape[i] == shape[i];
+    if (!ok) {
+        char a[128], b[128];
+        return nota_error(NOTA_EFORMAT, "flow model: tensor '%s' is %s %s, expected %s %s", name,
+                          nota_dtype_name((*t)->dtype), nota_shape_str((*t)->ndim, (*t)->shape, a,
+                          sizeof a), nota_dtype_name(dt), nota_shape_str(ndim, shape, b, sizeof b));
+    }
+    return dt == NOTA_F32 ? nota_tensor_check_finite(*t, name) : NOTA_OK;
+}
+
+static bool is_int(float v, float lo, float hi) { return v >= lo && v <= hi && v == floorf(v); }
+
+static nota_status check_spline(const float *kn, int K, int l, int64_t r) {
+    const float *x = kn, *y = kn + K, *d = kn + 2 * K;
+    for (int k = 0; k < K; k++) {
+        if (!(d[k] > 0) || (k > 0 && !(x[k] > x[k - 1] && y[k] > y[k - 1])))
+            return nota_error(NOTA_EFORMAT, "flow model: layer %d, coordinate %lld: spline is not "
+                              "strictly increasing at knot %d", l, (long long)r, k);
+    }
+    return NOTA_OK;
+}
+
+static nota_status load_layer(const nota_modelfile *mf, flow *f, int l, flow_layer *ly) {
+    char name[32];
+    const nota_tensor *spec, *rot, *kn, *act;
+    int64_t three = 3;
+    snprintf(name, sizeof name, "l%04d.spec", l);
+    nota_status st = get(mf, name, NOTA_F32, 1, &three, &spec);
+    if (st) return st;
+    const float *s = nota_tensor_f32(spec);
+    if (!is_int(s[0], 0, 1024))
+        return nota_error(NOTA_EFORMAT, "flow model: layer %d has patch size %g", l, (double)s[0]);
+    ly->patch = (int)s[0];
+    if (ly->patch) {
+        if (f->item_ndim != 3 || f->H % ly->patch || f->W % ly->patch ||
+            !is_int(s[1], 0, (float)ly->patch - 1) || !is_int(s[2], 0, (float)ly->patch - 1))
+            return nota_error(NOTA_EFORMAT, "flow model: layer %d: patch %d with shift (%g, %g) "
+                              "does not fit items of %lld values", l, ly->patch, (double)s[1],
+                              (double)s[2], (long long)f->D);
+        ly->shift_y = (int)s[1];
+        ly->shift_x = (int)s[2];
+        if ((st = flow_patch_perm(f->C, f->H, f->W, ly->patch, ly->shift_y, ly->shift_x,
+                                  &ly->perm)))
+            return st;
+    }
+    ly->P = ly->patch ? (int64_t)ly->patch * ly->patch * f->C : f->D;
+    int64_t rs[2] = {ly->P, ly->P}, ks[3] = {f->D, 3, f->K};
+    snprintf(name, sizeof name, "l%04d.rot", l);
+    if ((st = get(mf, name, NOTA_F32, 2, rs, &rot))) return st;
+    snprintf(name, sizeof name, "l%04d.knots", l);
+    if ((st = get(mf, name, NOTA_F32, 3, ks, &kn))) return st;
+    snprintf(name, sizeof name, "l%04d.active", l);
+    if ((st = get(mf, name, NOTA_U8, 1, &f->D, &act))) return st;
+    const float *R = nota_tensor_f32(rot);
+    for (int64_t i = 0; i < ly->P; i++) { /* cheap sanity check: unit rows */
+        double n2 = 0;
+        for (int64_t j = 0; j < ly->P; j++) n2 += (double)R[i * ly->P + j] * R[i * ly->P + j];
+        if (fabs(n2 - 1) > 1e-3)
+            return nota_error(NOTA_EFORMAT, "flow model: layer %d: rotation row %lld has squared "
+                              "norm %g, expected 1", l, (long long)i, n2);
+    }
+    const uint8_t *a = nota_tensor_u8(act);
+    for (int64_t r = 0; r < f->D; r++) {
+        if (a[r] > 1)
+            return nota_error(NOTA_EFORMAT, "flow model: layer %d: active flag %lld is %d, "
+                              "expected 0 or 1", l, (long long)r, a[r]);
+        if (a[r] && (st = check_spline(nota_tensor_f32(kn) + r * 3 * f->K, f->K, l, r)))
+            return st;
+    }
+    ly->rot = malloc(rot->nbytes);
+    ly->knots = malloc(kn->nbytes);
+    ly->active = malloc(act->nbytes);
+    if (!ly->rot || !ly->knots || !ly->active)
+        return nota_error(NOTA_ENOMEM, "flow model: cannot allocate layer %d", l);
+    memcpy(ly->rot, rot->data, rot->nbytes);
+    memcpy(ly->knots, kn->data, kn->nbytes);
+    memcpy(ly->active, act->data, act->nbytes);
+    return NOTA_OK;
+}
+
+static nota_status load_all(const nota_modelfile *mf, flow *f) {
+    const nota_tensor *mu, *isd, *meta;
+    nota_status st = nota_modelfile_get_tensor(mf, "mu", &mu);
+    if (st) return st;
+    if (mu->dtype != NOTA_F32 || mu->ndim < 1 || mu->ndim > NOTA_MAX_DIMS - 1 ||
+        nota_tensor_numel(mu) > FLOW_MAX_DIM)
+        return nota_error(NOTA_EFORMAT, "flow model: tensor 'mu' must be f32 of at most %d values "
+                          "in the item shape", FLOW_MAX_DIM);
+    f->item_ndim = mu->ndim;
+    memcpy(f->item_shape, mu->shape, (size_t)mu->ndim * sizeof(int64_t));
+    f->D = (int64_t)nota_tensor_numel(mu);
+    if (f->item_ndim == 3) {
+        f->C = (int)mu->shape[0];
+        f->H = (int)mu->shape[1];
+        f->W = (int)mu->shape[2];
+    }
+    int64_t four = 4;
+    if ((st = get(mf, "mu", NOTA_F32, f->item_ndim, f->item_shape, &mu))) return st;
+    if ((st = get(mf, "inv_sd", NOTA_F32, f->item_ndim, f->item_shape, &isd))) return st;
+    if ((st = get(mf, "meta", NOTA_F32, 1, &four, &meta))) return st;
+    const float *m = nota_tensor_f32(meta);
+    if (!is_int(m[0], 0, 1) || !(m[1] > 0 && m[1] <= 0.25f) || !is_int(m[2], 4, 512) ||
+        !is_int(m[3], 0, FLOW_MAX_LAYERS))
+        return nota_error(NOTA_EFORMAT, "flow model: tensor 'meta' = [%g, %g, %g, %g] is out of "
+                          "range (logit 0|1, lambda in (0, 0.25], knots 4..512, layers 0..%d)",
+                          (double)m[0], (double)m[1], (double)m[2], (double)m[3], FLOW_MAX_LAYERS);
+    f->logit = m[0] == 1.0f;
+    f->lambda = m[1];
+    f->K = (int)m[2];
+    int n = (int)m[3];
+    for (int64_t r = 0; r < f->D; r++)
+        if (!(nota_tensor_f32(isd)[r] > 0))
+            return nota_error(NOTA_EFORMAT, "flow model: inv_sd[%lld] is %g, expected > 0",
+                              (long long)r, (double)nota_tensor_f32(isd)[r]);
+    f->mu = malloc(mu->nbytes);
+    f->inv_sd = malloc(isd->nbytes);
+    f->layers = calloc((size_t)(n ? n : 1), sizeof *f->layers);
+    if (!f->mu || !f->inv_sd || !f->layers)
+        return nota_error(NOTA_ENOMEM, "flow model: allocation failed");
+    f->cap_layers = n ? n : 1;
+    memcpy(f->mu, mu->data, mu->nbytes);
+    memcpy(f->inv_sd, isd->data, isd->nbytes);
+    for (int l = 0; l < n; l++) {
+        st = load_layer(mf, f, l, &f->layers[l]);
+        f->n_layers = l + 1; /* so flow_clear frees a partly loaded layer too */
+        if (st) return st;
+    }
+    return NOTA_OK;
+}
+
+nota_status flow_load(const nota_modelfile *mf, flow *f) {
+    nota_status st = load_all(mf, f);
+    if (st) flow_clear(f);
+    return st;
+}

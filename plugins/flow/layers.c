@@ -1,0 +1,94 @@
+/* Layer bookkeeping: the schedule of layer kinds and the row permutation of
+ * a patch layer.
+ *
+ * A patch ("conv") layer of side p cuts the C×H×W image, circularly shifted
+ * by (sy, sx), into (H/p)(W/p) patches of P = p·p·C values and rotates each
+ * with the same P×P matrix. Expressed on the batch it is a permutation that
+ * lays each patch out as P consecutive rows, then one small GEMM per patch.
+ * The shift changes every layer so that patch borders move and information
+ * flows between neighbouring patches over depth.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+
+void flow_layer_free(flow_layer *l) {
+    free(l->rot);
+    free(l->knots);
+    free(l->active);
+    free(l->perm);
+    memset(l, 0, sizeof *l);
+}
+
+void flow_clear(flow *f) {
+    for (int l = 0; l < f->n_layers; l++) flow_layer_free(&f->layers[l]);
+    free(f->layers);
+    free(f->mu);
+    free(f->inv_sd);
+    flow_opts o = f->o;
+    memset(f, 0, sizeof *f);
+    f->o = o;
+}
+
+nota_status flow_patch_perm(int C, int H, int W, int p, int sy, int sx, int64_t **out) {
+    *out = NULL;
+    int64_t D = (int64_t)C * H * W;
+    int64_t *perm = malloc((size_t)D * sizeof *perm);
+    if (!perm) return nota_error(NOTA_ENOMEM, "flow: cannot allocate a permutation of %lld",
+                                 (long long)D);
+    int64_t r = 0;
+    for (int py = 0; py < H / p; py++)
+        for (int px = 0; px < W / p; px++)
+            for (int c = 0; c < C; c++)
+                for (int dy = 0; dy < p; dy++)
+                    for (int dx = 0; dx < p; dx++) {
+                        int y = (py * p + dy + sy) % H, x = (px * p + dx + sx) % W;
+                        perm[r++] = ((int64_t)c * H + y) * W + x;
+                    }
+    *out = perm;
+    return NOTA_OK;
+}
+
+nota_status flow_schedule_parse(const flow *f, int *tokens, int cap, int *n) {
+    const char *s = f->o.schedule;
+    bool image = f->item_ndim == 3;
+    *n = 0;
+    if (strcmp(s, "auto") == 0) {
+        if (image && f->H % 4 == 0 && f->W % 4 == 0) {
+            tokens[(*n)++] = 4;
+            tokens[(*n)++] = 2;
+        } else if (image && f->H % 2 == 0 && f->W % 2 == 0) {
+            tokens[(*n)++] = 2;
+        } else {
+            tokens[(*n)++] = 0;
+        }
+        return NOTA_OK;
+    }
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (*n >= cap)
+            return nota_error(NOTA_EINVAL, "flow: schedule '%s' has more than %d entries", s, cap);
+        if (strcmp(tok, "full") == 0) {
+            tokens[(*n)++] = 0;
+            continue;
+        }
+        char *end;
+        long p = strtol(tok, &end, 10);
+        if (*end || end == tok || p < 1)
+            return nota_error(NOTA_EINVAL, "flow: schedule '%s': entry '%s' is neither 'full' "
+                              "nor a patch size >= 1", s, tok);
+        if (!image)
+            return nota_error(NOTA_EINVAL, "flow: schedule '%s' has patch size %ld, but the data "
+                              "are not images (C, H, W); use 'full'", s, p);
+        if (f->H % p || f->W % p)
+            return nota_error(NOTA_EINVAL, "flow: schedule '%s': patch size %ld does not divide "
+                              "the image size %dx%d", s, p, f->H, f->W);
+        tokens[(*n)++] = (int)p;
+    }
+    if (*n == 0) return nota_error(NOTA_EINVAL, "flow: schedule is empty");
+    return NOTA_OK;
+}

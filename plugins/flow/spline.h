@@ -1,0 +1,50 @@
+/* Monotone rational-quadratic splines with linear tails (Durkan et al. 2019,
+ * "Neural Spline Flows"), the flow's marginal transform, and their fit to a
+ * smoothed empirical CDF mapped through the inverse normal CDF.
+ *
+ * One coordinate's spline is 3K floats: knot positions x[0..K), values
+ * y[0..K), derivatives d[0..K) (all strictly increasing / positive). Between
+ * knots it is the rational-quadratic interpolant matching values and slopes;
+ * outside [x0, xK-1] it continues linearly with the end slopes, so it maps
+ * the whole real line onto itself, bijectively, with a closed-form inverse.
+ * Evaluation is in double on f32 parameters, so a saved and reloaded spline
+ * computes exactly the same numbers.
+ */
+#ifndef FLOW_SPLINE_H
+#define FLOW_SPLINE_H
+
+#include <stdint.h>
+
+/* Forward value at x; *logd = log dy/dx (may be NULL). */
+double spline_fwd(const float *kn, int k, double x, double *logd);
+/* Inverse: the x with spline_fwd(x) = y; *logd = log dy/dx at that x. */
+double spline_inv(const float *kn, int k, double y, double *logd);
+
+/* Standard normal CDF, its inverse (|error| ~1e-15) and log density. */
+double norm_cdf(double x);
+double norm_ppf(double u);
+double norm_logpdf(double x);
+
+typedef struct spline_opts {
+    int knots;        /* K */
+    int grid;         /* points of the KDE grid */
+    double damping;   /* alpha: y = (1-alpha) x + alpha Phi^-1(F(x)) at the knots */
+    double bandwidth; /* factor on Silverman's rule */
+} spline_opts;
+
+/* Scratch for one fit; one per thread. */
+typedef struct spline_work {
+    double *cnt, *dens, *cdf, *kern;
+    int grid;
+} spline_work;
+
+int spline_work_init(spline_work *w, int grid); /* 0 ok, -1 out of memory */
+void spline_work_free(spline_work *w);
+
+/* Fit coordinate samples v[0..n) (n >= 2): Gaussian KDE on a grid, knots at
+ * fixed quantile levels of it, targets damped toward the identity. Writes 3K
+ * floats to kn. Returns 0, or 1 when the data are (nearly) constant and no
+ * spline can be fitted (the caller leaves that coordinate unchanged). */
+int spline_fit(const float *v, int64_t n, const spline_opts *o, spline_work *w, float *kn);
+
+#endif
