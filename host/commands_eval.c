@@ -37,6 +37,12 @@ static nota_status eval_job(host_job *job, const nota_host *host) {
     return NOTA_OK;
 }
 
+/* The host's own bits/dim wins over a plugin metric of the same name, so
+ * that the JSON object never holds one key twice. */
+static bool shadowed(const eval_state *s, size_t i) {
+    return (s->p->caps & NOTA_CAP_LOG_PROB) && strcmp(s->metrics[i].name, "bits_per_dim") == 0;
+}
+
 static void report(const host_ctx *c, const eval_state *s) {
     bool lp = s->p->caps & NOTA_CAP_LOG_PROB;
     if (c->args.json) {
@@ -49,8 +55,11 @@ static void report(const host_ctx *c, const eval_state *s) {
             printf("\"bits_per_dim\":");
             host_json_num(stdout, s->bpd);
         }
+        bool first = !lp;
         for (size_t i = 0; i < s->n_metrics; i++) {
-            printf("%s", lp || i ? "," : "");
+            if (shadowed(s, i)) continue;
+            printf("%s", first ? "" : ",");
+            first = false;
             host_json_str(stdout, s->metrics[i].name);
             printf(":");
             host_json_num(stdout, s->metrics[i].value);
@@ -60,7 +69,7 @@ static void report(const host_ctx *c, const eval_state *s) {
     }
     if (lp) printf("bits_per_dim %.6f\n", s->bpd);
     for (size_t i = 0; i < s->n_metrics; i++)
-        printf("%s %.6g\n", s->metrics[i].name, s->metrics[i].value);
+        if (!shadowed(s, i)) printf("%s %.6g\n", s->metrics[i].name, s->metrics[i].value);
 }
 
 static int eval_model(host_ctx *c, host_runner *r, host_model *hm) {

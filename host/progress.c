@@ -21,6 +21,11 @@ static void print_line(host_progress *p, uint64_t now);
 void host_progress_set(host_progress *p, const char *stage, double done, double total,
                        const char *detail) {
     uv_mutex_lock(&p->mu);
+    /* Without a terminal, a stage that ends shows its last report before the
+     * next stage's line (a log then reads "[fit] 10/10" rather than stopping
+     * at whatever the last once-a-second line was). */
+    bool new_stage = strcmp(stage ? stage : "", p->stage) != 0;
+    if (!p->tty && new_stage && p->seq != p->shown) print_line(p, now_ms());
     snprintf(p->stage, sizeof p->stage, "%s", stage ? stage : "");
     snprintf(p->detail, sizeof p->detail, "%s", detail ? detail : "");
     p->done = done;

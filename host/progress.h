@@ -5,8 +5,8 @@
  * (a fast plugin may report thousands of times a second; nobody needs to see
  * them all) and host_progress_tick, called on the main loop, draws it: a
  * redrawn bar when stderr is a terminal, otherwise plain lines, at most one a
- * second plus one at each change of stage (printed by the reporting thread
- * itself, so that no stage goes unseen). Log lines share the mutex so that
+ * second plus the first and last report of each stage (printed by the
+ * reporting thread itself, so that no stage goes unseen). Log lines share the mutex so that
  * a line never lands in the middle of a bar.
  */
 #ifndef NOTA_HOST_PROGRESS_H

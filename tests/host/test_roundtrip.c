@@ -59,7 +59,9 @@ Test(roundtrip, fit_info_sample_eval_encode_decode) {
     cr_assert_eq(strncmp(r.out, line, strlen(line)), 0, "%s", r.out);
     cr_assert_float_eq(number_after(r.out, "\ntrain_bits_per_dim "), bpd, 1e-4);
     cr_assert(strstr(r.err, "[info] fixture: fitting 64 items of dimension 4\n"), "%s", r.err);
-    cr_assert(strstr(r.err, "[fit] 1/2 (50%) step 1\n"), "%s", r.err);
+    cr_assert(strstr(r.err, "[fit] 1/2 (50%) step 1\n[fit] 2/2 (100%) step 2\n[log_prob] 64/64 "
+                            "(100%)\n"),
+              "%s", r.err);
     cr_assert(strstr(r.err, "[log_prob] 64/64 (100%)\n"), "%s", r.err);
     cr_assert_null(strstr(r.err, "[debug]"), "%s", r.err);
     host_run_free(&r);
@@ -110,6 +112,8 @@ Test(roundtrip, fit_info_sample_eval_encode_decode) {
     cr_assert_eq(strncmp(r.out, "bits_per_dim ", 13), 0, "%s", r.out);
     cr_assert_float_eq(number_after(r.out, "bits_per_dim "), bpd, 1e-4);
     cr_assert_float_eq(number_after(r.out, "\nmean_abs_z "), maz, 1e-4);
+    /* the plugin's own "bits_per_dim" (-1) is shadowed by the host's */
+    cr_assert_null(strstr(r.out + 1, "bits_per_dim"), "%s", r.out);
     host_run_free(&r);
 
     r = run_host(dir, "eval", out, "--data", data, "--json", NULL);
@@ -120,6 +124,7 @@ Test(roundtrip, fit_info_sample_eval_encode_decode) {
     cr_assert_eq(strncmp(r.out, line, strlen(line)), 0, "%s", r.out);
     cr_assert_float_eq(number_after(r.out, "\"bits_per_dim\":"), bpd, 1e-4);
     cr_assert_float_eq(number_after(r.out, "\"mean_abs_z\":"), maz, 1e-4);
+    cr_assert_null(strstr(strstr(r.out, "bits_per_dim") + 1, "bits_per_dim"), "%s", r.out);
     host_run_free(&r);
 
     char codes[512], recon[512];
@@ -333,5 +338,24 @@ Test(roundtrip, plugin_errors_on_the_worker_reach_the_user) {
     cr_assert(!file_exists(out));
     host_run_free(&r);
     free(data);
+    tmpdir_remove(dir);
+}
+
+Test(roundtrip, model_naming_a_plugin_path_is_refused) {
+    char *dir = tmpdir_make();
+    char model[512], expect[4096];
+    snprintf(model, sizeof model, "%s/evil.nota", dir);
+    nota_modelfile *mf;
+    cr_assert_eq(nota_modelfile_new("../evil", 1, &mf), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(nota_modelfile_save(mf, model), NOTA_OK, "%s", nota_last_error());
+    nota_modelfile_free(mf);
+    snprintf(expect, sizeof expect,
+             "nota-host: error: model '%s' names plugin '../evil', which is not a valid plugin "
+             "name\n",
+             model);
+    host_run r = run_host(dir, "sample", model, "--n", "1", NULL);
+    cr_assert_eq(r.code, 1);
+    cr_assert_str_eq(r.err, expect);
+    host_run_free(&r);
     tmpdir_remove(dir);
 }
