@@ -15,8 +15,8 @@
 #include <string.h>
 
 typedef struct opt_spec {
-    const char *name;  /* long name without "--" */
-    char short_name;   /* 0 if none */
+    const char *name; /* long name without "--" */
+    char short_name;  /* 0 if none */
     bool takes_value;
     unsigned bit;
 } opt_spec;
@@ -57,9 +57,12 @@ unsigned host_cmd_options(host_cmd c) {
     const unsigned always = HOST_OPT_PLUGIN | HOST_OPT_HELP | HOST_OPT_VERBOSE;
     switch (c) {
     case HOST_CMD_NONE:
-    case HOST_CMD_HELP: return always;
-    case HOST_CMD_PLUGINS: return always | HOST_OPT_JSON;
-    case HOST_CMD_INFO: return always | HOST_OPT_JSON;
+    case HOST_CMD_HELP:
+        return always;
+    case HOST_CMD_PLUGINS:
+        return always | HOST_OPT_JSON;
+    case HOST_CMD_INFO:
+        return always | HOST_OPT_JSON;
     case HOST_CMD_FIT:
         return always | HOST_OPT_DATA | HOST_OPT_VALID | HOST_OPT_LABEL | HOST_OPT_LIMIT |
                HOST_OPT_OUT | HOST_OPT_SET | HOST_OPT_SEED | HOST_OPT_THREADS | HOST_OPT_JSON;
@@ -69,7 +72,8 @@ unsigned host_cmd_options(host_cmd c) {
     case HOST_CMD_ENCODE:
         return always | HOST_OPT_DATA | HOST_OPT_LABEL | HOST_OPT_LIMIT | HOST_OPT_OUT |
                HOST_OPT_THREADS;
-    case HOST_CMD_DECODE: return always | HOST_OPT_CODES | HOST_OPT_OUT | HOST_OPT_THREADS;
+    case HOST_CMD_DECODE:
+        return always | HOST_OPT_CODES | HOST_OPT_OUT | HOST_OPT_THREADS;
     case HOST_CMD_EVAL:
         return always | HOST_OPT_DATA | HOST_OPT_LABEL | HOST_OPT_LIMIT | HOST_OPT_THREADS |
                HOST_OPT_JSON;
@@ -103,11 +107,21 @@ static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *v) {
 static int set_value(host_args *a, const opt_spec *o, const char *v, char *err, size_t cap) {
     int64_t i;
     switch (o->bit) {
-    case HOST_OPT_PLUGIN: a->plugin = v; break;
-    case HOST_OPT_DATA: a->data = v; break;
-    case HOST_OPT_VALID: a->valid = v; break;
-    case HOST_OPT_OUT: a->out = v; break;
-    case HOST_OPT_CODES: a->codes = v; break;
+    case HOST_OPT_PLUGIN:
+        a->plugin = v;
+        break;
+    case HOST_OPT_DATA:
+        a->data = v;
+        break;
+    case HOST_OPT_VALID:
+        a->valid = v;
+        break;
+    case HOST_OPT_OUT:
+        a->out = v;
+        break;
+    case HOST_OPT_CODES:
+        a->codes = v;
+        break;
     case HOST_OPT_LABEL:
         if (!parse_i64(v, 0, 255, &i))
             return fail(err, cap, "--label expects a class number in 0..255, got '%s'", v);
@@ -186,25 +200,29 @@ static int positional(host_args *a, const char *arg, char *err, size_t cap) {
 static int check_required(const host_args *a, char *err, size_t cap) {
     const char *cmd = a->cmd_name;
     switch (a->cmd) {
-    case HOST_CMD_NONE: return fail(err, cap, "no command given");
+    case HOST_CMD_NONE:
+        return fail(err, cap, "no command given");
     case HOST_CMD_HELP:
         if (a->positional && host_cmd_from_name(a->positional) == HOST_CMD_NONE)
             return fail(err, cap, "unknown command '%s'", a->positional);
         return 0;
-    case HOST_CMD_PLUGINS: return 0;
+    case HOST_CMD_PLUGINS:
+        return 0;
     case HOST_CMD_FIT:
         if (!a->plugin) return fail(err, cap, "'fit' needs --plugin NAME|PATH");
         if (!a->data) return fail(err, cap, "'fit' needs --data SPEC");
         if (!a->out) return fail(err, cap, "'fit' needs --out FILE.nota");
         return 0;
-    default: break;
+    default:
+        break;
     }
     if (!a->positional) return fail(err, cap, "'%s' needs a model file", cmd);
     if (a->cmd == HOST_CMD_SAMPLE && !(a->given & HOST_OPT_N))
         return fail(err, cap, "'sample' needs --n N");
     if ((a->cmd == HOST_CMD_ENCODE || a->cmd == HOST_CMD_EVAL) && !a->data)
         return fail(err, cap, "'%s' needs --data SPEC", cmd);
-    if (a->cmd == HOST_CMD_ENCODE && !a->out) return fail(err, cap, "'encode' needs --out FILE.npy");
+    if (a->cmd == HOST_CMD_ENCODE && !a->out)
+        return fail(err, cap, "'encode' needs --out FILE.npy");
     if (a->cmd == HOST_CMD_DECODE && !a->codes)
         return fail(err, cap, "'decode' needs --codes FILE.npy");
     if (a->cmd == HOST_CMD_DECODE && !a->out) return fail(err, cap, "'decode' needs --out PREFIX");
@@ -259,10 +277,14 @@ int host_args_parse(int argc, char **argv, host_args *a, char *err, size_t cap) 
             break;
         }
         a->given |= o->bit;
-        if (o->bit == HOST_OPT_HELP) a->help = true;
-        else if (o->bit == HOST_OPT_VERBOSE) a->verbose++;
-        else if (o->bit == HOST_OPT_JSON) a->json = true;
-        else rc = set_value(a, o, value, err, cap);
+        if (o->bit == HOST_OPT_HELP)
+            a->help = true;
+        else if (o->bit == HOST_OPT_VERBOSE)
+            a->verbose++;
+        else if (o->bit == HOST_OPT_JSON)
+            a->json = true;
+        else
+            rc = set_value(a, o, value, err, cap);
     }
     if (rc) {
         /* Still honour a later --help: `nota-host fit --bogus --help` shows help. */

@@ -50,12 +50,12 @@ typedef struct host_args {
     const char *cmd_name;   /* as typed; NULL when no command was given */
     const char *positional; /* MODEL / FILE, or the topic of `help` */
     const char *plugin, *data, *valid, *out, *codes;
-    int label;      /* -1: all classes */
-    int64_t limit;  /* 0: all items */
+    int label;     /* -1: all classes */
+    int64_t limit; /* 0: all items */
     int64_t n;
     double temperature;
     uint64_t seed;
-    int threads;    /* 0: number of CPUs */
+    int threads; /* 0: number of CPUs */
     bool json, help;
     int verbose;
     const char **sets; /* --set values, in order (owned array, borrowed strings) */

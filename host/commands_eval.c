@@ -92,8 +92,10 @@ static int eval_model(host_ctx *c, host_runner *r, host_model *hm) {
             st = host_runner_cancelled(r) ? NOTA_ECANCELED : host_job_raise(&job);
         }
     }
-    if (st) rc = host_fail(st);
-    else report(c, &s);
+    if (st)
+        rc = host_fail(st);
+    else
+        report(c, &s);
     nota_tensor_free(x);
     if (ds) nota_dataset_free(ds);
     return rc;

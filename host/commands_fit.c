@@ -102,8 +102,7 @@ int host_cmd_fit(host_ctx *c) {
     if (st) {
         /* A bad --set is a mistake on the command line: usage error. */
         host_error("%s", nota_last_error());
-        fprintf(stderr, "Run 'nota-host help fit --plugin %s' for its options.\n",
-                c->args.plugin);
+        fprintf(stderr, "Run 'nota-host help fit --plugin %s' for its options.\n", c->args.plugin);
         rc = HOST_EXIT_USAGE;
         goto done;
     }

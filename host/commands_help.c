@@ -21,8 +21,7 @@ static const cmd_help HELP[] = {
      "Describe a model file: plugin, versions, config, tensors, sub-models, dataset,\n"
      "metrics and training time. Needs no plugin.",
      "  --json              one JSON object on stdout\n"},
-    {HOST_CMD_FIT,
-     "nota-host fit --plugin NAME|PATH --data SPEC --out FILE.nota [options]",
+    {HOST_CMD_FIT, "nota-host fit --plugin NAME|PATH --data SPEC --out FILE.nota [options]",
      "Fit a new model on a dataset and save it (atomically) to FILE.nota.",
      "  --data SPEC         training data (see 'Data specs' below)\n"
      "  --valid SPEC        held-out data given to the plugin during fit\n"
@@ -65,10 +64,14 @@ static const cmd_help HELP[] = {
 
 static const char *type_name(nota_value_type t) {
     switch (t) {
-    case NOTA_VAL_INT: return "int";
-    case NOTA_VAL_FLOAT: return "float";
-    case NOTA_VAL_STRING: return "string";
-    case NOTA_VAL_BOOL: return "bool";
+    case NOTA_VAL_INT:
+        return "int";
+    case NOTA_VAL_FLOAT:
+        return "float";
+    case NOTA_VAL_STRING:
+        return "string";
+    case NOTA_VAL_BOOL:
+        return "bool";
     }
     return "?";
 }
@@ -115,10 +118,10 @@ static void plugin_help(const nota_plugin *d, const char *path, bool options) {
 }
 
 int host_cmd_help(host_ctx *c) {
-    host_cmd topic = c->args.cmd == HOST_CMD_HELP
-                         ? (c->args.positional ? host_cmd_from_name(c->args.positional)
-                                               : HOST_CMD_NONE)
-                         : c->args.cmd;
+    host_cmd topic =
+        c->args.cmd == HOST_CMD_HELP
+            ? (c->args.positional ? host_cmd_from_name(c->args.positional) : HOST_CMD_NONE)
+            : c->args.cmd;
     if (topic == HOST_CMD_NONE) general_help();
     for (size_t i = 0; i < sizeof HELP / sizeof HELP[0]; i++) {
         if (HELP[i].cmd != topic) continue;

@@ -48,7 +48,9 @@ static void json_config(const nota_config *cfg) {
         double f;
         bool b;
         switch (nota_config_type(cfg, i)) {
-        case NOTA_VAL_INT: printf("%s", nota_config_value_str(cfg, i, buf, sizeof buf)); break;
+        case NOTA_VAL_INT:
+            printf("%s", nota_config_value_str(cfg, i, buf, sizeof buf));
+            break;
         case NOTA_VAL_FLOAT:
             nota_config_get_float(cfg, key, &f);
             host_json_num(stdout, f);
@@ -57,7 +59,9 @@ static void json_config(const nota_config *cfg) {
             nota_config_get_bool(cfg, key, &b);
             printf("%s", b ? "true" : "false");
             break;
-        default: host_json_str(stdout, nota_config_value_str(cfg, i, buf, sizeof buf)); break;
+        default:
+            host_json_str(stdout, nota_config_value_str(cfg, i, buf, sizeof buf));
+            break;
         }
     }
     printf("}");
@@ -77,7 +81,8 @@ static void json_model(const nota_modelfile *mf) {
         printf("%s{\"name\":", i ? "," : "");
         host_json_str(stdout, name);
         printf(",\"dtype\":\"%s\",\"shape\":[", nota_dtype_name(t->dtype));
-        for (int d = 0; d < t->ndim; d++) printf("%s%lld", d ? "," : "", (long long)t->shape[d]);
+        for (int d = 0; d < t->ndim; d++)
+            printf("%s%lld", d ? "," : "", (long long)t->shape[d]);
         printf("]}");
     }
     printf("],\"submodels\":[");

@@ -21,9 +21,12 @@ typedef struct gen_state {
 static nota_status gen_job(host_job *job, const nota_host *host) {
     gen_state *s = job->arg;
     switch (s->op) {
-    case GEN_SAMPLE: return s->p->sample(s->m, s->n, s->temperature, host, &s->out);
-    case GEN_ENCODE: return s->p->encode(s->m, s->in, host, &s->out);
-    case GEN_DECODE: return s->p->decode(s->m, s->in, host, &s->out);
+    case GEN_SAMPLE:
+        return s->p->sample(s->m, s->n, s->temperature, host, &s->out);
+    case GEN_ENCODE:
+        return s->p->encode(s->m, s->in, host, &s->out);
+    case GEN_DECODE:
+        return s->p->decode(s->m, s->in, host, &s->out);
     }
     return nota_error(NOTA_EINVAL, "unknown job");
 }
@@ -32,8 +35,8 @@ static nota_status gen_job(host_job *job, const nota_host *host) {
 static nota_status check_out(const gen_state *s, int64_t rows) {
     static const char *const fn[] = {"sample", "encode", "decode"};
     if (!s->out || !nota_tensor_f32(s->out) || s->out->ndim < 1 || s->out->shape[0] != rows)
-        return nota_error(NOTA_ESHAPE, "plugin '%s': %s did not return f32 (%lld, ...)",
-                          s->p->name, fn[s->op], (long long)rows);
+        return nota_error(NOTA_ESHAPE, "plugin '%s': %s did not return f32 (%lld, ...)", s->p->name,
+                          fn[s->op], (long long)rows);
     return nota_tensor_check_finite(s->out, fn[s->op]);
 }
 
@@ -96,7 +99,10 @@ static int sample_body(host_ctx *c, host_runner *r, host_model *hm) {
     snprintf(path, sizeof path, "%s.npy", prefix);
     nota_status st = host_check_out_dir(path);
     if (st) return host_fail(st);
-    gen_state s = {.op = GEN_SAMPLE, .p = hm->plugin->desc, .m = hm->m, .n = c->args.n,
+    gen_state s = {.op = GEN_SAMPLE,
+                   .p = hm->plugin->desc,
+                   .m = hm->m,
+                   .n = c->args.n,
                    .temperature = c->args.temperature};
     rc = run_gen(r, &s, "sample");
     if (!rc) {
@@ -126,8 +132,10 @@ static int encode_body(host_ctx *c, host_runner *r, host_model *hm) {
     if (!rc) {
         st = check_out(&s, x->shape[0]);
         if (!st) st = nota_npy_write(c->args.out, s.out);
-        if (st) rc = host_fail(st);
-        else print_written(c->args.out, s.out);
+        if (st)
+            rc = host_fail(st);
+        else
+            print_written(c->args.out, s.out);
     }
     nota_tensor_free(s.out);
     nota_tensor_free(x);
@@ -138,16 +146,18 @@ static int encode_body(host_ctx *c, host_runner *r, host_model *hm) {
 static nota_status check_codes(const host_ctx *c, const host_model *hm, const nota_tensor *z) {
     const char *file = c->args.codes;
     if (!nota_tensor_f32(z) || z->ndim < 2)
-        return nota_error(NOTA_EINVAL, "codes '%s' must be f32 (N, ...), found %s of %d dims",
-                          file, nota_dtype_name(z->dtype), z->ndim);
+        return nota_error(NOTA_EINVAL, "codes '%s' must be f32 (N, ...), found %s of %d dims", file,
+                          nota_dtype_name(z->dtype), z->ndim);
     int64_t shape[NOTA_MAX_DIMS];
     int nd = hm->plugin->desc->code_shape(hm->m, shape);
     bool same = nd <= 0 || nd > NOTA_MAX_DIMS || nd == z->ndim - 1;
-    for (int i = 0; same && nd > 0 && i < nd; i++) same = shape[i] == z->shape[i + 1];
+    for (int i = 0; same && nd > 0 && i < nd; i++)
+        same = shape[i] == z->shape[i + 1];
     if (!same) {
         char want[128], got[128];
-        return nota_error(NOTA_ESHAPE, "model '%s' takes codes of shape %s, '%s' has codes of "
-                                       "shape %s",
+        return nota_error(NOTA_ESHAPE,
+                          "model '%s' takes codes of shape %s, '%s' has codes of "
+                          "shape %s",
                           c->args.positional, nota_shape_str(nd, shape, want, sizeof want), file,
                           nota_shape_str(z->ndim - 1, z->shape + 1, got, sizeof got));
     }

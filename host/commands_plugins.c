@@ -63,8 +63,10 @@ int host_cmd_plugins(host_ctx *c) {
         nota_status st = host_plugin_open(&c->registry, c->args.plugin, &one);
         if (st) return host_fail(st);
     }
-    if (l.json) printf("{\"plugins\":[");
-    else printf("%-12s %-8s %-12s %-40s %s\n", "NAME", "VERSION", "FAMILY", "CAPABILITIES", "PATH");
+    if (l.json)
+        printf("{\"plugins\":[");
+    else
+        printf("%-12s %-8s %-12s %-40s %s\n", "NAME", "VERSION", "FAMILY", "CAPABILITIES", "PATH");
     nota_status st = NOTA_OK;
     if (one) {
         print_plugin(&l, one);

@@ -16,12 +16,7 @@
 #include "nota/nota.h"
 #include "registry.h"
 
-enum {
-    HOST_EXIT_OK = 0,
-    HOST_EXIT_ERROR = 1,
-    HOST_EXIT_USAGE = 2,
-    HOST_EXIT_INTERRUPTED = 130
-};
+enum { HOST_EXIT_OK = 0, HOST_EXIT_ERROR = 1, HOST_EXIT_USAGE = 2, HOST_EXIT_INTERRUPTED = 130 };
 
 /* Seed used to dequantize evaluation data, so that `eval` gives the same
  * number on every run whatever --seed says. */

@@ -103,8 +103,7 @@ static void work_cb(uv_work_t *req) {
     job->status = job->run(job, &job->runner->host);
     if (job->status != NOTA_OK) {
         const char *msg = nota_last_error();
-        snprintf(job->error, sizeof job->error, "%s",
-                 msg[0] ? msg : nota_status_str(job->status));
+        snprintf(job->error, sizeof job->error, "%s", msg[0] ? msg : nota_status_str(job->status));
     }
 }
 
@@ -123,8 +122,8 @@ static void after_cb(uv_work_t *req, int status) {
     host_job *job = req->data;
     host_runner *r = job->runner;
     if (status != 0 && job->status == NOTA_OK)
-        job->status = nota_error(NOTA_EIO, "job '%s' did not run: %s", job->name,
-                                 uv_strerror(status));
+        job->status =
+            nota_error(NOTA_EIO, "job '%s' did not run: %s", job->name, uv_strerror(status));
     for (size_t i = 0; i < r->n_queues; i++)
         if (r->queues[i].running == job) {
             finish(r, &r->queues[i], job);
@@ -182,8 +181,10 @@ nota_status host_runner_submit(host_runner *r, host_job *job) {
     job->status = NOTA_OK;
     job->error[0] = '\0';
     job->next = NULL;
-    if (q->tail) q->tail->next = job;
-    else q->head = job;
+    if (q->tail)
+        q->tail->next = job;
+    else
+        q->head = job;
     q->tail = job;
     r->pending++;
     start_next(r, q);

@@ -57,7 +57,7 @@ typedef struct host_runner {
     uv_timer_t timer;
     uv_signal_t sigint;
     bool handles_open;
-    bool watching; /* SIGINT watcher started (at the first submit) */
+    bool watching;         /* SIGINT watcher started (at the first submit) */
     atomic_bool wake_open; /* progress may poke `wake` */
     atomic_bool cancel;
     int sigints;

@@ -66,8 +66,7 @@ int main(int argc, char **argv) {
     /* --help wins over other mistakes, unless the command itself is unknown. */
     bool help_ok = c.args.help && (c.args.cmd != HOST_CMD_NONE || !c.args.cmd_name);
     if (rc && !help_ok) {
-        rc = host_usage(c.args.cmd == HOST_CMD_HELP ? NULL : host_cmd_name(c.args.cmd), "%s",
-                        err);
+        rc = host_usage(c.args.cmd == HOST_CMD_HELP ? NULL : host_cmd_name(c.args.cmd), "%s", err);
         host_args_free(&c.args);
         return rc;
     }
@@ -85,14 +84,30 @@ int main(int argc, char **argv) {
         rc = host_cmd_help(&c);
     } else {
         switch (c.args.cmd) {
-        case HOST_CMD_PLUGINS: rc = host_cmd_plugins(&c); break;
-        case HOST_CMD_INFO: rc = host_cmd_info(&c); break;
-        case HOST_CMD_FIT: rc = host_cmd_fit(&c); break;
-        case HOST_CMD_SAMPLE: rc = host_cmd_sample(&c); break;
-        case HOST_CMD_ENCODE: rc = host_cmd_encode(&c); break;
-        case HOST_CMD_DECODE: rc = host_cmd_decode(&c); break;
-        case HOST_CMD_EVAL: rc = host_cmd_eval(&c); break;
-        default: rc = host_usage(NULL, "no command given"); break;
+        case HOST_CMD_PLUGINS:
+            rc = host_cmd_plugins(&c);
+            break;
+        case HOST_CMD_INFO:
+            rc = host_cmd_info(&c);
+            break;
+        case HOST_CMD_FIT:
+            rc = host_cmd_fit(&c);
+            break;
+        case HOST_CMD_SAMPLE:
+            rc = host_cmd_sample(&c);
+            break;
+        case HOST_CMD_ENCODE:
+            rc = host_cmd_encode(&c);
+            break;
+        case HOST_CMD_DECODE:
+            rc = host_cmd_decode(&c);
+            break;
+        case HOST_CMD_EVAL:
+            rc = host_cmd_eval(&c);
+            break;
+        default:
+            rc = host_usage(NULL, "no command given");
+            break;
         }
     }
     if (fflush(stdout) != 0 && rc == 0) rc = host_error("cannot write to standard output");

@@ -88,13 +88,15 @@ nota_status host_check_items(const host_model *hm, const char *model_file, const
                              const nota_tensor *x) {
     if (hm->data_ndim == 0) return NOTA_OK; /* the plugin does not say */
     bool same = x->ndim - 1 == hm->data_ndim;
-    for (int i = 0; same && i < hm->data_ndim; i++) same = x->shape[i + 1] == hm->data_shape[i];
+    for (int i = 0; same && i < hm->data_ndim; i++)
+        same = x->shape[i + 1] == hm->data_shape[i];
     if (same) return NOTA_OK;
     char want[128], got[128];
     nota_shape_str(hm->data_ndim, hm->data_shape, want, sizeof want);
     nota_shape_str(x->ndim - 1, x->shape + 1, got, sizeof got);
-    return nota_error(NOTA_ESHAPE, "model '%s' takes items of shape %s, data '%s' has items of "
-                                   "shape %s",
+    return nota_error(NOTA_ESHAPE,
+                      "model '%s' takes items of shape %s, data '%s' has items of "
+                      "shape %s",
                       model_file, want, spec, got);
 }
 
@@ -120,8 +122,8 @@ nota_status host_mean_log_prob(const nota_plugin *p, nota_model *m, const nota_t
         if (!v || nota_tensor_numel(lp) != (size_t)count) {
             nota_tensor_free(lp);
             return nota_error(NOTA_ESHAPE,
-                              "plugin '%s': log_prob returned %zu values for %lld items",
-                              p->name, v ? nota_tensor_numel(lp) : 0, (long long)count);
+                              "plugin '%s': log_prob returned %zu values for %lld items", p->name,
+                              v ? nota_tensor_numel(lp) : 0, (long long)count);
         }
         for (int64_t i = 0; i < count; i++) {
             if (!isfinite(v[i])) {

@@ -75,7 +75,8 @@ static void draw_bar(host_progress *p) {
     if (frac < 0) frac = 0;
     if (frac > 1) frac = 1;
     int fill = (int)(frac * WIDTH + 0.5);
-    for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '-';
+    for (int i = 0; i < WIDTH; i++)
+        bar[i] = i < fill ? '#' : '-';
     bar[WIDTH] = '\0';
     counts(p, cnt, sizeof cnt);
     if (p->total > 0)

@@ -58,7 +58,8 @@ nota_status host_registry_init(host_registry *r) {
         char *slash = strrchr(exe, '/');
         if (slash) {
             char dir[PATH_MAX + 32];
-            int len = snprintf(dir, sizeof dir, "%.*s/../lib/nota/plugins", (int)(slash - exe), exe);
+            int len =
+                snprintf(dir, sizeof dir, "%.*s/../lib/nota/plugins", (int)(slash - exe), exe);
             st = add_dir(r, dir, (size_t)len);
         }
     }
@@ -67,7 +68,8 @@ nota_status host_registry_init(host_registry *r) {
 }
 
 void host_registry_free(host_registry *r) {
-    for (size_t i = 0; i < r->n_dirs; i++) free(r->dirs[i]);
+    for (size_t i = 0; i < r->n_dirs; i++)
+        free(r->dirs[i]);
     free(r->dirs);
     r->dirs = NULL;
     r->n_dirs = 0;
@@ -115,9 +117,8 @@ static nota_status check_functions(const nota_plugin *d, const char *path) {
         {NOTA_CAP_EVAL, "eval", d->eval != NULL},
     };
     if (!d->load || !d->destroy || !d->data_shape || !d->code_shape)
-        return nota_error(NOTA_EABI,
-                          "plugin file '%s' lacks one of load, destroy, data_shape, code_shape",
-                          path);
+        return nota_error(
+            NOTA_EABI, "plugin file '%s' lacks one of load, destroy, data_shape, code_shape", path);
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if ((d->caps & need[i].cap) && !need[i].ok)
             return nota_error(NOTA_EABI,
@@ -147,8 +148,8 @@ static nota_status check_descriptor(const nota_plugin *d, const char *path,
                           "least %zu",
                           path, (unsigned)d->struct_size, sizeof(nota_plugin));
     if (!d->name || !host_plugin_name_ok(d->name))
-        return nota_error(NOTA_EABI,
-                          "plugin file '%s' has no valid name (1-64 of A-Z a-z 0-9 _ -)", path);
+        return nota_error(NOTA_EABI, "plugin file '%s' has no valid name (1-64 of A-Z a-z 0-9 _ -)",
+                          path);
     if (expect_name && strcmp(d->name, expect_name) != 0)
         return nota_error(NOTA_EABI, "plugin file '%s' calls itself '%s', expected '%s'", path,
                           d->name, expect_name);
@@ -184,8 +185,8 @@ nota_status host_plugin_open_file(const char *path, const char *expect_name, hos
     void *sym = dlsym(h, NOTA_PLUGIN_ENTRY_SYMBOL);
     if (!sym) {
         dlclose(h);
-        return nota_error(NOTA_EABI, "plugin file '%s' does not export the entry symbol '%s'",
-                          path, NOTA_PLUGIN_ENTRY_SYMBOL);
+        return nota_error(NOTA_EABI, "plugin file '%s' does not export the entry symbol '%s'", path,
+                          NOTA_PLUGIN_ENTRY_SYMBOL);
     }
     nota_plugin_entry_fn entry;
     memcpy(&entry, &sym, sizeof entry); /* object → function pointer, as POSIX allows */
@@ -219,8 +220,7 @@ nota_status host_plugin_open(const host_registry *r, const char *spec, host_plug
     *out = NULL;
     if (host_plugin_spec_is_path(spec)) return host_plugin_open_file(spec, NULL, out);
     if (!host_plugin_name_ok(spec))
-        return nota_error(NOTA_EINVAL, "'%s' is not a plugin name (1-64 of A-Z a-z 0-9 _ -)",
-                          spec);
+        return nota_error(NOTA_EINVAL, "'%s' is not a plugin name (1-64 of A-Z a-z 0-9 _ -)", spec);
     for (size_t i = 0; i < r->n_dirs; i++) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s.so", r->dirs[i], spec);
@@ -230,8 +230,8 @@ nota_status host_plugin_open(const host_registry *r, const char *spec, host_plug
     char dirs[2048] = "";
     size_t used = 0;
     for (size_t i = 0; i < r->n_dirs && used < sizeof dirs; i++)
-        used += (size_t)snprintf(dirs + used, sizeof dirs - used, "%s%s", i ? ", " : "",
-                                 r->dirs[i]);
+        used +=
+            (size_t)snprintf(dirs + used, sizeof dirs - used, "%s%s", i ? ", " : "", r->dirs[i]);
     return nota_error(NOTA_ENOTFOUND, "no plugin '%s' (%s.so) in: %s", spec, spec, dirs);
 }
 
@@ -287,7 +287,8 @@ nota_status host_registry_each(const host_registry *r, host_plugin_visit_fn fn, 
         st = list_dir(r->dirs[i], &names, &n);
         for (size_t j = 0; j < n; j++) {
             bool dup = false;
-            for (size_t k = 0; k < n_seen && !dup; k++) dup = strcmp(seen[k], names[j]) == 0;
+            for (size_t k = 0; k < n_seen && !dup; k++)
+                dup = strcmp(seen[k], names[j]) == 0;
             if (!st && !dup) {
                 char path[PATH_MAX];
                 snprintf(path, sizeof path, "%s/%s.so", r->dirs[i], names[j]);
@@ -305,7 +306,8 @@ nota_status host_registry_each(const host_registry *r, host_plugin_visit_fn fn, 
         }
         free(names);
     }
-    for (size_t k = 0; k < n_seen; k++) free(seen[k]);
+    for (size_t k = 0; k < n_seen; k++)
+        free(seen[k]);
     free(seen);
     return st;
 }

@@ -26,9 +26,9 @@ typedef struct host_registry {
 } host_registry;
 
 typedef struct host_plugin {
-    char *path;               /* the file that was opened (owned) */
-    void *handle;             /* dlopen handle */
-    const nota_plugin *desc;  /* checked descriptor, valid while open */
+    char *path;              /* the file that was opened (owned) */
+    void *handle;            /* dlopen handle */
+    const nota_plugin *desc; /* checked descriptor, valid while open */
 } host_plugin;
 
 /* Build the search list from the environment and the compiled-in folders. */

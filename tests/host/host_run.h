@@ -28,7 +28,9 @@ typedef struct host_run {
     char *out, *err;
 } host_run;
 
-static inline void use_fixture_plugins(void) { setenv("NOTA_PLUGIN_PATH", NOTA_HOST_FIXTURE_DIR, 1); }
+static inline void use_fixture_plugins(void) {
+    setenv("NOTA_PLUGIN_PATH", NOTA_HOST_FIXTURE_DIR, 1);
+}
 
 static inline char *tmpdir_make(void) {
     char *d = strdup("/tmp/nota-host-test-XXXXXX");

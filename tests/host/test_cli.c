@@ -40,9 +40,8 @@ Test(cli, unknown_option_is_a_usage_error) {
     host_run_free(&r);
     r = run_host(dir, "sample", "m.nota", "--n", "0", NULL);
     cr_assert_eq(r.code, 2);
-    cr_assert_str_eq(r.err,
-                     "nota-host: error: --n expects a sample count in 1..10000000, got '0'\n"
-                     "Run 'nota-host help sample' for usage.\n");
+    cr_assert_str_eq(r.err, "nota-host: error: --n expects a sample count in 1..10000000, got '0'\n"
+                            "Run 'nota-host help sample' for usage.\n");
     host_run_free(&r);
     r = run_host(dir, "fit", "--plugin", "fixture", "--data", "x.npy", NULL);
     cr_assert_eq(r.code, 2);
@@ -63,7 +62,8 @@ Test(cli, help_lists_commands_and_help_anywhere_works) {
     cr_assert_eq(r.code, 0);
     cr_assert(strstr(r.out, "Usage: nota-host [--plugin NAME|PATH] COMMAND [options]\n"));
     cr_assert(strstr(r.out, "  fit       fit a model on a dataset and save it\n"));
-    cr_assert(strstr(r.out, "Exit codes: 0 ok, 1 error, 2 usage error, 130 interrupted (Ctrl-C).\n"));
+    cr_assert(
+        strstr(r.out, "Exit codes: 0 ok, 1 error, 2 usage error, 130 interrupted (Ctrl-C).\n"));
     host_run_free(&r);
     /* --help after a command, even with other mistakes on the line */
     r = run_host(dir, "sample", "--bogus", "--help", NULL);
@@ -146,8 +146,7 @@ Test(cli, missing_dataset_file_is_named) {
     char data[512], out[512];
     snprintf(data, sizeof data, "%s/missing.npy", dir);
     snprintf(out, sizeof out, "%s/m.nota", dir);
-    host_run r =
-        run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", out, NULL);
+    host_run r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", out, NULL);
     cr_assert_eq(r.code, 1);
     cr_assert_eq(strncmp(r.err, "nota-host: error: ", 18), 0, "%s", r.err);
     cr_assert(strstr(r.err, data), "%s", r.err);
@@ -166,8 +165,7 @@ Test(cli, saving_into_a_missing_folder_fails_before_fitting) {
              "nota-host: error: cannot write '%s': folder '%s/nodir': No such file or "
              "directory\n",
              out, dir);
-    host_run r =
-        run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", out, NULL);
+    host_run r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", out, NULL);
     cr_assert_eq(r.code, 1);
     cr_assert_str_eq(r.err, expect);
     cr_assert_str_eq(r.out, "");

@@ -24,10 +24,9 @@ static pid_t start_slow_fit(const char *dir, const char *data, const char *out, 
     char out_path[512];
     snprintf(out_path, sizeof out_path, "%s/.stdout", dir);
     snprintf(err_path, 512, "%s/.stderr", dir);
-    char *argv[] = {"nota-host", "fit",          "--plugin", "fixture",
-                    "--data",    (char *)data,   "--out",    (char *)out,
-                    "--set",     (char *)steps,   "--set",    "sleep_ms=200",
-                    "--set",     (char *)poll,   NULL};
+    char *argv[] = {"nota-host",  "fit",          "--plugin",  "fixture",    "--data",
+                    (char *)data, "--out",        (char *)out, "--set",      (char *)steps,
+                    "--set",      "sleep_ms=200", "--set",     (char *)poll, NULL};
     pid_t pid = spawn_host(out_path, err_path, argv);
     cr_assert(wait_for_text(err_path, "[fit] 1/", 20000), "fit never started");
     return pid;
@@ -44,8 +43,8 @@ Test(interrupt, ctrl_c_stops_the_fit_and_writes_nothing) {
     char *err = slurp(err_path);
     const char *tail = "[info] interrupt: stopping at the next safe point (Ctrl-C again to quit "
                        "now)\nnota-host: interrupted\n";
-    cr_assert(strlen(err) >= strlen(tail) && !strcmp(err + strlen(err) - strlen(tail), tail),
-              "%s", err);
+    cr_assert(strlen(err) >= strlen(tail) && !strcmp(err + strlen(err) - strlen(tail), tail), "%s",
+              err);
     cr_assert(!file_exists(out));
     /* nothing else either: only the data and the captured outputs remain */
     cr_assert_eq(count_entries(dir), 3);

@@ -47,7 +47,8 @@ Test(jobs, one_job_per_device_in_fifo_order) {
     }
     /* interleave the devices when submitting */
     int submit[5] = {0, 3, 1, 4, 2};
-    for (int i = 0; i < 5; i++) cr_assert_eq(host_runner_submit(&r, &jobs[submit[i]]), NOTA_OK);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(host_runner_submit(&r, &jobs[submit[i]]), NOTA_OK);
     host_runner_run(&r);
     for (int i = 0; i < 5; i++) {
         cr_assert(jobs[i].done);
@@ -58,8 +59,10 @@ Test(jobs, one_job_per_device_in_fifo_order) {
     cr_assert_eq(atomic_load(&max_total), 2, "devices did not run side by side");
     int cpu_seen = 0, cuda_seen = 0;
     for (int i = 0; i < 5; i++) {
-        if (order[i] < 10) cr_assert_eq(order[i], cpu_seen++, "CPU jobs out of order");
-        else cr_assert_eq(order[i], 10 + cuda_seen++, "CUDA jobs out of order");
+        if (order[i] < 10)
+            cr_assert_eq(order[i], cpu_seen++, "CPU jobs out of order");
+        else
+            cr_assert_eq(order[i], 10 + cuda_seen++, "CUDA jobs out of order");
     }
     host_runner_close(&r);
 }

@@ -21,9 +21,12 @@ static char *run_on_tty(char *const argv[], int *code) {
     char *buf = calloc(1, cap);
     for (;;) {
         ssize_t got = read(master, buf + n, cap - 1 - n);
-        if (got > 0) n += (size_t)got;
-        else if (got < 0 && errno == EINTR) continue;
-        else break; /* EIO once the child has gone */
+        if (got > 0)
+            n += (size_t)got;
+        else if (got < 0 && errno == EINTR)
+            continue;
+        else
+            break; /* EIO once the child has gone */
         if (n == cap - 1) break;
     }
     buf[n] = '\0';
@@ -37,9 +40,8 @@ Test(progress, terminal_gets_a_redrawn_bar) {
     char *data = make_vectors(dir, "x.npy", 16, 2);
     char out[512];
     snprintf(out, sizeof out, "%s/m.nota", dir);
-    char *argv[] = {"nota-host", "fit",   "--plugin", "fixture",    "--data",       data,
-                    "--out",     out,     "--set",    "steps=4",    "--set",        "sleep_ms=150",
-                    NULL};
+    char *argv[] = {"nota-host", "fit",   "--plugin", "fixture", "--data",       data, "--out",
+                    out,         "--set", "steps=4",  "--set",   "sleep_ms=150", NULL};
     int code;
     char *text = run_on_tty(argv, &code);
     cr_assert_eq(code, 0, "%s", text);
@@ -60,13 +62,14 @@ Test(progress, pipe_gets_plain_lines_at_a_limited_rate) {
     char out[512];
     snprintf(out, sizeof out, "%s/m.nota", dir);
     /* 40 reports in about 0.4 s: the stage line, then none until a second passed */
-    host_run r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", out,
-                          "--set", "steps=40", "--set", "sleep_ms=10", NULL);
+    host_run r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", out, "--set",
+                          "steps=40", "--set", "sleep_ms=10", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     cr_assert(strstr(r.err, "[fit] 1/40 (2%) step 1\n"), "%s", r.err);
     cr_assert_null(strstr(r.err, "\r"), "%s", r.err);
     int fit_lines = 0;
-    for (const char *p = r.err; (p = strstr(p, "[fit] ")); p++) fit_lines++;
+    for (const char *p = r.err; (p = strstr(p, "[fit] ")); p++)
+        fit_lines++;
     cr_assert_leq(fit_lines, 3, "%s", r.err);
     cr_assert(strstr(r.err, "[log_prob] 16/16 (100%)\n"), "%s", r.err);
     host_run_free(&r);

@@ -1,8 +1,8 @@
 /* Plugin registry tests through the real nota-host: listing, search order,
  * and every refusal (wrong ABI, short descriptor, no entry symbol, group- or
  * world-writable file, unknown name, name mismatch). */
-#include <limits.h>
 #include <libgen.h>
+#include <limits.h>
 
 #include "host_run.h"
 
@@ -94,14 +94,18 @@ Test(registry, broken_plugins_in_a_folder_are_skipped_with_a_warning) {
     cr_assert_eq(r.code, 0);
     char expect[4096];
     snprintf(expect, sizeof expect,
-             "nota-host: warning: skipping plugin 'badabi': plugin file '%s/badabi.so' was built for plugin ABI "
+             "nota-host: warning: skipping plugin 'badabi': plugin file '%s/badabi.so' was built "
+             "for plugin ABI "
              "99, this host needs ABI %d\n",
              NOTA_HOST_BAD_FIXTURE_DIR, NOTA_ABI_VERSION);
     cr_assert(strstr(r.err, expect), "%s", r.err);
-    cr_assert(strstr(r.err, "nota-host: warning: skipping plugin 'noentry': plugin file '" NOTA_HOST_BAD_FIXTURE_DIR
-                            "/noentry.so' does not export the entry symbol "
-                            "'nota_plugin_entry'\n"),
-              "%s", r.err);
+    cr_assert(
+        strstr(
+            r.err,
+            "nota-host: warning: skipping plugin 'noentry': plugin file '" NOTA_HOST_BAD_FIXTURE_DIR
+            "/noentry.so' does not export the entry symbol "
+            "'nota_plugin_entry'\n"),
+        "%s", r.err);
     cr_assert(strstr(r.out, NOTA_HOST_FIXTURE_DIR "/fixture.so\n"), "%s", r.out);
     host_run_free(&r);
     tmpdir_remove(dir);

@@ -17,12 +17,15 @@ static double expected_bpd(const char *path, double *mean_abs_z) {
     double lp = 0, az = 0;
     for (int64_t j = 0; j < d; j++) {
         double s = 0, ss = 0;
-        for (int64_t i = 0; i < n; i++) s += v[i * d + j];
+        for (int64_t i = 0; i < n; i++)
+            s += v[i * d + j];
         double mu = s / (double)n;
-        for (int64_t i = 0; i < n; i++) ss += (v[i * d + j] - mu) * (v[i * d + j] - mu);
+        for (int64_t i = 0; i < n; i++)
+            ss += (v[i * d + j] - mu) * (v[i * d + j] - mu);
         double sd = sqrt(ss / (double)n);
         lp += -0.5 * log(2 * M_PI * sd * sd) - 0.5;
-        for (int64_t i = 0; i < n; i++) az += fabs(v[i * d + j] - mu) / sd;
+        for (int64_t i = 0; i < n; i++)
+            az += fabs(v[i * d + j] - mu) / sd;
     }
     *mean_abs_z = az / (double)(n * d);
     nota_tensor_free(t);
@@ -38,8 +41,8 @@ static double number_after(const char *text, const char *key) {
 static char *fit_model(const char *dir, const char *data, const char *name) {
     char *out = malloc(512);
     snprintf(out, 512, "%s/%s", dir, name);
-    host_run r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", out,
-                          "--set", "steps=2", NULL);
+    host_run r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", out, "--set",
+                          "steps=2", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     host_run_free(&r);
     return out;
@@ -52,8 +55,8 @@ Test(roundtrip, fit_info_sample_eval_encode_decode) {
     char out[512], line[1024];
     snprintf(out, sizeof out, "%s/m.nota", dir);
 
-    host_run r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", out,
-                          "--set", "steps=2", "--threads", "1", NULL);
+    host_run r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", out, "--set",
+                          "steps=2", "--threads", "1", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     snprintf(line, sizeof line, "saved %s (plugin fixture 1, 64 items of %s, ", out, data);
     cr_assert_eq(strncmp(r.out, line, strlen(line)), 0, "%s", r.out);
@@ -190,15 +193,16 @@ Test(roundtrip, image_models_write_png_grids) {
     nota_tensor *img;
     cr_assert_eq(nota_tensor_new(NOTA_U8, 4, shape, &img), NOTA_OK);
     uint8_t *p = nota_tensor_u8(img);
-    for (size_t i = 0; i < nota_tensor_numel(img); i++) p[i] = (uint8_t)((i * 37) % 256);
+    for (size_t i = 0; i < nota_tensor_numel(img); i++)
+        p[i] = (uint8_t)((i * 37) % 256);
     char data[512], model[512], prefix[512], png[600];
     snprintf(data, sizeof data, "%s/img.npy", dir);
     snprintf(model, sizeof model, "%s/img.nota", dir);
     snprintf(prefix, sizeof prefix, "%s/gen", dir);
     cr_assert_eq(nota_npy_write(data, img), NOTA_OK, "%s", nota_last_error());
     nota_tensor_free(img);
-    host_run r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", model,
-                          "--json", NULL);
+    host_run r =
+        run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", model, "--json", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     char line[4096];
     snprintf(line, sizeof line,
