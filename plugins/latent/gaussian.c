@@ -9,6 +9,11 @@
  * rounded to f32 right after the fit and every later computation uses the
  * rounded values, so a saved and reloaded model gives bit-identical results.
  *
+ * With preprocess=logit (8-bit images in [0, 256)) the Gaussian is fitted to
+ * y = logit(l + (1 − 2l)·x/256) and log_prob adds log|dy/dx|, as flows do;
+ * this is the baseline published flow results are compared with. The
+ * transform is applied block by block, never to a full copy of the data.
+ *
  * Codes are whitened PCA coordinates z_i = v_i·(x − μ) / √λ_i: the
  * "independent Gaussians" prior of Angles & Mallat, and the baseline every
  * other nota model must beat.
@@ -27,6 +32,8 @@
 struct gaussian {
     int64_t k_opt;
     double var_floor;
+    bool logit;   /* preprocess=logit */
+    double lam;   /* logit_lambda */
     int item_ndim;
     int64_t item_shape[NOTA_MAX_DIMS];
     int64_t d, k;
@@ -39,12 +46,44 @@ struct gaussian {
 
 static double f32r(double v) { return (double)(float)v; }
 
+/* Model-space value of one input value; adds log|dy/dx| to *ld. */
+static inline double fwd(const gaussian *g, double v, double *ld) {
+    if (!g->logit) return v;
+    double p = g->lam + (1 - 2 * g->lam) * v / 256.0, l1p = log1p(-p), lp = log(p);
+    *ld += log((1 - 2 * g->lam) / 256.0) - lp - l1p;
+    return lp - l1p;
+}
+
+static inline double inv(const gaussian *g, double y) {
+    if (!g->logit) return y;
+    return (1.0 / (1.0 + exp(-y)) - g->lam) / (1 - 2 * g->lam) * 256.0;
+}
+
+/* Logit preprocessing needs pixel values: refuse anything outside [0, 256]. */
+static nota_status check_range(const gaussian *g, const nota_tensor *x, const char *what) {
+    if (!g->logit) return NOTA_OK;
+    const float *v = nota_tensor_f32(x);
+    size_t n = nota_tensor_numel(x), row = nota_tensor_row_size(x);
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] >= 0.0f && v[i] <= 256.0f))
+            return nota_error(NOTA_EINVAL, "%s: item %zu, element %zu is %g; preprocess=logit "
+                              "expects 8-bit image values in [0, 256]", what, i / row, i % row,
+                              (double)v[i]);
+    return NOTA_OK;
+}
+
 nota_status gaussian_new(const nota_config *cfg, gaussian **out) {
     *out = NULL;
     gaussian *g = calloc(1, sizeof *g);
     if (!g) return nota_error(NOTA_ENOMEM, "gaussian: allocation failed");
+    const char *pre = "none";
     nota_status st = nota_config_get_int(cfg, "k", &g->k_opt);
     if (!st) st = nota_config_get_float(cfg, "var_floor", &g->var_floor);
+    if (!st) st = nota_config_get_string(cfg, "preprocess", &pre);
+    if (!st) st = nota_config_get_float(cfg, "logit_lambda", &g->lam);
+    if (!st && strcmp(pre, "none") != 0 && strcmp(pre, "logit") != 0)
+        st = nota_error(NOTA_EINVAL, "preprocess is '%s', expected none or logit", pre);
+    g->logit = !st && strcmp(pre, "logit") == 0;
     if (st) {
         free(g);
         return nota_error_prefix(st, "gaussian config: ");
@@ -101,7 +140,8 @@ static nota_status check_input(const gaussian *g, const nota_tensor *x, const ch
                           what, nota_shape_str(g->item_ndim + 1, want, a, sizeof a),
                           nota_shape_str(x->ndim, x->shape, b, sizeof b));
     }
-    return nota_tensor_check_finite(x, what);
+    nota_status st = nota_tensor_check_finite(x, what);
+    return st ? st : check_range(g, x, what);
 }
 
 nota_status gaussian_fit(gaussian *g, const nota_tensor *train, const nota_tensor *valid,
@@ -116,6 +156,7 @@ nota_status gaussian_fit(gaussian *g, const nota_tensor *train, const nota_tenso
         return nota_error(NOTA_EINVAL, "gaussian fit: k=%lld exceeds the data dimension %lld",
                           (long long)k, (long long)d);
     nota_status st = nota_tensor_check_finite(train, "training data");
+    if (!st) st = check_range(g, train, "training data");
     if (st) return st;
     if ((uint64_t)d > 65536)
         return nota_error(NOTA_ELIMIT, "gaussian fit: dimension %lld too large for a full "
@@ -133,8 +174,9 @@ nota_status gaussian_fit(gaussian *g, const nota_tensor *train, const nota_tenso
         goto done;
     }
     const float *x = nota_tensor_f32(train);
+    double ld = 0;
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) mean[j] += x[i * d + j];
+        for (int64_t j = 0; j < d; j++) mean[j] += fwd(g, x[i * d + j], &ld);
     for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
 
     for (int64_t r0 = 0; r0 < n; r0 += bl) {
@@ -144,7 +186,7 @@ nota_status gaussian_fit(gaussian *g, const nota_tensor *train, const nota_tenso
         }
         int64_t m = n - r0 < bl ? n - r0 : bl;
         for (int64_t i = 0; i < m; i++)
-            for (int64_t j = 0; j < d; j++) blk[i * d + j] = x[(r0 + i) * d + j] - mean[j];
+            for (int64_t j = 0; j < d; j++) blk[i * d + j] = fwd(g, x[(r0 + i) * d + j], &ld) - mean[j];
         nota_dsyrk_ata(m, d, 1.0 / (double)n, blk, d, 1.0, cov);
         nota_progress(host, "covariance", (double)(r0 + m), (double)n, "");
     }
@@ -203,26 +245,28 @@ done:
     return st;
 }
 
-/* Project centred rows of x[r0, r0+m) onto the components: zc = (x − μ) Vᵀ,
- * also returning each row's squared norm ‖x − μ‖² in nrm (may be NULL). */
+/* Project centred rows of x[r0, r0+m) onto the components: zc = (y − μ) Vᵀ
+ * with y the preprocessed x, also returning each row's squared norm ‖y − μ‖²
+ * in nrm and its log|dy/dx| in ld (either may be NULL). */
 static void project(const gaussian *g, const float *x, int64_t m, double *ctr, double *zc,
-                    double *nrm) {
+                    double *nrm, double *ld) {
     int64_t d = g->d;
     for (int64_t i = 0; i < m; i++) {
-        double s = 0;
+        double s = 0, l = 0;
         for (int64_t j = 0; j < d; j++) {
-            double c = x[i * d + j] - g->mean[j];
+            double c = fwd(g, x[i * d + j], &l) - g->mean[j];
             ctr[i * d + j] = c;
             s += c * c;
         }
         if (nrm) nrm[i] = s;
+        if (ld) ld[i] = l;
     }
     nota_dgemm(false, true, m, g->k, d, 1.0, ctr, d, g->comp, d, 0.0, zc, g->k);
 }
 
 /* Run fn over row blocks with the scratch buffers it needs. */
 typedef struct scratch {
-    double *ctr, *zc, *nrm;
+    double *ctr, *zc, *nrm, *ld;
     int64_t rows;
 } scratch;
 
@@ -231,10 +275,12 @@ static nota_status scratch_new(const gaussian *g, int64_t n, scratch *s) {
     s->ctr = malloc((size_t)s->rows * (size_t)g->d * sizeof(double));
     s->zc = malloc((size_t)s->rows * (size_t)g->k * sizeof(double));
     s->nrm = malloc((size_t)s->rows * sizeof(double));
-    if (!s->ctr || !s->zc || !s->nrm) {
+    s->ld = malloc((size_t)s->rows * sizeof(double));
+    if (!s->ctr || !s->zc || !s->nrm || !s->ld) {
         free(s->ctr);
         free(s->zc);
         free(s->nrm);
+        free(s->ld);
         return nota_error(NOTA_ENOMEM, "gaussian: cannot allocate work buffers");
     }
     return NOTA_OK;
@@ -244,6 +290,7 @@ static void scratch_free(scratch *s) {
     free(s->ctr);
     free(s->zc);
     free(s->nrm);
+    free(s->ld);
 }
 
 nota_status gaussian_log_prob(gaussian *g, const nota_tensor *x, const nota_host *host,
@@ -267,7 +314,7 @@ nota_status gaussian_log_prob(gaussian *g, const nota_tensor *x, const nota_host
             break;
         }
         int64_t m = n - r0 < s.rows ? n - r0 : s.rows;
-        project(g, xd + r0 * d, m, s.ctr, s.zc, s.nrm);
+        project(g, xd + r0 * d, m, s.ctr, s.zc, s.nrm, s.ld);
         for (int64_t i = 0; i < m; i++) {
             double q = 0, z2 = 0;
             for (int64_t j = 0; j < k; j++) {
@@ -279,7 +326,7 @@ nota_status gaussian_log_prob(gaussian *g, const nota_tensor *x, const nota_host
                 double r2 = s.nrm[i] - z2;
                 q += (r2 > 0 ? r2 : 0) / g->resid;
             }
-            lp[r0 + i] = (float)(cst - 0.5 * q);
+            lp[r0 + i] = (float)(cst - 0.5 * q + s.ld[i]);
         }
     }
     scratch_free(&s);
@@ -305,7 +352,7 @@ nota_status gaussian_encode(gaussian *g, const nota_tensor *x, nota_tensor **out
     float *z = nota_tensor_f32(*out);
     for (int64_t r0 = 0; r0 < n; r0 += s.rows) {
         int64_t m = n - r0 < s.rows ? n - r0 : s.rows;
-        project(g, nota_tensor_f32(x) + r0 * d, m, s.ctr, s.zc, NULL);
+        project(g, nota_tensor_f32(x) + r0 * d, m, s.ctr, s.zc, NULL, NULL);
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < k; j++)
                 z[(r0 + i) * k + j] = (float)(s.zc[i * k + j] / sqrt(g->eig[j]));
@@ -314,7 +361,15 @@ nota_status gaussian_encode(gaussian *g, const nota_tensor *x, nota_tensor **out
     return NOTA_OK;
 }
 
-/* x = μ + (z ⊙ √λ) V for n codes (f32 in, f32 out of the item shape). */
+/* y = μ + (z ⊙ √λ) V for n codes, in model space (before the inverse
+ * preprocessing; see to_data). */
+/* Map model-space values back to data space in place. */
+static void to_data(const gaussian *g, nota_tensor *t) {
+    if (!g->logit) return;
+    float *v = nota_tensor_f32(t);
+    for (size_t i = 0; i < nota_tensor_numel(t); i++) v[i] = (float)inv(g, v[i]);
+}
+
 static nota_status decode_rows(const gaussian *g, const float *z, int64_t n, double scale,
                                nota_tensor **out) {
     int64_t d = g->d, k = g->k;
@@ -359,7 +414,9 @@ nota_status gaussian_decode(gaussian *g, const nota_tensor *z, nota_tensor **out
     }
     nota_status st = nota_tensor_check_finite(z, "codes");
     if (st) return st;
-    return decode_rows(g, nota_tensor_f32(z), z->shape[0], 1.0, out);
+    st = decode_rows(g, nota_tensor_f32(z), z->shape[0], 1.0, out);
+    if (!st) to_data(g, *out);
+    return st;
 }
 
 nota_status gaussian_sample(gaussian *g, int64_t n, double temperature, const nota_host *host,
@@ -376,7 +433,11 @@ nota_status gaussian_sample(gaussian *g, int64_t n, double temperature, const no
     nota_rng_fill_normal(seed, STREAM_SAMPLE, z, (size_t)n * (size_t)k);
     nota_status st = decode_rows(g, z, n, temperature, out);
     free(z);
-    if (st || k == d) return st;
+    if (st) return st;
+    if (k == d) {
+        to_data(g, *out);
+        return NOTA_OK;
+    }
     /* Discarded directions: isotropic noise of the residual variance,
      * projected onto the orthogonal complement of the kept components. */
     int64_t bl = n < BLOCK ? n : BLOCK;
@@ -406,6 +467,7 @@ nota_status gaussian_sample(gaussian *g, int64_t n, double temperature, const no
     free(e);
     free(ed);
     free(c);
+    to_data(g, *out);
     return NOTA_OK;
 }
 

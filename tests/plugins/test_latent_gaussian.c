@@ -295,3 +295,51 @@ Test(latent_gaussian, load_refuses_inconsistent_tensors) {
     nota_tensor_free(res);
     nota_modelfile_free(mf);
 }
+
+/* preprocess=logit: the density of x is the Gaussian density of
+ * y = logit(l + (1-2l) x/256) times |dy/dx|, checked against a second model
+ * fitted directly to y. */
+Test(latent_gaussian, logit_preprocessing_adds_the_jacobian) {
+    const nota_plugin *p = test_load_plugin("latent");
+    nota_host h = test_host(1);
+    const char *sl[] = {"preprocess=logit", "logit_lambda=0.01"};
+    nota_model *ml = test_create(p, sl, 2, &h), *mn = test_create(p, NULL, 0, &h);
+    double cov[D][D], mu[D];
+    nota_tensor *x = correlated(2000, 23, cov, mu), *y, *lpl, *lpn, *z, *back;
+    float *v = nota_tensor_f32(x);
+    for (size_t i = 0; i < nota_tensor_numel(x); i++) /* squash into pixel range */
+        v[i] = (float)(256.0 / (1.0 + exp(-0.3 * v[i])));
+    cr_assert_eq(nota_tensor_clone(x, &y), NOTA_OK);
+    double lam = 0.01, *ld = calloc(2000, sizeof *ld);
+    for (size_t i = 0; i < nota_tensor_numel(y); i++) {
+        double pp = lam + (1 - 2 * lam) * v[i] / 256.0;
+        nota_tensor_f32(y)[i] = (float)(log(pp) - log1p(-pp));
+        ld[i / D] += log((1 - 2 * lam) / 256.0) - log(pp) - log1p(-pp);
+    }
+    cr_assert_eq(p->fit(ml, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(p->fit(mn, y, NULL, &h), NOTA_OK);
+    cr_assert_eq(p->log_prob(ml, x, &h, &lpl), NOTA_OK);
+    cr_assert_eq(p->log_prob(mn, y, &h, &lpn), NOTA_OK);
+    for (int r = 0; r < 2000; r += 37) {
+        double ref = nota_tensor_f32(lpn)[r] + ld[r];
+        cr_assert_float_eq(nota_tensor_f32(lpl)[r], ref, 1e-3 * (1 + fabs(ref)), "row %d", r);
+    }
+    cr_assert_eq(p->encode(ml, x, &h, &z), NOTA_OK);
+    cr_assert_eq(p->decode(ml, z, &h, &back), NOTA_OK);
+    for (size_t i = 0; i < nota_tensor_numel(x); i++)
+        cr_assert_float_eq(nota_tensor_f32(back)[i], v[i], 1e-3 * (1 + v[i]), "element %zu", i);
+    v[3] = 300.0f;
+    nota_tensor *bad;
+    cr_assert_eq(p->log_prob(ml, x, &h, &bad), NOTA_EINVAL);
+    cr_assert_str_eq(nota_last_error(), "log_prob: item 0, element 3 is 300; preprocess=logit "
+                                        "expects 8-bit image values in [0, 256]");
+    free(ld);
+    nota_tensor_free(x);
+    nota_tensor_free(y);
+    nota_tensor_free(z);
+    nota_tensor_free(back);
+    nota_tensor_free(lpl);
+    nota_tensor_free(lpn);
+    p->destroy(ml);
+    p->destroy(mn);
+}
