@@ -41,7 +41,8 @@ static const opt_spec OPTS[] = {
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
 static const char *const CMD_NAMES[] = {NULL,     "help",   "plugins", "info", "fit",
-                                        "sample", "encode", "decode",  "eval"};
+                                        "sample", "encode", "decode",  "eval",
+                                        "analyze"};
 
 host_cmd host_cmd_from_name(const char *name) {
     for (int i = 1; i < (int)(sizeof CMD_NAMES / sizeof CMD_NAMES[0]); i++)
@@ -50,7 +51,7 @@ host_cmd host_cmd_from_name(const char *name) {
 }
 
 const char *host_cmd_name(host_cmd c) {
-    return c > HOST_CMD_NONE && c <= HOST_CMD_EVAL ? CMD_NAMES[c] : "";
+    return c > HOST_CMD_NONE && c <= HOST_CMD_ANALYZE ? CMD_NAMES[c] : "";
 }
 
 unsigned host_cmd_options(host_cmd c) {
@@ -77,6 +78,8 @@ unsigned host_cmd_options(host_cmd c) {
     case HOST_CMD_EVAL:
         return always | HOST_OPT_DATA | HOST_OPT_LABEL | HOST_OPT_LIMIT | HOST_OPT_THREADS |
                HOST_OPT_JSON;
+    case HOST_CMD_ANALYZE:
+        return always | HOST_OPT_LABEL | HOST_OPT_LIMIT | HOST_OPT_JSON;
     }
     return always;
 }
@@ -207,6 +210,9 @@ static int check_required(const host_args *a, char *err, size_t cap) {
             return fail(err, cap, "unknown command '%s'", a->positional);
         return 0;
     case HOST_CMD_PLUGINS:
+        return 0;
+    case HOST_CMD_ANALYZE:
+        if (!a->positional) return fail(err, cap, "'analyze' needs FILE.npy or a dataset spec");
         return 0;
     case HOST_CMD_FIT:
         if (!a->plugin) return fail(err, cap, "'fit' needs --plugin NAME|PATH");

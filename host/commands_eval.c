@@ -13,6 +13,7 @@ typedef struct eval_state {
     nota_model *m;
     const nota_tensor *x;
     double bpd;
+    bool has_bpd; /* log_prob ran: a plugin may refuse it (ENOTSUP) for some models */
     nota_metric metrics[EVAL_MAX_METRICS];
     size_t n_metrics;
 } eval_state;
@@ -22,8 +23,10 @@ static nota_status eval_job(host_job *job, const nota_host *host) {
     if (s->p->caps & NOTA_CAP_LOG_PROB) {
         double mean;
         nota_status st = host_mean_log_prob(s->p, s->m, s->x, host, &mean);
-        if (st) return st;
-        s->bpd = host_bits_per_dim(mean, s->x);
+        /* e.g. latent's GAN has no density: report its eval metrics alone */
+        if (st && !(st == NOTA_ENOTSUP && (s->p->caps & NOTA_CAP_EVAL))) return st;
+        s->has_bpd = !st;
+        if (!st) s->bpd = host_bits_per_dim(mean, s->x);
     }
     if (!(s->p->caps & NOTA_CAP_EVAL)) return NOTA_OK;
     if (nota_cancelled(host)) return nota_error(NOTA_ECANCELED, "cancelled");
@@ -40,11 +43,11 @@ static nota_status eval_job(host_job *job, const nota_host *host) {
 /* The host's own bits/dim wins over a plugin metric of the same name, so
  * that the JSON object never holds one key twice. */
 static bool shadowed(const eval_state *s, size_t i) {
-    return (s->p->caps & NOTA_CAP_LOG_PROB) && strcmp(s->metrics[i].name, "bits_per_dim") == 0;
+    return s->has_bpd && strcmp(s->metrics[i].name, "bits_per_dim") == 0;
 }
 
 static void report(const host_ctx *c, const eval_state *s) {
-    bool lp = s->p->caps & NOTA_CAP_LOG_PROB;
+    bool lp = s->has_bpd;
     if (c->args.json) {
         printf("{\"model\":");
         host_json_str(stdout, c->args.positional);

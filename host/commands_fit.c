@@ -81,6 +81,19 @@ static void report(const host_ctx *c, const fit_state *s, const nota_dataset *ds
     if (lp && s->valid) printf("valid_bits_per_dim %.6f\n", s->valid_bpd);
 }
 
+/* Validation items must have the training items' shape. */
+static nota_status check_valid(const host_ctx *c, const nota_tensor *train,
+                               const nota_tensor *valid) {
+    bool same = train->ndim == valid->ndim;
+    for (int i = 1; same && i < train->ndim; i++)
+        same = train->shape[i] == valid->shape[i];
+    if (same) return NOTA_OK;
+    char a[128], b[128];
+    return nota_error(NOTA_ESHAPE, "--valid '%s' has items of shape %s, --data '%s' has %s",
+                      c->args.valid, nota_shape_str(valid->ndim - 1, valid->shape + 1, a, sizeof a),
+                      c->args.data, nota_shape_str(train->ndim - 1, train->shape + 1, b, sizeof b));
+}
+
 int host_cmd_fit(host_ctx *c) {
     host_plugin *plug;
     nota_status st = host_plugin_open(&c->registry, c->args.plugin, &plug);
@@ -115,6 +128,7 @@ int host_cmd_fit(host_ctx *c) {
     if (!st) st = host_data_load(c, c->args.data, true, c->args.seed, &ds, &s.train);
     if (!st && c->args.valid)
         st = host_data_load(c, c->args.valid, true, c->args.seed + 1, &vds, &s.valid);
+    if (!st && s.valid) st = check_valid(c, s.train, s.valid);
     if (!st) st = p->create(cfg, host_runner_host(&r), &s.m);
     if (st) {
         rc = host_fail(st);

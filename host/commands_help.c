@@ -58,6 +58,13 @@ static const cmd_help HELP[] = {
      "  --label K, --limit N  filter the data as for fit\n"
      "  --threads T         worker threads (default: number of CPUs)\n"
      "  --json              print the metrics as one JSON object\n"},
+    {HOST_CMD_ANALYZE, "nota-host analyze FILE.npy|SPEC [--json]",
+     "Per-component normality tests (as Angles & Mallat, Table 1): D'Agostino's K^2 and\n"
+     "Jarque-Bera on every column of the data flattened to (N, d); prints how many\n"
+     "components each test rejects at alpha = 0.05 and 0.01. Images are taken at the\n"
+     "centre of each 8-bit level. Constant columns count as rejected. Needs N >= 20.",
+     "  --label K, --limit N  filter the data as for fit\n"
+     "  --json              one JSON object, with every component's p-values\n"},
     {HOST_CMD_HELP, "nota-host help [COMMAND] [--plugin NAME|PATH]",
      "Show help for a command; with --plugin, the plugin's options too.", ""},
 };
@@ -86,6 +93,7 @@ static void general_help(void) {
            "  encode    map data to codes\n"
            "  decode    map codes back to data\n"
            "  eval      score a model on a dataset\n"
+           "  analyze   per-component normality tests of a data set\n"
            "  help      show help for a command ('help fit --plugin X' lists X's options)\n\n"
            "Options for every command:\n"
            "  --plugin NAME|PATH  a plugin name (NAME.so in the plugin folders) or a file\n"
@@ -128,7 +136,8 @@ int host_cmd_help(host_ctx *c) {
         printf("Usage: %s\n\n%s\n", HELP[i].usage, HELP[i].summary);
         if (HELP[i].options[0]) printf("\nOptions:\n%s", HELP[i].options);
         printf("  -v, --verbose       show debug log lines\n");
-        if (topic == HOST_CMD_FIT || topic == HOST_CMD_ENCODE || topic == HOST_CMD_EVAL)
+        if (topic == HOST_CMD_FIT || topic == HOST_CMD_ENCODE || topic == HOST_CMD_EVAL ||
+            topic == HOST_CMD_ANALYZE)
             printf("\nData specs: fashion-mnist:train|test, mnist:train|test, FILE.npy,\n"
                    "an IDX file (optionally .gz), or a folder of PNG files.\n");
     }

@@ -105,6 +105,9 @@ int main(int argc, char **argv) {
         case HOST_CMD_EVAL:
             rc = host_cmd_eval(&c);
             break;
+        case HOST_CMD_ANALYZE:
+            rc = host_cmd_analyze(&c);
+            break;
         default:
             rc = host_usage(NULL, "no command given");
             break;

@@ -363,3 +363,33 @@ Test(roundtrip, model_naming_a_plugin_path_is_refused) {
     host_run_free(&r);
     tmpdir_remove(dir);
 }
+
+Test(roundtrip, validation_data_of_another_shape_is_refused) {
+    char *dir = tmpdir_make();
+    char *data = make_vectors(dir, "x.npy", 16, 4);
+    char *wide = make_vectors(dir, "wide.npy", 16, 5);
+    char out[512], expect[4096];
+    snprintf(out, sizeof out, "%s/m.nota", dir);
+    snprintf(expect, sizeof expect,
+             "nota-host: error: --valid '%s' has items of shape (5,), --data '%s' has (4,)\n", wide,
+             data);
+    host_run r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--valid", wide,
+                          "--out", out, NULL);
+    cr_assert_eq(r.code, 1);
+    cr_assert_str_eq(r.err, expect);
+    cr_assert(!file_exists(out));
+    host_run_free(&r);
+    /* the same data as --valid scores exactly as the training data */
+    r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--valid", data, "--out", out,
+                 NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    double train = number_after(r.out, "\ntrain_bits_per_dim ");
+    cr_assert_float_eq(number_after(r.out, "\nvalid_bits_per_dim "), train, 1e-9);
+    host_run_free(&r);
+    r = run_host(dir, "info", out, NULL);
+    cr_assert_float_eq(number_after(r.out, "\n  valid_bits_per_dim = "), train, 1e-6);
+    host_run_free(&r);
+    free(wide);
+    free(data);
+    tmpdir_remove(dir);
+}
