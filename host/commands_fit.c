@@ -12,6 +12,7 @@ typedef struct fit_state {
     nota_tensor *train, *valid;
     double seconds;
     double train_bpd, valid_bpd;
+    bool has_bpd; /* log_prob ran: a plugin may refuse it (ENOTSUP) for some models */
 } fit_state;
 
 static nota_status fit_job(host_job *job, const nota_host *host) {
@@ -24,7 +25,9 @@ static nota_status fit_job(host_job *job, const nota_host *host) {
     if (!(s->p->caps & NOTA_CAP_LOG_PROB)) return NOTA_OK;
     double mean;
     st = host_mean_log_prob(s->p, s->m, s->train, host, &mean);
+    if (st == NOTA_ENOTSUP) return NOTA_OK; /* e.g. latent's GAN: no density to report */
     if (st) return nota_error_prefix(st, "after fit: ");
+    s->has_bpd = true;
     s->train_bpd = host_bits_per_dim(mean, s->train);
     if (!s->valid) return NOTA_OK;
     st = host_mean_log_prob(s->p, s->m, s->valid, host, &mean);
@@ -43,7 +46,7 @@ static nota_status save_model(const host_ctx *c, const fit_state *s, const nota_
     if (st) st = nota_error_prefix(st, "plugin '%s' could not save its model: ", s->p->name);
     if (!st) st = nota_modelfile_set_dataset(mf, ds->name);
     if (!st) st = nota_modelfile_set_train_seconds(mf, s->seconds);
-    if (!st && (s->p->caps & NOTA_CAP_LOG_PROB)) {
+    if (!st && s->has_bpd) {
         st = nota_modelfile_set_metric(mf, "train_bits_per_dim", s->train_bpd);
         if (!st && s->valid) st = nota_modelfile_set_metric(mf, "valid_bits_per_dim", s->valid_bpd);
     }
@@ -53,7 +56,7 @@ static nota_status save_model(const host_ctx *c, const fit_state *s, const nota_
 }
 
 static void report(const host_ctx *c, const fit_state *s, const nota_dataset *ds) {
-    bool lp = s->p->caps & NOTA_CAP_LOG_PROB;
+    bool lp = s->has_bpd;
     if (c->args.json) {
         printf("{\"model\":");
         host_json_str(stdout, c->args.out);

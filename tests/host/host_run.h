@@ -155,4 +155,22 @@ static inline char *make_vectors(const char *dir, const char *name, int64_t n, i
     return path;
 }
 
+/* The number that follows `key` in `text`. */
+static inline double number_after(const char *text, const char *key) {
+    const char *p = strstr(text, key);
+    cr_assert_not_null(p, "'%s' not in:\n%s", key, text);
+    return strtod(p + strlen(key), NULL);
+}
+
+/* Fit the fixture plugin on `data` (2 steps) into dir/name; returns the path. */
+static inline char *fit_model(const char *dir, const char *data, const char *name) {
+    char *out = malloc(512);
+    snprintf(out, 512, "%s/%s", dir, name);
+    host_run r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", out, "--set",
+                          "steps=2", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    host_run_free(&r);
+    return out;
+}
+
 #endif
