@@ -39,12 +39,20 @@ NN_KERNEL double nn_mse(float p, float t) {
 NN_KERNEL float nn_mse_grad(float p, float t) { return 2.0f * (p - t); }
 NN_KERNEL double nn_l1(float p, float t) { return fabs((double)p - (double)t); }
 NN_KERNEL float nn_l1_grad(float p, float t) { return p > t ? 1.0f : (p < t ? -1.0f : 0.0f); }
-/* max(z,0) - z t + log1p(exp(-|z|)): never overflows. */
+/* max(z,0) - z t + log1p(exp(-|z|)): never overflows. The loss and its
+ * gradient sigmoid(z) - t share the one exp(-|z|), which halves the
+ * transcendental work of a Bernoulli decoder's loss. */
 NN_KERNEL double nn_bce_logits(float z, float t) {
-    double zd = z;
-    return (zd > 0.0 ? zd : 0.0) - zd * t + log1p(exp(-fabs(zd)));
+    float e = expf(-fabsf(z));
+    return (double)((z > 0.0f ? z : 0.0f) - z * t) + log1p((double)e);
 }
 NN_KERNEL float nn_bce_logits_grad(float z, float t) { return nn_sigmoid(z) - t; }
+NN_KERNEL double nn_bce_logits_both(float z, float t, float *grad) {
+    float e = expf(-fabsf(z));
+    float s = z >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+    *grad = s - t;
+    return (double)((z > 0.0f ? z : 0.0f) - z * t) + log1p((double)e);
+}
 /* One (mu, logvar) term of KL(N(mu, e^lv) || N(0,1)). */
 NN_KERNEL double nn_kl(float mu, float lv) {
     return 0.5 * ((double)mu * mu + exp((double)lv) - 1.0 - lv);
@@ -52,14 +60,17 @@ NN_KERNEL double nn_kl(float mu, float lv) {
 NN_KERNEL float nn_kl_grad_mu(float mu) { return mu; }
 NN_KERNEL float nn_kl_grad_lv(float lv) { return 0.5f * (expf(lv) - 1.0f); }
 
-/* ---- optimizers: one parameter element. bc1 = 1 - beta1^t, bc2 = 1 - beta2^t. */
-NN_KERNEL void nn_adam_update(float *w, float *m, float *v, float g, float lr, float b1, float b2,
-                              float eps, float bc1, float bc2) {
-    *m = b1 * *m + (1.0f - b1) * g;
-    *v = b2 * *v + (1.0f - b2) * g * g;
-    /* PyTorch's form, so that runs can be compared step for step */
-    float denom = sqrtf(*v) / sqrtf(bc2) + eps;
-    *w -= (lr / bc1) * (*m / denom);
+/* ---- optimizers: one parameter element. step = lr / (1 - beta1^t) and
+ * rbc2 = 1 / sqrt(1 - beta2^t) are per-step constants hoisted by the caller. */
+NN_KERNEL void nn_adam_update(float *w, float *m, float *v, float g, float step, float b1,
+                              float b2, float eps, float rbc2) {
+    float mi = b1 * *m + (1.0f - b1) * g;
+    float vi = b2 * *v + (1.0f - b2) * g * g;
+    *m = mi;
+    *v = vi;
+    /* PyTorch's form (eps after the bias-corrected root), so that runs can be
+     * compared step for step */
+    *w -= step * (mi / (sqrtf(vi) * rbc2 + eps));
 }
 NN_KERNEL void nn_sgd_update(float *w, float *buf, float g, float lr, float momentum) {
     *buf = momentum * *buf + g;

@@ -69,9 +69,14 @@ static nota_status pair_loss(const char *name, pair_kind kind, const nota_tensor
             for (size_t i = 0; i < n; i++) g[i] = gs * nn_l1_grad(p[i], t[i]);
         break;
     case L_BCE:
-        for (size_t i = 0; i < n; i++) sum += nn_bce_logits(p[i], t[i]);
-        if (g)
-            for (size_t i = 0; i < n; i++) g[i] = gs * nn_bce_logits_grad(p[i], t[i]);
+        if (!g)
+            for (size_t i = 0; i < n; i++) sum += nn_bce_logits(p[i], t[i]);
+        else
+            for (size_t i = 0; i < n; i++) {
+                float d;
+                sum += nn_bce_logits_both(p[i], t[i], &d);
+                g[i] = gs * d;
+            }
         break;
     }
     *loss = sum * scale;
