@@ -11,12 +11,14 @@
  *   fashion-mnist: $NOTA_FASHION_MNIST, else /usr/share/datasets/fashion-mnist
  *   mnist:         $NOTA_DATA/mnist, else <executable's folder>/../data/mnist,
  *                  else ./data/mnist (written by scripts/setup.sh)
+ *   toy:NAME[:train|test]  2-D toys generated in data_toy.c (N = the limit)
  *
  * This file also holds the atomic-write helpers of data_io.h.
  */
 #include "nota/data.h"
 #include "nota/rng.h"
 #include "data_io.h"
+#include "data_toy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -304,7 +306,9 @@ nota_status nota_dataset_open(const char *spec, const nota_data_filter *filter,
     if (!ds) return nota_error(NOTA_ENOMEM, "dataset '%s': out of memory", spec);
     nota_status st;
     const char *colon = strchr(spec, ':');
-    if (!exists(spec) && colon && !strchr(spec, '/')) {
+    if (strncmp(spec, "toy:", 4) == 0 && !exists(spec)) {
+        st = data_toy_open(spec, flt.limit, ds); /* generated: --limit sets N */
+    } else if (!exists(spec) && colon && !strchr(spec, '/')) {
         char set[64];
         const char *split = colon + 1;
         snprintf(set, sizeof set, "%.*s", (int)(colon - spec), spec);
