@@ -318,3 +318,46 @@ Test(roundtrip, validation_data_of_another_shape_is_refused) {
     free(data);
     tmpdir_remove(dir);
 }
+
+Test(roundtrip, decoded_images_map_level_centres_to_their_bytes) {
+    /* 64 copies of one 4x4 image: dequantized, each pixel p becomes p + U(0,1),
+     * so the fitted mean is p + 0.5 (within ~0.1) and decoding the zero code
+     * returns it. The PNG must show p itself. */
+    char *dir = tmpdir_make();
+    int64_t shape[4] = {64, 1, 4, 4}, zshape[2] = {1, 16};
+    nota_tensor *img, *z;
+    cr_assert_eq(nota_tensor_new(NOTA_U8, 4, shape, &img), NOTA_OK);
+    for (size_t i = 0; i < nota_tensor_numel(img); i++)
+        nota_tensor_u8(img)[i] = (uint8_t)((i % 16) * 16 + 3);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, zshape, &z), NOTA_OK);
+    char data[512], model[512], codes[512], prefix[512], line[4096];
+    snprintf(data, sizeof data, "%s/img.npy", dir);
+    snprintf(model, sizeof model, "%s/img.nota", dir);
+    snprintf(codes, sizeof codes, "%s/z.npy", dir);
+    snprintf(prefix, sizeof prefix, "%s/dec", dir);
+    cr_assert_eq(nota_npy_write(data, img), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(nota_npy_write(codes, z), NOTA_OK, "%s", nota_last_error());
+    nota_tensor_free(img);
+    nota_tensor_free(z);
+    host_run r = run_host(dir, "fit", "--plugin", "fixture", "--data", data, "--out", model, NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    host_run_free(&r);
+    r = run_host(dir, "decode", model, "--codes", codes, "--out", prefix, NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    snprintf(line, sizeof line, "wrote %s.npy (1, 1, 4, 4)\nwrote %s.png\n", prefix, prefix);
+    cr_assert_str_eq(r.out, line);
+    host_run_free(&r);
+    snprintf(line, sizeof line, "%s.png", prefix);
+    nota_tensor *grid;
+    cr_assert_eq(nota_png_read(line, &grid), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(grid->ndim, 3);
+    cr_assert_eq(grid->shape[0], 1);
+    cr_assert_eq(grid->shape[1], 6); /* one 4x4 tile and a 1-pixel border */
+    cr_assert_eq(grid->shape[2], 6);
+    const uint8_t *g = nota_tensor_u8(grid);
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++)
+            cr_assert_eq(g[(1 + y) * 6 + 1 + x], (y * 4 + x) * 16 + 3, "pixel (%d, %d)", y, x);
+    nota_tensor_free(grid);
+    tmpdir_remove(dir);
+}
