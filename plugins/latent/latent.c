@@ -54,6 +54,9 @@ static const nota_option options[] = {
     {"epochs", NOTA_VAL_INT, "50", "vae/gan: training epochs (vae: at most)", 1, 1000000, NULL},
     {"patience", NOTA_VAL_INT, "5",
      "vae: stop after this many epochs without a better validation loss", 1, 1000000, NULL},
+    {"warmup", NOTA_VAL_INT, "10",
+     "vae: epochs over which the KL weight ramps from 0 to beta (0 = none); early stopping "
+     "starts after them", 0, 1000000, NULL},
     {"valid_frac", NOTA_VAL_FLOAT, "0.1",
      "vae: fraction of the data held out for early stopping when no validation set is given "
      "(0 = train on all, no early stopping)", 0, 0.9, NULL},

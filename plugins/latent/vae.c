@@ -8,7 +8,8 @@
  *    and save handle it), floored at VAE_LOGVAR_MIN;
  *  - bernoulli: data mapped to [0, 1] (8-bit images: x / 256), BCE on logits.
  * Loss per item = −log p(x|z) + β KL(q(z|x) || N(0, I)), one z per item by
- * reparameterisation, Adam, shuffled mini-batches. Early stopping keeps the
+ * reparameterisation, Adam, shuffled mini-batches, β warmed up linearly from
+ * 0 over the first `warmup` epochs. Early stopping keeps the
  * weights of the epoch with the best validation loss (a held-out fraction of
  * the data when no validation set is given). A non-finite loss or a cancel
  * stops the fit with an error and leaves the model unfitted.
@@ -47,6 +48,7 @@ nota_status vae_new(const nota_config *cfg, vae **out) {
     if (!st) st = get_int(cfg, "epochs", &v->epochs);
     if (!st) st = get_int(cfg, "patience", &v->patience);
     if (!st) st = get_int(cfg, "iw_samples", &v->iw_samples);
+    if (!st) st = get_int(cfg, "warmup", &v->warmup);
     if (!st) st = get_float(cfg, "beta", &v->beta);
     if (!st) st = get_float(cfg, "lr", &v->lr);
     if (!st) st = get_float(cfg, "valid_frac", &v->valid_frac);
@@ -171,7 +173,7 @@ static double gauss_nll(const vae *v, work *w, const float *x, const float *mu, 
  * reconstruction and KL terms into rec, kl; with train, gradients of the
  * batch-mean loss rec/m + β kl/m are accumulated into the nets. */
 static nota_status batch_step(vae *v, work *w, int64_t m, uint64_t seed, uint64_t stream,
-                              uint64_t first, bool train, double *rec, double *kl) {
+                              uint64_t first, double beta, bool train, double *rec, double *kl) {
     nota_tensor *t[W_N];
     nota_status st = lat_views(w->t, t, W_N, m);
     if (st) return st;
@@ -197,7 +199,7 @@ static nota_status batch_step(vae *v, work *w, int64_t m, uint64_t seed, uint64_
     }
     if (!st) st = nota_nn_loss_gaussian_kl(stats, NOTA_NN_SUM, kl, train ? t[W_DSTATS] : NULL);
     if (st || !train) goto done;
-    float *g = nota_tensor_f32(t[W_DSTATS]), k = (float)(v->beta / (double)m);
+    float *g = nota_tensor_f32(t[W_DSTATS]), k = (float)(beta / (double)m);
     for (size_t i = 0; i < nota_tensor_numel(t[W_DSTATS]); i++) g[i] *= k;
     st = nota_nn_net_backward(v->dec, t[W_DOUT], &dz);
     if (!st) st = nota_nn_reparam_backward(stats, t[W_EPS], dz, t[W_DSTATS]);
@@ -224,7 +226,7 @@ nota_status vae_elbo_terms(vae *v, const float *x, const int64_t *idx, int64_t n
         double r, k;
         lat_items_gather(&v->items, x, idx ? idx + r0 : NULL, r0, m, v->bernoulli,
                          nota_tensor_f32(w.t[W_X]));
-        st = batch_step(v, &w, m, seed, stream, (uint64_t)r0, false, &r, &k);
+        st = batch_step(v, &w, m, seed, stream, (uint64_t)r0, v->beta, false, &r, &k);
         *rec += r;
         *kl += k;
     }
@@ -323,14 +325,21 @@ static nota_status train_loop(vae *v, const nota_tensor *train, const split *s,
             lat_items_gather(&v->items, x, order + b0, 0, m, v->bernoulli,
                              nota_tensor_f32(w.t[W_X]));
             double r, k;
+            /* KL warm-up: β ramps linearly from 0 over the first `warmup`
+             * epochs, so the decoder learns to use z before the KL term
+             * pulls every posterior onto the prior (posterior collapse). */
+            double ramp = v->warmup > 0 ? ((double)e + (double)b0 / (double)s->n_train) /
+                                              (double)v->warmup : 1.0;
+            double beta = v->beta * (ramp < 1 ? ramp : 1);
             nota_nn_optim_zero_grad(opt);
-            st = batch_step(v, &w, m, seed, STREAM_NOISE + (uint64_t)e, (uint64_t)b0, true, &r, &k);
-            if (!st && !isfinite(r + v->beta * k))
+            st = batch_step(v, &w, m, seed, STREAM_NOISE + (uint64_t)e, (uint64_t)b0, beta, true,
+                            &r, &k);
+            if (!st && !isfinite(r + beta * k))
                 st = nota_error(NOTA_ENUMERIC, "vae fit: loss is not finite (%g) at epoch %lld, "
                                 "batch %lld; no model kept (try a smaller lr than %g)",
-                                r + v->beta * k, (long long)e + 1, (long long)(b0 / rows) + 1, v->lr);
+                                r + beta * k, (long long)e + 1, (long long)(b0 / rows) + 1, v->lr);
             if (!st) st = nota_nn_optim_step(opt);
-            sum += r + v->beta * k;
+            sum += r + beta * k;
         }
         if (st) break;
         double tl = sum / (double)s->n_train + jac, vl = NAN;
@@ -353,7 +362,8 @@ static nota_status train_loop(vae *v, const nota_tensor *train, const split *s,
         nota_progress(host, "vae epoch", (double)(e + 1), (double)v->epochs, detail);
         nota_log(host, NOTA_LOG_INFO, "vae: epoch %lld/%lld %s", (long long)e + 1,
                  (long long)v->epochs, detail);
-        if (s->n_valid > 0) {
+        /* the validation loss always uses the full β; stopping starts after warm-up */
+        if (s->n_valid > 0 && e + 1 >= v->warmup) {
             if (vl < best) {
                 best = vl;
                 best_epoch = e;

@@ -16,7 +16,7 @@ typedef struct vae {
     int n_hidden;
     double beta, lr, valid_frac;
     bool bernoulli, sample_noise;
-    int64_t batch, epochs, patience, iw_samples;
+    int64_t batch, epochs, patience, iw_samples, warmup;
     /* fitted state (nets NULL until fit or load) */
     lat_items items;
     nota_nn_net *enc;    /* d → … → 2·latent (mu | logvar) */
