@@ -9,7 +9,7 @@ out=${1:-$here/out}
 "$here/scripts/build.sh"
 host="${NOTA_BUILD_DIR:-$here/build}/nota-host"
 mkdir -p "$out"
-"$host" fit --plugin latent --set kind=gaussian --data fashion-mnist:train --out "$out/gaussian.nota"
+"$host" fit --plugin latent --set kind=gaussian --set preprocess=logit --data fashion-mnist:train --out "$out/gaussian.nota"
 "$host" info "$out/gaussian.nota"
 "$host" sample "$out/gaussian.nota" --n 64 --out "$out/gaussian-samples"
 "$host" eval "$out/gaussian.nota" --data fashion-mnist:test
