@@ -19,9 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef NOTA_PLUGIN_BUILD_DIR
-#define NOTA_PLUGIN_BUILD_DIR ""
-#endif
 #ifndef NOTA_PLUGIN_INSTALL_DIR
 #define NOTA_PLUGIN_INSTALL_DIR ""
 #endif
@@ -49,8 +46,9 @@ nota_status host_registry_init(host_registry *r) {
         st = add_dir(r, p, len);
         p = colon ? colon + 1 : p + len;
     }
-    if (!st) st = add_dir(r, NOTA_PLUGIN_BUILD_DIR, strlen(NOTA_PLUGIN_BUILD_DIR));
-    if (!st) st = add_dir(r, NOTA_PLUGIN_INSTALL_DIR, strlen(NOTA_PLUGIN_INSTALL_DIR));
+    /* Next to the running binary: <dir>/plugins in a build tree,
+     * <dir>/../lib/nota/plugins in an installed (possibly relocated) tree;
+     * then the install folder compiled in. */
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (!st && n > 0) {
@@ -58,11 +56,13 @@ nota_status host_registry_init(host_registry *r) {
         char *slash = strrchr(exe, '/');
         if (slash) {
             char dir[PATH_MAX + 32];
-            int len =
-                snprintf(dir, sizeof dir, "%.*s/../lib/nota/plugins", (int)(slash - exe), exe);
+            int len = snprintf(dir, sizeof dir, "%.*s/plugins", (int)(slash - exe), exe);
             st = add_dir(r, dir, (size_t)len);
+            len = snprintf(dir, sizeof dir, "%.*s/../lib/nota/plugins", (int)(slash - exe), exe);
+            if (!st) st = add_dir(r, dir, (size_t)len);
         }
     }
+    if (!st) st = add_dir(r, NOTA_PLUGIN_INSTALL_DIR, strlen(NOTA_PLUGIN_INSTALL_DIR));
     if (st) host_registry_free(r);
     return st;
 }
@@ -116,9 +116,12 @@ static nota_status check_functions(const nota_plugin *d, const char *path) {
         {NOTA_CAP_LOG_PROB, "log_prob", d->log_prob != NULL},
         {NOTA_CAP_EVAL, "eval", d->eval != NULL},
     };
-    if (!d->load || !d->destroy || !d->data_shape || !d->code_shape)
-        return nota_error(
-            NOTA_EABI, "plugin file '%s' lacks one of load, destroy, data_shape, code_shape", path);
+    if (!d->load || !d->destroy || !d->data_shape)
+        return nota_error(NOTA_EABI, "plugin file '%s' lacks one of load, destroy, data_shape",
+                          path);
+    if ((d->caps & (NOTA_CAP_ENCODE | NOTA_CAP_DECODE)) && !d->code_shape)
+        return nota_error(NOTA_EABI, "plugin file '%s' can encode/decode but has no code_shape",
+                          path);
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if ((d->caps & need[i].cap) && !need[i].ok)
             return nota_error(NOTA_EABI,

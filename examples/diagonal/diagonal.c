@@ -83,7 +83,7 @@ static nota_status log_prob(nota_model *m, const nota_tensor *x, const nota_host
     if (st) return st;
     const float *v = nota_tensor_f32(x);
     for (int64_t i = 0; i < n; i++) {
-        double lp = -0.5 * (double)m->d * log(2 * M_PI);
+        double lp = -0.5 * (double)m->d * log(2 * 3.14159265358979323846);
         for (int64_t j = 0; j < m->d; j++) {
             double z = (v[i * m->d + j] - m->mean[j]) / m->sd[j];
             lp += -0.5 * z * z - log(m->sd[j]);

@@ -147,12 +147,12 @@ Test(registry, unknown_plugin_lists_the_folders_searched) {
     char *dir = tmpdir_make();
     char exe[PATH_MAX];
     cr_assert_not_null(realpath(NOTA_HOST_EXE, exe));
+    const char *exe_dir = dirname(exe);
     char expect[4096];
     snprintf(expect, sizeof expect,
-             "nota-host: error: no plugin 'nosuch' (nosuch.so) in: %s, %s, %s, %s, "
-             "%s/../lib/nota/plugins\n",
-             dir, NOTA_HOST_FIXTURE_DIR, NOTA_PLUGIN_BUILD_DIR, NOTA_PLUGIN_INSTALL_DIR,
-             dirname(exe));
+             "nota-host: error: no plugin 'nosuch' (nosuch.so) in: %s, %s, %s/plugins, "
+             "%s/../lib/nota/plugins, %s\n",
+             dir, NOTA_HOST_FIXTURE_DIR, exe_dir, exe_dir, NOTA_PLUGIN_INSTALL_DIR);
     char path[2048];
     snprintf(path, sizeof path, "%s::%s", dir, NOTA_HOST_FIXTURE_DIR);
     setenv("NOTA_PLUGIN_PATH", path, 1);
