@@ -11,7 +11,7 @@ dataset's float32 size. Writes the "Gaussian fit" section of bench/RESULTS.md.
 
     /usr/bin/python3 bench/gaussian_fit.py [--reps 5] [--build build]
 
-Needs python3-numpy and python3-sklearn (scripts/setup.sh --bench).
+Needs python3-numpy, python3-sklearn and GNU time (scripts/setup.sh --bench).
 """
 import argparse, gzip, json, os, platform, re, statistics, subprocess, sys, tempfile, time
 
@@ -31,18 +31,21 @@ def load_idx_images(path):
     return np.frombuffer(raw, np.uint8, offset=16).reshape(n, h * w)
 
 
-def run_nota(host, out):
+def run_nota(host, out, tmp):
+    # Peak memory via GNU time: ru_maxrss from os.wait4 would include this
+    # Python process's own pages, which Linux keeps in the child's high-water
+    # mark across fork + exec.
+    rss_file = os.path.join(tmp, "rss")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([host, "fit", "--plugin", "latent", "--set", "kind=gaussian",
-                             "--data", "fashion-mnist:train", "--out", out],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(proc.pid, 0)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file, host, "fit", "--plugin",
+                           "latent", "--set", "kind=gaussian", "--data", "fashion-mnist:train",
+                           "--out", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode()
-    if status != 0:
-        sys.exit(f"nota-host fit failed ({status}):\n{err}")
+    if proc.returncode != 0:
+        sys.exit(f"nota-host fit failed ({proc.returncode}):\n{proc.stderr.decode()}")
+    rss = int(open(rss_file).read().split()[-1]) * 1024
     info = json.loads(subprocess.check_output([host, "info", out, "--json"]))
-    return info["train_seconds"], wall, ru.ru_maxrss * 1024
+    return info["model"]["train_seconds"], wall, rss
 
 
 def cpu_model():
@@ -70,7 +73,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "g.nota")
         for r in range(a.reps):
-            fit, wall, rss = run_nota(host, out)
+            fit, wall, rss = run_nota(host, out, tmp)
             nota_fit.append(fit); nota_wall.append(wall); nota_rss.append(rss)
             t0 = time.perf_counter()
             PCA(n_components=None, svd_solver="full").fit(xf)
