@@ -113,6 +113,13 @@ nota_status gan_load(const nota_modelfile *mf, gan **out) {
     if (st) return st;
     gan *g = *out;
     st = lat_items_load(&g->items, mf, "gan");
+    int64_t d = g->items.d;
+    if (!st)
+        st = lat_mlp_check_file(mf, "generator.", g->latent, g->hidden, g->n_hidden, true, d, true,
+                                "gan");
+    if (!st)
+        st = lat_mlp_check_file(mf, "discriminator.", d, g->hidden, g->n_hidden, false, 1, true,
+                                "gan");
     if (!st) {
         st = gan_build(g, 0);
         if (!st) st = nota_nn_net_load(g->gen, mf, "generator.");

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,39 @@ nota_status lat_mlp_new(int64_t in, const int64_t *hidden, int n, bool reverse, 
         *net = NULL;
     }
     return st;
+}
+
+static nota_status check_tensor(const nota_modelfile *mf, const char *name, int ndim,
+                                const int64_t *shape, const char *who) {
+    const nota_tensor *t;
+    nota_status st = nota_modelfile_get_tensor(mf, name, &t);
+    if (st) return nota_error_prefix(st, "%s model: ", who);
+    bool ok = t->ndim == ndim && t->dtype == NOTA_F32;
+    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
+    if (ok) return NOTA_OK;
+    char a[96], b[96];
+    return nota_error(NOTA_EFORMAT, "%s model: tensor '%s' is %s %s, the config needs f32 %s", who,
+                      name, nota_dtype_name(t->dtype), nota_shape_str(t->ndim, t->shape, a, sizeof a),
+                      nota_shape_str(ndim, shape, b, sizeof b));
+}
+
+nota_status lat_mlp_check_file(const nota_modelfile *mf, const char *prefix, int64_t in,
+                               const int64_t *hidden, int n, bool reverse, int64_t out,
+                               bool bias, const char *who) {
+    int64_t prev = in;
+    for (int i = 0; i <= n; i++) {
+        int64_t next = i == n ? out : hidden[reverse ? n - 1 - i : i], ws[2] = {next, prev};
+        char name[160];
+        snprintf(name, sizeof name, "%s%d.weight", prefix, 2 * i);
+        nota_status st = check_tensor(mf, name, 2, ws, who);
+        if (st) return st;
+        if (bias) {
+            snprintf(name, sizeof name, "%s%d.bias", prefix, 2 * i);
+            if ((st = check_tensor(mf, name, 1, &next, who))) return st;
+        }
+        prev = next;
+    }
+    return NOTA_OK;
 }
 
 void lat_items_release(lat_items *it) {

@@ -20,6 +20,16 @@ nota_status lat_mlp_new(int64_t in, const int64_t *hidden, int n, bool reverse, 
                         nota_nn_act_kind act, float act_param, uint64_t seed, uint64_t stream,
                         nota_nn_net **net);
 
+/* Before building a net from a model file's config: check that the file
+ * holds "<prefix><2i>.weight" (out, in) and "<prefix><2i>.bias" (out) for
+ * every Linear layer lat_mlp_new would make (layers 0, 2, 4, … with the
+ * activations between them), so a hostile config cannot make the loader
+ * allocate networks larger than the file itself. NOTA_EFORMAT / ENOTFOUND
+ * naming the tensor, prefixed "<who> model: ". */
+nota_status lat_mlp_check_file(const nota_modelfile *mf, const char *prefix, int64_t in,
+                               const int64_t *hidden, int n, bool reverse, int64_t out,
+                               bool bias, const char *who);
+
 /* The data a model was fitted on: item shape and the per-column map to the
  * network's units, x_net = (x − shift) / scale. */
 typedef struct lat_items {

@@ -187,11 +187,10 @@ static nota_status batch_step(vae *v, work *w, int64_t m, uint64_t seed, uint64_
     if (!st && v->logvar) st = nota_nn_net_forward(v->logvar, t[W_ONES], &lv);
     if (st) goto done;
     if (v->bernoulli) {
-        st = nota_nn_loss_bce_logits(out, t[W_X], NOTA_NN_SUM, rec, train ? t[W_DOUT] : NULL);
-        if (!st && train) {
-            float *g = nota_tensor_f32(t[W_DOUT]);
-            for (size_t i = 0; i < nota_tensor_numel(t[W_DOUT]); i++) g[i] /= (float)m;
-        }
+        /* batch mean: the gradient comes out already divided by m */
+        st = nota_nn_loss_bce_logits(out, t[W_X], NOTA_NN_BATCH_MEAN, rec,
+                                     train ? t[W_DOUT] : NULL);
+        *rec *= (double)m;
     } else {
         *rec = gauss_nll(v, w, nota_tensor_f32(t[W_X]), nota_tensor_f32(out), nota_tensor_f32(lv),
                          m, train ? nota_tensor_f32(t[W_DOUT]) : NULL,

@@ -308,6 +308,14 @@ nota_status vae_load(const nota_modelfile *mf, vae **out) {
     if (st) return st;
     vae *v = *out;
     st = lat_items_load(&v->items, mf, "vae");
+    int64_t d = v->items.d, h = v->latent;
+    if (!st)
+        st = lat_mlp_check_file(mf, "encoder.", d, v->hidden, v->n_hidden, false, 2 * h, true,
+                                "vae");
+    if (!st)
+        st = lat_mlp_check_file(mf, "decoder.", h, v->hidden, v->n_hidden, true, d, true, "vae");
+    if (!st && !v->bernoulli)
+        st = lat_mlp_check_file(mf, "decoder_logvar.", 1, NULL, 0, false, d, false, "vae");
     if (!st) {
         st = vae_build(v, 0);
         if (!st) st = nota_nn_net_load(v->enc, mf, "encoder.");

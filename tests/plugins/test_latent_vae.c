@@ -354,3 +354,41 @@ Test(latent_vae, iw_likelihood_is_calibrated_on_gaussian_data) {
     nota_tensor_free(xs[0]);
     nota_tensor_free(xs[1]);
 }
+
+/* A model file whose config asks for bigger networks than its tensors hold
+ * is refused before anything that size is allocated. */
+Test(latent_vae, load_checks_tensor_shapes_against_the_config) {
+    const nota_plugin *p = test_load_plugin("latent");
+    nota_host h = test_host(1);
+    nota_tensor *x = manifold(200, 5);
+    const char *extra[] = {"epochs=1"};
+    nota_model *m = vae_model(p, extra, 1, &h);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    nota_modelfile *mf, *forged;
+    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
+    cr_assert_eq(p->save(m, mf), NOTA_OK);
+    nota_config *cfg;
+    cr_assert_eq(nota_config_clone(nota_modelfile_config(mf), &cfg), NOTA_OK);
+    cr_assert_eq(nota_config_set_string(cfg, "hidden", "65536,65536,65536"), NOTA_OK);
+    cr_assert_eq(nota_modelfile_new(p->name, p->version, &forged), NOTA_OK);
+    cr_assert_eq(nota_modelfile_set_config(forged, cfg), NOTA_OK);
+    for (size_t i = 0; i < nota_modelfile_tensor_count(mf); i++) {
+        const nota_tensor *t;
+        const char *name = nota_modelfile_tensor_name(mf, i);
+        cr_assert_eq(nota_modelfile_get_tensor(mf, name, &t), NOTA_OK);
+        cr_assert_eq(nota_modelfile_add_tensor(forged, name, t), NOTA_OK);
+    }
+    nota_model *m2 = NULL;
+    cr_assert_eq(p->load(forged, &h, &m2), NOTA_EFORMAT);
+    cr_assert_null(m2);
+    cr_assert_str_eq(nota_last_error(), "vae model: tensor 'encoder.0.weight' is f32 (64, 8), the "
+                     "config needs f32 (65536, 8)");
+    /* and the untouched file loads */
+    cr_assert_eq(p->load(mf, &h, &m2), NOTA_OK, "%s", nota_last_error());
+    p->destroy(m2);
+    nota_config_free(cfg);
+    nota_modelfile_free(mf);
+    nota_modelfile_free(forged);
+    nota_tensor_free(x);
+    p->destroy(m);
+}
