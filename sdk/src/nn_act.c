@@ -26,16 +26,20 @@ static nota_status act_forward(nota_nn_layer *l, const nota_tensor *xt) {
     float *y = nn_f(l->y);
     switch (p->kind) {
     case NOTA_NN_RELU:
-        for (size_t i = 0; i < n; i++) y[i] = nn_relu(x[i]);
+        for (size_t i = 0; i < n; i++)
+            y[i] = nn_relu(x[i]);
         break;
     case NOTA_NN_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++) y[i] = nn_leaky(x[i], p->param);
+        for (size_t i = 0; i < n; i++)
+            y[i] = nn_leaky(x[i], p->param);
         break;
     case NOTA_NN_TANH:
-        for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+        for (size_t i = 0; i < n; i++)
+            y[i] = tanhf(x[i]);
         break;
     case NOTA_NN_SIGMOID:
-        for (size_t i = 0; i < n; i++) y[i] = nn_sigmoid(x[i]);
+        for (size_t i = 0; i < n; i++)
+            y[i] = nn_sigmoid(x[i]);
         break;
     }
     return NOTA_OK;
@@ -49,16 +53,20 @@ static nota_status act_backward(nota_nn_layer *l, const nota_tensor *dyt, bool n
     float *dx = nn_f(l->dx);
     switch (p->kind) {
     case NOTA_NN_RELU:
-        for (size_t i = 0; i < n; i++) dx[i] = nn_relu_grad(x[i], dy[i]);
+        for (size_t i = 0; i < n; i++)
+            dx[i] = nn_relu_grad(x[i], dy[i]);
         break;
     case NOTA_NN_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++) dx[i] = nn_leaky_grad(x[i], p->param, dy[i]);
+        for (size_t i = 0; i < n; i++)
+            dx[i] = nn_leaky_grad(x[i], p->param, dy[i]);
         break;
     case NOTA_NN_TANH:
-        for (size_t i = 0; i < n; i++) dx[i] = nn_tanh_grad_y(y[i], dy[i]);
+        for (size_t i = 0; i < n; i++)
+            dx[i] = nn_tanh_grad_y(y[i], dy[i]);
         break;
     case NOTA_NN_SIGMOID:
-        for (size_t i = 0; i < n; i++) dx[i] = nn_sigmoid_grad_y(y[i], dy[i]);
+        for (size_t i = 0; i < n; i++)
+            dx[i] = nn_sigmoid_grad_y(y[i], dy[i]);
         break;
     }
     return NOTA_OK;
@@ -105,7 +113,8 @@ static nota_status reshape_forward(nota_nn_layer *l, const nota_tensor *x) {
     }
     int64_t ys[NOTA_MAX_DIMS];
     ys[0] = x->shape[0];
-    for (int i = 0; i < p->ndim; i++) ys[i + 1] = p->shape[i];
+    for (int i = 0; i < p->ndim; i++)
+        ys[i + 1] = p->shape[i];
     nota_status st = nn_ensure(&l->y, p->ndim + 1, ys);
     if (st) return st;
     memcpy(l->y->data, x->data, x->nbytes);

@@ -59,12 +59,14 @@ static nota_status bn_forward(nota_nn_layer *l, const nota_tensor *x) {
             double sum = 0.0, sq = 0.0;
             for (int64_t i = 0; i < n; i++) {
                 const float *v = xd + (i * c + ch) * s;
-                for (int64_t q = 0; q < s; q++) sum += v[q];
+                for (int64_t q = 0; q < s; q++)
+                    sum += v[q];
             }
             mean = sum / (double)m;
             for (int64_t i = 0; i < n; i++) {
                 const float *v = xd + (i * c + ch) * s;
-                for (int64_t q = 0; q < s; q++) sq += (v[q] - mean) * (v[q] - mean);
+                for (int64_t q = 0; q < s; q++)
+                    sq += (v[q] - mean) * (v[q] - mean);
             }
             var = sq / (double)m;
             double mo = p->momentum;
@@ -83,7 +85,8 @@ static nota_status bn_forward(nota_nn_layer *l, const nota_tensor *x) {
         for (int64_t i = 0; i < n; i++) {
             const float *v = xd + (i * c + ch) * s;
             float *out = y + (i * c + ch) * s;
-            for (int64_t q = 0; q < s; q++) out[q] = (v[q] - mf) * a + b;
+            for (int64_t q = 0; q < s; q++)
+                out[q] = (v[q] - mf) * a + b;
         }
     }
     return NOTA_OK;

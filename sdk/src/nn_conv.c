@@ -82,6 +82,19 @@ static nota_status scratch(conv_priv *p, const geom *g, int64_t nb) {
     return NOTA_OK;
 }
 
+/* Output columns [*lo, *hi) of kernel column j read inside the image (no
+ * padding involved); the few outside go through pad_index one by one. This
+ * keeps the inner loops branch-free (a plain copy / add for stride 1), which
+ * took im2col from a third of a conv step to a memory-speed copy. */
+static void inner_range(const geom *g, int64_t j, int64_t *lo, int64_t *hi) {
+    int64_t a = g->pad - j, b = g->w - 1 + g->pad - j;
+    *lo = a > 0 ? (a + g->s - 1) / g->s : 0;
+    *hi = b < 0 ? 0 : b / g->s + 1;
+    if (*lo > g->wo) *lo = g->wo;
+    if (*hi > g->wo) *hi = g->wo;
+    if (*hi < *lo) *hi = *lo;
+}
+
 /* cols[r][b·L + oy·Wo + ox] = x[n0 + b][c][iy][ix], r = (c·kh + i)·kw + j. */
 static void im2col(const geom *g, nota_nn_padding mode, const float *x, int64_t n0, int64_t nb,
                    float *cols) {
@@ -90,14 +103,30 @@ static void im2col(const geom *g, nota_nn_padding mode, const float *x, int64_t 
         for (int64_t i = 0; i < g->kh; i++)
             for (int64_t j = 0; j < g->kw; j++) {
                 float *row = cols + ((c * g->kh + i) * g->kw + j) * ncols;
+                int64_t lo, hi, off = j - g->pad;
+                inner_range(g, j, &lo, &hi);
                 for (int64_t b = 0; b < nb; b++) {
                     const float *img = x + ((n0 + b) * g->c + c) * g->h * g->w;
-                    float *dst = row + b * g->l;
                     for (int64_t oy = 0; oy < g->ho; oy++) {
+                        float *d = row + b * g->l + oy * g->wo;
                         int64_t iy = pad_index(oy * g->s - g->pad + i, g->h, mode);
-                        for (int64_t ox = 0; ox < g->wo; ox++) {
-                            int64_t ix = pad_index(ox * g->s - g->pad + j, g->w, mode);
-                            dst[oy * g->wo + ox] = (iy < 0 || ix < 0) ? 0.0f : img[iy * g->w + ix];
+                        if (iy < 0) {
+                            memset(d, 0, (size_t)g->wo * sizeof *d);
+                            continue;
+                        }
+                        const float *src = img + iy * g->w;
+                        for (int64_t ox = 0; ox < lo; ox++) {
+                            int64_t ix = pad_index(ox * g->s + off, g->w, mode);
+                            d[ox] = ix < 0 ? 0.0f : src[ix];
+                        }
+                        if (g->s == 1)
+                            memcpy(d + lo, src + lo + off, (size_t)(hi - lo) * sizeof *d);
+                        else
+                            for (int64_t ox = lo; ox < hi; ox++)
+                                d[ox] = src[ox * g->s + off];
+                        for (int64_t ox = hi; ox < g->wo; ox++) {
+                            int64_t ix = pad_index(ox * g->s + off, g->w, mode);
+                            d[ox] = ix < 0 ? 0.0f : src[ix];
                         }
                     }
                 }
@@ -105,22 +134,37 @@ static void im2col(const geom *g, nota_nn_padding mode, const float *x, int64_t 
 }
 
 /* The adjoint of im2col: dx[...] += dcols[...] (dx zeroed by the caller). */
-static void col2im(const geom *g, nota_nn_padding mode, const float *cols, int64_t n0,
-                   int64_t nb, float *dx) {
+static void col2im(const geom *g, nota_nn_padding mode, const float *cols, int64_t n0, int64_t nb,
+                   float *dx) {
     int64_t ncols = nb * g->l;
     for (int64_t c = 0; c < g->c; c++)
         for (int64_t i = 0; i < g->kh; i++)
             for (int64_t j = 0; j < g->kw; j++) {
                 const float *row = cols + ((c * g->kh + i) * g->kw + j) * ncols;
+                int64_t lo, hi, off = j - g->pad;
+                inner_range(g, j, &lo, &hi);
                 for (int64_t b = 0; b < nb; b++) {
                     float *img = dx + ((n0 + b) * g->c + c) * g->h * g->w;
-                    const float *src = row + b * g->l;
                     for (int64_t oy = 0; oy < g->ho; oy++) {
                         int64_t iy = pad_index(oy * g->s - g->pad + i, g->h, mode);
                         if (iy < 0) continue;
-                        for (int64_t ox = 0; ox < g->wo; ox++) {
-                            int64_t ix = pad_index(ox * g->s - g->pad + j, g->w, mode);
-                            if (ix >= 0) img[iy * g->w + ix] += src[oy * g->wo + ox];
+                        const float *d = row + b * g->l + oy * g->wo;
+                        float *dst = img + iy * g->w;
+                        for (int64_t ox = 0; ox < lo; ox++) {
+                            int64_t ix = pad_index(ox * g->s + off, g->w, mode);
+                            if (ix >= 0) dst[ix] += d[ox];
+                        }
+                        if (g->s == 1) {
+                            float *t = dst + off;
+                            for (int64_t ox = lo; ox < hi; ox++)
+                                t[ox] += d[ox];
+                        } else {
+                            for (int64_t ox = lo; ox < hi; ox++)
+                                dst[ox * g->s + off] += d[ox];
+                        }
+                        for (int64_t ox = hi; ox < g->wo; ox++) {
+                            int64_t ix = pad_index(ox * g->s + off, g->w, mode);
+                            if (ix >= 0) dst[ix] += d[ox];
                         }
                     }
                 }
@@ -140,8 +184,8 @@ static nota_status conv_forward(nota_nn_layer *l, const nota_tensor *x) {
         return nn_shape_error(l, x, e);
     }
     if (o->padding_mode == NOTA_NN_PAD_REFLECT && (o->padding >= h || o->padding >= w)) {
-        snprintf(e, sizeof e, "H and W > %lld for reflection padding %lld",
-                 (long long)o->padding, (long long)o->padding);
+        snprintf(e, sizeof e, "H and W > %lld for reflection padding %lld", (long long)o->padding,
+                 (long long)o->padding);
         return nn_shape_error(l, x, e);
     }
     geom g = conv_geom(p, x);
@@ -157,15 +201,16 @@ static nota_status conv_forward(nota_nn_layer *l, const nota_tensor *x) {
     for (int64_t n0 = 0; n0 < g.n; n0 += nb) {
         int64_t m = g.n - n0 < nb ? g.n - n0 : nb;
         im2col(&g, o->padding_mode, nn_f(x), n0, m, p->cols);
-        nota_sgemm(false, false, g.o, m * g.l, g.k, 1.0f, wt, g.k, p->cols, m * g.l, 0.0f,
-                   p->tmp, m * g.l);
+        nota_sgemm(false, false, g.o, m * g.l, g.k, 1.0f, wt, g.k, p->cols, m * g.l, 0.0f, p->tmp,
+                   m * g.l);
         /* (O, m·L) → (m, O, L), adding the bias on the way */
         for (int64_t b = 0; b < m; b++)
             for (int64_t oc = 0; oc < g.o; oc++) {
                 float *dst = y + ((n0 + b) * g.o + oc) * g.l;
                 const float *src = p->tmp + oc * m * g.l + b * g.l;
                 float bv = bias ? bias[oc] : 0.0f;
-                for (int64_t q = 0; q < g.l; q++) dst[q] = src[q] + bv;
+                for (int64_t q = 0; q < g.l; q++)
+                    dst[q] = src[q] + bv;
             }
     }
     return NOTA_OK;
@@ -191,7 +236,8 @@ static nota_status conv_backward(nota_nn_layer *l, const nota_tensor *dyt, bool 
         if (db)
             for (int64_t oc = 0; oc < g.o; oc++) {
                 double s = 0.0;
-                for (int64_t q = 0; q < ml; q++) s += p->tmp[oc * ml + q];
+                for (int64_t q = 0; q < ml; q++)
+                    s += p->tmp[oc * ml + q];
                 db[oc] += (float)s;
             }
         im2col(&g, p->o.padding_mode, nn_f(l->x), n0, m, p->cols);
@@ -216,8 +262,7 @@ static nota_status conv_init(nota_nn_layer *l, uint64_t seed, uint64_t stream) {
                                fan_out, seed, 2 * stream + 1);
 }
 
-static const nn_vtable conv_vt = {"conv2d", conv_forward, conv_backward, conv_init,
-                                  conv_free_priv};
+static const nn_vtable conv_vt = {"conv2d", conv_forward, conv_backward, conv_init, conv_free_priv};
 
 nota_status nota_nn_conv2d_new(const nota_nn_conv2d_opts *o, nota_nn_layer **layer) {
     if (!layer || !o) return nota_error(NOTA_EINVAL, "nota_nn_conv2d_new: opts or layer is NULL");

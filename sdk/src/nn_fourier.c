@@ -63,7 +63,8 @@ static nota_status fourier_forward(nota_nn_layer *l, const nota_tensor *x) {
     }
     float *y = nn_f(l->y);
     if (p->residual)
-        for (int64_t i = 0; i < n * p->out; i++) y[i] = xd[i];
+        for (int64_t i = 0; i < n * p->out; i++)
+            y[i] = xd[i];
     nota_sgemm(false, false, n, p->out, k2, 1.0f, phi, k2, nn_f(l->params[0].value), p->out,
                p->residual ? 1.0f : 0.0f, y, p->out);
     return NOTA_OK;
@@ -73,15 +74,15 @@ static nota_status fourier_backward(nota_nn_layer *l, const nota_tensor *dyt, bo
     fourier_priv *p = l->priv;
     int64_t n = dyt->shape[0], k2 = 2 * p->k;
     const float *dy = nn_f(dyt), *phi = nn_f(p->phi);
-    nota_sgemm(true, false, k2, p->out, n, 1.0f, phi, k2, dy, p->out, 1.0f,
-               nn_f(l->params[0].grad), p->out);
+    nota_sgemm(true, false, k2, p->out, n, 1.0f, phi, k2, dy, p->out, 1.0f, nn_f(l->params[0].grad),
+               p->out);
     if (!need_dx) return NOTA_OK;
     int64_t fs[2] = {n, k2};
     nota_status st = nn_ensure(&p->dphi, 2, fs);
     if (st) return st;
     float *dphi = nn_f(p->dphi), *dx = nn_f(l->dx);
-    nota_sgemm(false, true, n, k2, p->out, 1.0f, dy, p->out, nn_f(l->params[0].value), p->out,
-               0.0f, dphi, k2);
+    nota_sgemm(false, true, n, k2, p->out, 1.0f, dy, p->out, nn_f(l->params[0].value), p->out, 0.0f,
+               dphi, k2);
     for (int64_t i = 0; i < n; i++) {
         const float *pr = phi + i * k2, *dr = dphi + i * k2;
         for (int64_t j = 0; j < p->in; j++) {
@@ -118,8 +119,8 @@ nota_status nota_nn_fourier_new(int64_t in, int64_t out, bool residual, nota_nn_
     fourier_priv *p = l->priv;
     p->in = in, p->out = out, p->k = (int64_t)1 << in, p->residual = residual;
     p->theta = malloc((size_t)p->k * sizeof(double));
-    if (!p->theta) st = nota_error(NOTA_ENOMEM, "fourier: cannot allocate 2^%lld angles",
-                                   (long long)in);
+    if (!p->theta)
+        st = nota_error(NOTA_ENOMEM, "fourier: cannot allocate 2^%lld angles", (long long)in);
     int64_t ws[2] = {2 * p->k, out};
     if (!st) st = nn_add_param(l, "weight", 2, ws, true, 2 * p->k, out);
     if (!st) st = fourier_init(l, 0, 0);

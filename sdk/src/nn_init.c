@@ -53,17 +53,20 @@ nota_status nota_nn_init_tensor(nota_tensor *t, nota_nn_init_kind kind, double a
         hi = (a == 0.0 ? 1.0 : a) * sqrt(6.0 / (double)(fan_in + fan_out)), lo = -hi;
         break;
     case NOTA_NN_INIT_CONSTANT:
-        for (size_t i = 0; i < n; i++) w[i] = (float)a;
+        for (size_t i = 0; i < n; i++)
+            w[i] = (float)a;
         return NOTA_OK;
     default:
         return nota_error(NOTA_EINVAL, "nota_nn_init_tensor: unknown kind %d", (int)kind);
     }
     if (normal) {
         nota_rng_fill_normal(seed, stream, w, n);
-        for (size_t i = 0; i < n; i++) w[i] = (float)(mean + std * w[i]);
+        for (size_t i = 0; i < n; i++)
+            w[i] = (float)(mean + std * w[i]);
     } else {
         nota_rng_fill_uniform(seed, stream, w, n);
-        for (size_t i = 0; i < n; i++) w[i] = (float)(lo + (hi - lo) * w[i]);
+        for (size_t i = 0; i < n; i++)
+            w[i] = (float)(lo + (hi - lo) * w[i]);
     }
     return NOTA_OK;
 }

@@ -62,8 +62,8 @@ NN_KERNEL float nn_kl_grad_lv(float lv) { return 0.5f * (expf(lv) - 1.0f); }
 
 /* ---- optimizers: one parameter element. step = lr / (1 - beta1^t) and
  * rbc2 = 1 / sqrt(1 - beta2^t) are per-step constants hoisted by the caller. */
-NN_KERNEL void nn_adam_update(float *w, float *m, float *v, float g, float step, float b1,
-                              float b2, float eps, float rbc2) {
+NN_KERNEL void nn_adam_update(float *w, float *m, float *v, float g, float step, float b1, float b2,
+                              float eps, float rbc2) {
     float mi = b1 * *m + (1.0f - b1) * g;
     float vi = b2 * *v + (1.0f - b2) * g * g;
     *m = mi;

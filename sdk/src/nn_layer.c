@@ -52,7 +52,8 @@ nota_status nn_add_param(nota_nn_layer *l, const char *name, int ndim, const int
 nota_status nn_ensure(nota_tensor **t, int ndim, const int64_t *shape) {
     if (*t && (*t)->ndim == ndim) {
         bool same = true;
-        for (int i = 0; i < ndim; i++) same = same && (*t)->shape[i] == shape[i];
+        for (int i = 0; i < ndim; i++)
+            same = same && (*t)->shape[i] == shape[i];
         if (same) return NOTA_OK;
     }
     nota_tensor_free(*t);

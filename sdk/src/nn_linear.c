@@ -31,10 +31,11 @@ static nota_status linear_forward(nota_nn_layer *l, const nota_tensor *x) {
     const float *w = nn_f(l->params[0].value);
     if (p->bias) {
         const float *b = nn_f(l->params[1].value);
-        for (int64_t i = 0; i < n; i++) memcpy(y + i * p->out, b, (size_t)p->out * sizeof *y);
+        for (int64_t i = 0; i < n; i++)
+            memcpy(y + i * p->out, b, (size_t)p->out * sizeof *y);
     }
-    nota_sgemm(false, true, n, p->out, p->in, 1.0f, nn_f(x), p->in, w, p->in,
-               p->bias ? 1.0f : 0.0f, y, p->out);
+    nota_sgemm(false, true, n, p->out, p->in, 1.0f, nn_f(x), p->in, w, p->in, p->bias ? 1.0f : 0.0f,
+               y, p->out);
     return NOTA_OK;
 }
 
@@ -47,7 +48,8 @@ static nota_status linear_backward(nota_nn_layer *l, const nota_tensor *dyt, boo
     if (p->bias) {
         float *db = nn_f(l->params[1].grad);
         for (int64_t i = 0; i < n; i++)
-            for (int64_t j = 0; j < p->out; j++) db[j] += dy[i * p->out + j];
+            for (int64_t j = 0; j < p->out; j++)
+                db[j] += dy[i * p->out + j];
     }
     if (need_dx)
         nota_sgemm(false, false, n, p->in, p->out, 1.0f, dy, p->out, nn_f(l->params[0].value),

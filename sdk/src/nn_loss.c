@@ -30,9 +30,15 @@ static nota_status check_same(const char *loss, const char *an, const nota_tenso
 static nota_status scale_of(const char *loss, const nota_tensor *t, nota_nn_reduction red,
                             size_t count, double *scale) {
     switch (red) {
-    case NOTA_NN_SUM: *scale = 1.0; return NOTA_OK;
-    case NOTA_NN_MEAN: *scale = 1.0 / (double)count; return NOTA_OK;
-    case NOTA_NN_BATCH_MEAN: *scale = 1.0 / (double)t->shape[0]; return NOTA_OK;
+    case NOTA_NN_SUM:
+        *scale = 1.0;
+        return NOTA_OK;
+    case NOTA_NN_MEAN:
+        *scale = 1.0 / (double)count;
+        return NOTA_OK;
+    case NOTA_NN_BATCH_MEAN:
+        *scale = 1.0 / (double)t->shape[0];
+        return NOTA_OK;
     }
     return nota_error(NOTA_EINVAL, "%s: unknown reduction %d", loss, (int)red);
 }
@@ -59,18 +65,23 @@ static nota_status pair_loss(const char *name, pair_kind kind, const nota_tensor
     double sum = 0.0;
     switch (kind) {
     case L_MSE:
-        for (size_t i = 0; i < n; i++) sum += nn_mse(p[i], t[i]);
+        for (size_t i = 0; i < n; i++)
+            sum += nn_mse(p[i], t[i]);
         if (g)
-            for (size_t i = 0; i < n; i++) g[i] = gs * nn_mse_grad(p[i], t[i]);
+            for (size_t i = 0; i < n; i++)
+                g[i] = gs * nn_mse_grad(p[i], t[i]);
         break;
     case L_L1:
-        for (size_t i = 0; i < n; i++) sum += nn_l1(p[i], t[i]);
+        for (size_t i = 0; i < n; i++)
+            sum += nn_l1(p[i], t[i]);
         if (g)
-            for (size_t i = 0; i < n; i++) g[i] = gs * nn_l1_grad(p[i], t[i]);
+            for (size_t i = 0; i < n; i++)
+                g[i] = gs * nn_l1_grad(p[i], t[i]);
         break;
     case L_BCE:
         if (!g)
-            for (size_t i = 0; i < n; i++) sum += nn_bce_logits(p[i], t[i]);
+            for (size_t i = 0; i < n; i++)
+                sum += nn_bce_logits(p[i], t[i]);
         else
             for (size_t i = 0; i < n; i++) {
                 float d;
@@ -104,15 +115,15 @@ static nota_status check_stats(const char *name, const nota_tensor *stats, int64
     if (st) return st;
     if (stats->ndim != 2 || stats->shape[1] % 2 != 0) {
         char s[96];
-        return nota_error(NOTA_ESHAPE, "%s: given stats %s, expects (N, 2H) = [mu | logvar]",
-                          name, nn_shape(stats, s, sizeof s));
+        return nota_error(NOTA_ESHAPE, "%s: given stats %s, expects (N, 2H) = [mu | logvar]", name,
+                          nn_shape(stats, s, sizeof s));
     }
     *h = stats->shape[1] / 2;
     return NOTA_OK;
 }
 
-nota_status nota_nn_loss_gaussian_kl(const nota_tensor *stats, nota_nn_reduction red,
-                                     double *loss, nota_tensor *grad) {
+nota_status nota_nn_loss_gaussian_kl(const nota_tensor *stats, nota_nn_reduction red, double *loss,
+                                     nota_tensor *grad) {
     int64_t h = 0;
     nota_status st = check_stats("gaussian_kl", stats, &h);
     if (!st && grad) st = check_tensor("gaussian_kl", "grad", grad);
@@ -129,7 +140,8 @@ nota_status nota_nn_loss_gaussian_kl(const nota_tensor *stats, nota_nn_reduction
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++) {
         const float *mu = s + i * 2 * h, *lv = mu + h;
-        for (int64_t j = 0; j < h; j++) sum += nn_kl(mu[j], lv[j]);
+        for (int64_t j = 0; j < h; j++)
+            sum += nn_kl(mu[j], lv[j]);
         if (g)
             for (int64_t j = 0; j < h; j++) {
                 g[i * 2 * h + j] = (float)scale * nn_kl_grad_mu(mu[j]);
@@ -146,9 +158,9 @@ static nota_status check_latent(const char *name, const char *what, const nota_t
     if (st) return st;
     if (t->ndim != 2 || t->shape[0] != stats->shape[0] || t->shape[1] != h) {
         char a[96], b[96];
-        return nota_error(NOTA_ESHAPE, "%s: given %s %s, expects (%lld, %lld) for stats %s",
-                          name, what, nn_shape(t, a, sizeof a), (long long)stats->shape[0],
-                          (long long)h, nn_shape(stats, b, sizeof b));
+        return nota_error(NOTA_ESHAPE, "%s: given %s %s, expects (%lld, %lld) for stats %s", name,
+                          what, nn_shape(t, a, sizeof a), (long long)stats->shape[0], (long long)h,
+                          nn_shape(stats, b, sizeof b));
     }
     return NOTA_OK;
 }

@@ -25,7 +25,8 @@ nota_status nota_nn_net_new(nota_nn_net **net) {
 
 void nota_nn_net_free(nota_nn_net *net) {
     if (!net) return;
-    for (size_t i = 0; i < net->n; i++) nota_nn_layer_free(net->layers[i]);
+    for (size_t i = 0; i < net->n; i++)
+        nota_nn_layer_free(net->layers[i]);
     free(net->layers);
     free(net);
 }
@@ -83,12 +84,14 @@ nota_status nota_nn_net_backward(nota_nn_net *net, const nota_tensor *dy, const 
 
 void nota_nn_net_set_training(nota_nn_net *net, bool training) {
     if (!net) return;
-    for (size_t i = 0; i < net->n; i++) nota_nn_layer_set_training(net->layers[i], training);
+    for (size_t i = 0; i < net->n; i++)
+        nota_nn_layer_set_training(net->layers[i], training);
 }
 
 void nota_nn_net_zero_grad(nota_nn_net *net) {
     if (!net) return;
-    for (size_t i = 0; i < net->n; i++) nota_nn_layer_zero_grad(net->layers[i]);
+    for (size_t i = 0; i < net->n; i++)
+        nota_nn_layer_zero_grad(net->layers[i]);
 }
 
 nota_status nota_nn_net_init(nota_nn_net *net, uint64_t seed, uint64_t stream_base) {
@@ -102,7 +105,8 @@ nota_status nota_nn_net_init(nota_nn_net *net, uint64_t seed, uint64_t stream_ba
 
 size_t nota_nn_net_param_count(const nota_nn_net *net) {
     size_t c = 0;
-    for (size_t i = 0; net && i < net->n; i++) c += net->layers[i]->nparams;
+    for (size_t i = 0; net && i < net->n; i++)
+        c += net->layers[i]->nparams;
     return c;
 }
 

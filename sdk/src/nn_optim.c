@@ -192,8 +192,8 @@ static void adam_span(float *restrict w, float *restrict m, float *restrict v,
         __m128 wi = _mm_mul_ps(_mm_loadu_ps(w + i), vshr);
         __m128 gi = _mm_add_ps(_mm_loadu_ps(g + i), _mm_mul_ps(vl2, wi));
         __m128 mi = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(m + i)), _mm_mul_ps(c1, gi));
-        __m128 vi = _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(v + i)),
-                               _mm_mul_ps(_mm_mul_ps(c2, gi), gi));
+        __m128 vi =
+            _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(v + i)), _mm_mul_ps(_mm_mul_ps(c2, gi), gi));
         _mm_storeu_ps(m + i, mi);
         _mm_storeu_ps(v + i, vi);
         __m128 den = _mm_add_ps(_mm_mul_ps(_mm_sqrt_ps(vi), vrbc2), veps);

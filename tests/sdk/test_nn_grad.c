@@ -57,12 +57,20 @@ static nota_status mk_up_nearest(nota_nn_layer **l) {
 static nota_status mk_up_bilinear(nota_nn_layer **l) {
     return nota_nn_upsample2x_new(NOTA_NN_UPSAMPLE_BILINEAR, l);
 }
-static nota_status mk_bn1d(nota_nn_layer **l) { return nota_nn_batchnorm_new(4, false, 0.1f, 1e-5f, l); }
-static nota_status mk_bn2d(nota_nn_layer **l) { return nota_nn_batchnorm_new(3, true, 0.1f, 1e-5f, l); }
+static nota_status mk_bn1d(nota_nn_layer **l) {
+    return nota_nn_batchnorm_new(4, false, 0.1f, 1e-5f, l);
+}
+static nota_status mk_bn2d(nota_nn_layer **l) {
+    return nota_nn_batchnorm_new(3, true, 0.1f, 1e-5f, l);
+}
 static nota_status mk_relu(nota_nn_layer **l) { return nota_nn_act_new(NOTA_NN_RELU, 0.0f, l); }
-static nota_status mk_leaky(nota_nn_layer **l) { return nota_nn_act_new(NOTA_NN_LEAKY_RELU, 0.2f, l); }
+static nota_status mk_leaky(nota_nn_layer **l) {
+    return nota_nn_act_new(NOTA_NN_LEAKY_RELU, 0.2f, l);
+}
 static nota_status mk_tanh(nota_nn_layer **l) { return nota_nn_act_new(NOTA_NN_TANH, 0.0f, l); }
-static nota_status mk_sigmoid(nota_nn_layer **l) { return nota_nn_act_new(NOTA_NN_SIGMOID, 0.0f, l); }
+static nota_status mk_sigmoid(nota_nn_layer **l) {
+    return nota_nn_act_new(NOTA_NN_SIGMOID, 0.0f, l);
+}
 static nota_status mk_fourier(nota_nn_layer **l) { return nota_nn_fourier_new(2, 3, false, l); }
 static nota_status mk_fourier_res(nota_nn_layer **l) { return nota_nn_fourier_new(3, 3, true, l); }
 static nota_status mk_reshape(nota_nn_layer **l) {
@@ -71,7 +79,7 @@ static nota_status mk_reshape(nota_nn_layer **l) {
 }
 
 static const grad_case cases[] = {
-    /* name                 make                 ndim shape          train  h     tol   kink */
+    /* name, constructor, ndim, input shape, training mode, FD step h, tolerance, kink distance */
     {"linear", mk_linear, 2, {4, 5}, true, 1e-2f, 2e-3, 0},
     {"linear_nobias_3d", mk_linear_nobias_3d, 3, {3, 2, 3}, true, 1e-2f, 2e-3, 0},
     {"conv2d_3x3_zero", mk_conv3_zero, 4, {2, 3, 5, 6}, true, 1e-2f, 2e-3, 0},
@@ -96,7 +104,8 @@ static float *randn(size_t n, uint64_t stream, float scale) {
     float *v = malloc(n * sizeof *v);
     cr_assert_not_null(v);
     nota_rng_fill_normal(2024, stream, v, n);
-    for (size_t i = 0; i < n; i++) v[i] *= scale;
+    for (size_t i = 0; i < n; i++)
+        v[i] *= scale;
     return v;
 }
 
@@ -105,7 +114,8 @@ static double weighted_sum(nota_nn_layer *l, const nota_tensor *x, const float *
     cr_assert_eq(nota_nn_layer_forward(l, x, &y), NOTA_OK, "%s", nota_last_error());
     const float *yd = y->data;
     double s = 0.0;
-    for (size_t i = 0; i < nota_tensor_numel(y); i++) s += (double)w[i] * yd[i];
+    for (size_t i = 0; i < nota_tensor_numel(y); i++)
+        s += (double)w[i] * yd[i];
     return s;
 }
 
@@ -161,8 +171,7 @@ static void run_case(const grad_case *c) {
     memcpy(dy->data, w, dy->nbytes);
     nota_nn_layer_zero_grad(l);
     const nota_tensor *dx;
-    cr_assert_eq(nota_nn_layer_backward(l, dy, &dx), NOTA_OK, "%s: %s", c->name,
-                 nota_last_error());
+    cr_assert_eq(nota_nn_layer_backward(l, dy, &dx), NOTA_OK, "%s: %s", c->name, nota_last_error());
     float *dxa = malloc(dx->nbytes);
     memcpy(dxa, dx->data, dx->nbytes);
     check_fd(c->name, "x", l, x, w, xv, dxa, nx, c->h, c->tol);
@@ -191,7 +200,8 @@ static void run_case(const grad_case *c) {
 static int case_index[NCASES];
 
 ParameterizedTestParameters(nn_grad, layer) {
-    for (size_t i = 0; i < NCASES; i++) case_index[i] = (int)i;
+    for (size_t i = 0; i < NCASES; i++)
+        case_index[i] = (int)i;
     return cr_make_param_array(int, case_index, NCASES);
 }
 
@@ -216,9 +226,11 @@ Test(nn_grad, backward_accumulates_into_param_grads) {
         cr_assert_eq(nota_nn_layer_backward(l, dy, NULL), NOTA_OK);
         if (pass == 0) memcpy(once, w.grad->data, sizeof once);
     }
-    for (int i = 0; i < 6; i++) cr_assert_float_eq(((float *)w.grad->data)[i], 2 * once[i], 1e-5);
+    for (int i = 0; i < 6; i++)
+        cr_assert_float_eq(((float *)w.grad->data)[i], 2 * once[i], 1e-5);
     nota_nn_layer_zero_grad(l);
-    for (int i = 0; i < 6; i++) cr_assert_eq(((float *)w.grad->data)[i], 0.0f);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(((float *)w.grad->data)[i], 0.0f);
     nota_tensor_free(x);
     nota_tensor_free(dy);
     nota_nn_layer_free(l);
@@ -253,10 +265,18 @@ static double eval_loss(const loss_case *c, const nota_tensor *p, const nota_ten
     double v = 0.0;
     nota_status st;
     switch (c->kind) {
-    case 0: st = nota_nn_loss_mse(p, t, c->red, &v, g); break;
-    case 1: st = nota_nn_loss_l1(p, t, c->red, &v, g); break;
-    case 2: st = nota_nn_loss_bce_logits(p, t, c->red, &v, g); break;
-    default: st = nota_nn_loss_gaussian_kl(p, c->red, &v, g); break;
+    case 0:
+        st = nota_nn_loss_mse(p, t, c->red, &v, g);
+        break;
+    case 1:
+        st = nota_nn_loss_l1(p, t, c->red, &v, g);
+        break;
+    case 2:
+        st = nota_nn_loss_bce_logits(p, t, c->red, &v, g);
+        break;
+    default:
+        st = nota_nn_loss_gaussian_kl(p, c->red, &v, g);
+        break;
     }
     cr_assert_eq(st, NOTA_OK, "%s: %s", c->name, nota_last_error());
     return v;
@@ -288,8 +308,8 @@ Test(nn_grad, every_loss_in_the_table) {
             pv[i] = keep;
             double num = (lp - lm) / ((double)(keep + c->h) - (double)(keep - c->h));
             cr_assert_leq(fabs(num - ga[i]), c->tol * (1.0 + fabs(ga[i])),
-                          "%s: d/dpred[%d] analytic %.6g, numeric %.6g", c->name, i,
-                          (double)ga[i], num);
+                          "%s: d/dpred[%d] analytic %.6g, numeric %.6g", c->name, i, (double)ga[i],
+                          num);
         }
         nota_tensor_free(p);
         nota_tensor_free(t);
@@ -301,7 +321,8 @@ static double reparam_sum(const nota_tensor *stats, const nota_tensor *eps, nota
                           const float *w) {
     cr_assert_eq(nota_nn_reparam(stats, eps, z), NOTA_OK, "%s", nota_last_error());
     double s = 0.0;
-    for (size_t i = 0; i < nota_tensor_numel(z); i++) s += (double)w[i] * ((float *)z->data)[i];
+    for (size_t i = 0; i < nota_tensor_numel(z); i++)
+        s += (double)w[i] * ((float *)z->data)[i];
     return s;
 }
 
@@ -319,7 +340,8 @@ Test(nn_grad, reparam_backward_matches_differences) {
     nota_rng_fill_normal(6, 3, dz->data, 12);
     const float *w = dz->data;
     /* backward ADDS: start from a known non-zero dstats */
-    for (int i = 0; i < 24; i++) ((float *)ds->data)[i] = 0.25f;
+    for (int i = 0; i < 24; i++)
+        ((float *)ds->data)[i] = 0.25f;
     cr_assert_eq(nota_nn_reparam_backward(st, eps, dz, ds), NOTA_OK);
     float *sv = st->data;
     for (int i = 0; i < 24; i++) {

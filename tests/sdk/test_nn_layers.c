@@ -37,7 +37,8 @@ Test(nn_layers, linear_matches_naive_loop) {
     for (int i = 0; i < 4; i++)
         for (int o = 0; o < 3; o++) {
             double r = b[o];
-            for (int k = 0; k < 5; k++) r += (double)w[o * 5 + k] * xv[i * 5 + k];
+            for (int k = 0; k < 5; k++)
+                r += (double)w[o * 5 + k] * xv[i * 5 + k];
             cr_assert_float_eq(yv[i * 3 + o], r, 1e-5);
         }
     nota_tensor_free(x);
@@ -82,8 +83,8 @@ static void conv_case(int64_t n, int64_t c, int64_t h, int64_t wd, int64_t oc, i
         for (int64_t q = 0; q < oc; q++)
             for (int64_t a = 0; a < ho; a++)
                 for (int64_t bb = 0; bb < wo; bb++) {
-                    double r = conv_ref(x->data, pf(l, 0), bias ? pf(l, 1) : NULL, c, h, wd, kh,
-                                        kw, s, p, mode == NOTA_NN_PAD_REFLECT, i, q, a, bb);
+                    double r = conv_ref(x->data, pf(l, 0), bias ? pf(l, 1) : NULL, c, h, wd, kh, kw,
+                                        s, p, mode == NOTA_NN_PAD_REFLECT, i, q, a, bb);
                     cr_assert_float_eq(yv[((i * oc + q) * ho + a) * wo + bb], r, 1e-4);
                 }
     nota_tensor_free(x);
@@ -202,7 +203,8 @@ Test(nn_layers, batchnorm2d_uses_all_pixels_of_a_channel) {
     for (int c = 0; c < 3; c++) {
         double m = 0, v = 0;
         for (int n = 0; n < 2; n++)
-            for (int q = 0; q < 20; q++) m += ((float *)y->data)[(n * 3 + c) * 20 + q];
+            for (int q = 0; q < 20; q++)
+                m += ((float *)y->data)[(n * 3 + c) * 20 + q];
         m /= 40;
         for (int n = 0; n < 2; n++)
             for (int q = 0; q < 20; q++) {
@@ -347,7 +349,8 @@ Test(nn_layers, backward_misuse_is_refused) {
     cr_assert_str_eq(nota_last_error(), "linear: backward called without a forward before it");
     cr_assert_eq(nota_nn_layer_forward(l, x, &y), NOTA_OK);
     cr_assert_eq(nota_nn_layer_backward(l, dy, &dx), NOTA_ESHAPE);
-    cr_assert_str_eq(nota_last_error(), "linear: given dy (4, 2), expects the output's shape (4, 3)");
+    cr_assert_str_eq(nota_last_error(),
+                     "linear: given dy (4, 2), expects the output's shape (4, 3)");
     nota_tensor *u8;
     cr_assert_eq(nota_tensor_new(NOTA_U8, 2, s, &u8), NOTA_OK);
     cr_assert_eq(nota_nn_layer_forward(l, u8, &y), NOTA_EINVAL);

@@ -131,25 +131,30 @@ Test(nn_train, initialisers_reproducible_and_scaled) {
     nota_tensor *a, *b;
     cr_assert_eq(nota_tensor_new(NOTA_F32, 2, s, &a), NOTA_OK);
     cr_assert_eq(nota_tensor_new(NOTA_F32, 2, s, &b), NOTA_OK);
-    const nota_nn_init_kind kinds[6] = {NOTA_NN_INIT_NORMAL,          NOTA_NN_INIT_UNIFORM,
-                                        NOTA_NN_INIT_KAIMING_NORMAL,  NOTA_NN_INIT_KAIMING_UNIFORM,
-                                        NOTA_NN_INIT_XAVIER_NORMAL,   NOTA_NN_INIT_XAVIER_UNIFORM};
+    const nota_nn_init_kind kinds[6] = {NOTA_NN_INIT_NORMAL,         NOTA_NN_INIT_UNIFORM,
+                                        NOTA_NN_INIT_KAIMING_NORMAL, NOTA_NN_INIT_KAIMING_UNIFORM,
+                                        NOTA_NN_INIT_XAVIER_NORMAL,  NOTA_NN_INIT_XAVIER_UNIFORM};
     /* wanted std: N(0, 0.5²); U(-1, 1); Kaiming gain √2 over fan_in 100;
      * Xavier over fan_in + fan_out = 300 */
     const double a_arg[6] = {0, -1, 0, 0, 0, 0}, b_arg[6] = {0.5, 1, 0, 0, 0, 0};
-    const double want_std[6] = {0.5, 1 / sqrt(3.0), sqrt(2.0 / 100), sqrt(2.0 / 100),
-                                sqrt(2.0 / 300), sqrt(2.0 / 300)};
+    const double want_std[6] = {
+        0.5, 1 / sqrt(3.0), sqrt(2.0 / 100), sqrt(2.0 / 100), sqrt(2.0 / 300), sqrt(2.0 / 300)};
     for (int k = 0; k < 6; k++) {
-        cr_assert_eq(nota_nn_init_tensor(a, kinds[k], a_arg[k], b_arg[k], 100, 200, 42, 3), NOTA_OK);
-        cr_assert_eq(nota_nn_init_tensor(b, kinds[k], a_arg[k], b_arg[k], 100, 200, 42, 3), NOTA_OK);
+        cr_assert_eq(nota_nn_init_tensor(a, kinds[k], a_arg[k], b_arg[k], 100, 200, 42, 3),
+                     NOTA_OK);
+        cr_assert_eq(nota_nn_init_tensor(b, kinds[k], a_arg[k], b_arg[k], 100, 200, 42, 3),
+                     NOTA_OK);
         cr_assert_eq(memcmp(a->data, b->data, a->nbytes), 0, "kind %d not reproducible", k);
-        cr_assert_eq(nota_nn_init_tensor(b, kinds[k], a_arg[k], b_arg[k], 100, 200, 43, 3), NOTA_OK);
+        cr_assert_eq(nota_nn_init_tensor(b, kinds[k], a_arg[k], b_arg[k], 100, 200, 43, 3),
+                     NOTA_OK);
         cr_assert_neq(memcmp(a->data, b->data, a->nbytes), 0, "kind %d ignores the seed", k);
         double m = 0, v = 0;
         const float *x = a->data;
-        for (int i = 0; i < 20000; i++) m += x[i];
+        for (int i = 0; i < 20000; i++)
+            m += x[i];
         m /= 20000;
-        for (int i = 0; i < 20000; i++) v += (x[i] - m) * (x[i] - m);
+        for (int i = 0; i < 20000; i++)
+            v += (x[i] - m) * (x[i] - m);
         double sd = sqrt(v / 20000);
         cr_assert_leq(fabs(m), 0.03 * want_std[k] * 3, "kind %d mean %g", k, m);
         cr_assert_leq(fabs(sd / want_std[k] - 1), 0.03, "kind %d std %g, want %g", k, sd,
@@ -187,7 +192,7 @@ Test(nn_train, net_parameter_names_and_counts) {
     cr_assert_eq(nota_nn_net_layer_count(net), 5);
     cr_assert_eq(nota_nn_net_param_count(net), 8);
     cr_assert_eq(nota_nn_net_num_weights(net), 6 * 8 + 8 + 8 + 8 + 8 * 3 + 3);
-    const char *want[8] = {"0.weight", "0.bias",         "1.weight", "1.bias",
+    const char *want[8] = {"0.weight",       "0.bias",        "1.weight", "1.bias",
                            "1.running_mean", "1.running_var", "3.weight", "3.bias"};
     for (size_t i = 0; i < 8; i++) {
         nota_nn_param p;
@@ -236,7 +241,8 @@ Test(nn_train, fit_reduces_loss) {
     nota_nn_net *net = small_net(3);
     nota_tensor *x = randt(32, 6, 1), *t = randt(32, 3, 2);
     float *tv = t->data;
-    for (int i = 0; i < 96; i++) tv[i] = 0.5f * tanhf(tv[i]);
+    for (int i = 0; i < 96; i++)
+        tv[i] = 0.5f * tanhf(tv[i]);
     double first = train(net, x, t, 1), last = train(net, x, t, 300);
     cr_assert_lt(last, 0.2 * first, "loss %g -> %g", first, last);
     nota_tensor_free(x);
@@ -379,10 +385,39 @@ Test(nn_train, loss_values_and_refusals) {
     cr_assert_str_eq(nota_last_error(),
                      "gaussian_kl: given stats (2, 3), expects (N, 2H) = [mu | logvar]");
     cr_assert_eq(nota_nn_reparam(pt, odd, odd), NOTA_ESHAPE);
-    cr_assert_str_eq(nota_last_error(), "reparam: given eps (2, 3), expects (2, 1) for stats (2, 2)");
+    cr_assert_str_eq(nota_last_error(),
+                     "reparam: given eps (2, 3), expects (2, 1) for stats (2, 2)");
     nota_tensor_free(odd);
     nota_tensor_free(bt);
     nota_tensor_free(btt);
     nota_tensor_free(pt);
     nota_tensor_free(tt);
+}
+
+Test(nn_train, adam_vector_and_scalar_paths_agree) {
+    /* 7 weights: the SSE2 loop takes 4, the scalar kernel the other 3; both
+     * must equal the formula evaluated in the same f32 order */
+    nota_nn_layer *l;
+    cr_assert_eq(nota_nn_linear_new(7, 1, false, &l), NOTA_OK);
+    nota_nn_param p;
+    cr_assert_eq(nota_nn_layer_param(l, 0, &p), NOTA_OK);
+    float *w = p.value->data, *g = p.grad->data, w0[7];
+    for (int i = 0; i < 7; i++)
+        w0[i] = w[i], g[i] = 0.3f * (float)(i - 3) + 0.05f;
+    nota_nn_adam_opts o = nota_nn_adam_defaults();
+    o.weight_decay = 0.01f;
+    nota_nn_optim *opt;
+    cr_assert_eq(nota_nn_adam_new(&o, &opt), NOTA_OK);
+    cr_assert_eq(nota_nn_optim_add_layer(opt, l), NOTA_OK);
+    cr_assert_eq(nota_nn_optim_step(opt), NOTA_OK);
+    float step = (float)(1e-3 / (1.0 - 0.9)), rbc2 = (float)(1.0 / sqrt(1.0 - 0.999));
+    for (int i = 0; i < 7; i++) {
+        float gi = g[i] + 0.01f * w0[i];
+        float mi = 0.9f * 0.0f + (1.0f - 0.9f) * gi;
+        float vi = 0.999f * 0.0f + (1.0f - 0.999f) * gi * gi;
+        float want = w0[i] - step * (mi / (sqrtf(vi) * rbc2 + 1e-8f));
+        cr_assert_float_eq(w[i], want, 1e-7f * (1.0f + fabsf(want)), "w[%d]", i);
+    }
+    nota_nn_optim_free(opt);
+    nota_nn_layer_free(l);
 }

@@ -35,12 +35,12 @@
 #ifndef NOTA_NN_H
 #define NOTA_NN_H
 
-#include <stddef.h>
-#include <stdint.h>
-#include <stdbool.h>
+#include "nota/modelfile.h"
 #include "nota/status.h"
 #include "nota/tensor.h"
-#include "nota/modelfile.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -218,9 +218,9 @@ nota_status nota_nn_net_load(nota_nn_net *net, const nota_modelfile *mf, const c
 /* ------------------------------------------------------------------ losses */
 
 typedef enum nota_nn_reduction {
-    NOTA_NN_SUM = 0,        /* sum over every element */
-    NOTA_NN_MEAN = 1,       /* sum / number of elements (PyTorch's "mean") */
-    NOTA_NN_BATCH_MEAN = 2  /* sum / N (rows, dim 0): per-sample sum, batch mean */
+    NOTA_NN_SUM = 0,       /* sum over every element */
+    NOTA_NN_MEAN = 1,      /* sum / number of elements (PyTorch's "mean") */
+    NOTA_NN_BATCH_MEAN = 2 /* sum / N (rows, dim 0): per-sample sum, batch mean */
 } nota_nn_reduction;
 
 /* Each loss computes L (double, accumulated in double) into *loss and, when
@@ -238,8 +238,8 @@ nota_status nota_nn_loss_bce_logits(const nota_tensor *logits, const nota_tensor
 /* KL(N(mu, exp(logvar)) || N(0, I)) = 0.5 Σ (mu² + exp(logvar) - 1 - logvar).
  * `stats` is (N, 2H): columns 0..H-1 are mu, H..2H-1 are logvar (an encoder's
  * output as is). grad has the shape of stats. */
-nota_status nota_nn_loss_gaussian_kl(const nota_tensor *stats, nota_nn_reduction red,
-                                     double *loss, nota_tensor *grad);
+nota_status nota_nn_loss_gaussian_kl(const nota_tensor *stats, nota_nn_reduction red, double *loss,
+                                     nota_tensor *grad);
 
 /* VAE reparameterisation on the same (N, 2H) layout: z = mu + exp(logvar/2)
  * ⊙ eps, with eps (N, H) and z (N, H) caller-owned (z overwritten). */
