@@ -9,26 +9,9 @@
 #include <zlib.h>
 #include "nota/data.h"
 
-static char dir[64];
+#define TMPDIR_PREFIX "nota-idx"
+#include "tmpdir.h"
 static char msg[1024];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-static void setup(void) {
-    snprintf(dir, sizeof dir, "/tmp/nota-idx-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-static void teardown(void) { nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS); }
-
-static const char *in_dir(const char *name) {
-    static char p[2][128];
-    static int k;
-    k ^= 1;
-    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-    return p[k];
-}
 
 /* Header (magic, dims) then `n` payload bytes, plain or gzip. */
 static void write_idx(const char *path, uint32_t magic, const uint32_t *dims, int nd,

@@ -10,24 +10,9 @@
 #include <string.h>
 #include "nota/data.h"
 
-static char dir[64];
+#define TMPDIR_PREFIX "nota-npy"
+#include "tmpdir.h"
 static char msg[1024];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-static void setup(void) {
-    snprintf(dir, sizeof dir, "/tmp/nota-npy-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-static void teardown(void) { nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS); }
-
-static const char *in_dir(const char *name) {
-    static char p[128];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return p;
-}
 
 static size_t slurp(const char *path, unsigned char *buf, size_t cap) {
     FILE *f = fopen(path, "rb");
