@@ -243,6 +243,9 @@ Test(latent_vae, bad_input_and_cancel_are_refused_exactly) {
                      "shape (6, 8); data is (6, 5)");
     cr_assert_eq(p->decode(m, other, &h, &out), NOTA_ESHAPE);
     cr_assert_str_eq(nota_last_error(), "vae decode: expected f32 codes (N, 4), found f32 (6, 5)");
+    cr_assert_eq(p->fit(m, x, other, &h), NOTA_ESHAPE);
+    cr_assert_str_eq(nota_last_error(), "vae fit: validation data f32 (6, 5) does not match "
+                     "training data (200, 8)");
     nota_tensor_free(other);
 
     const char *bad[] = {"kind=vae", "hidden=64,,32"};
