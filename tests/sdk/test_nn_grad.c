@@ -51,6 +51,12 @@ static nota_status mk_conv_reflect_s2(nota_nn_layer **l) {
 static nota_status mk_conv7_reflect(nota_nn_layer **l) {
     return mk_conv(2, 3, 7, 7, 1, 3, NOTA_NN_PAD_REFLECT, false, l);
 }
+static nota_status mk_conv2_valid(nota_nn_layer **l) {
+    return mk_conv(3, 2, 2, 2, 1, 0, NOTA_NN_PAD_ZERO, true, l);
+}
+static nota_status mk_conv3x2_zero(nota_nn_layer **l) {
+    return mk_conv(2, 2, 3, 2, 1, 1, NOTA_NN_PAD_ZERO, true, l);
+}
 static nota_status mk_up_nearest(nota_nn_layer **l) {
     return nota_nn_upsample2x_new(NOTA_NN_UPSAMPLE_NEAREST, l);
 }
@@ -85,6 +91,10 @@ static const grad_case cases[] = {
     {"conv2d_3x3_zero", mk_conv3_zero, 4, {2, 3, 5, 6}, true, 1e-2f, 2e-3, 0},
     {"conv2d_3x2_reflect_s2", mk_conv_reflect_s2, 4, {2, 2, 6, 5}, true, 1e-2f, 2e-3, 0},
     {"conv2d_7x7_reflect", mk_conv7_reflect, 4, {1, 2, 8, 8}, true, 1e-2f, 2e-3, 0},
+    /* zero padding, stride 1, square kernel: dx as a flipped-kernel conv */
+    {"conv2d_2x2_valid", mk_conv2_valid, 4, {2, 3, 4, 5}, true, 1e-2f, 2e-3, 0},
+    /* non-square: dx through col2im */
+    {"conv2d_3x2_zero", mk_conv3x2_zero, 4, {2, 2, 4, 5}, true, 1e-2f, 2e-3, 0},
     {"upsample_nearest", mk_up_nearest, 4, {2, 2, 3, 4}, true, 1e-2f, 2e-3, 0},
     {"upsample_bilinear", mk_up_bilinear, 4, {2, 2, 3, 4}, true, 1e-2f, 2e-3, 0},
     {"batchnorm1d_train", mk_bn1d, 2, {6, 4}, true, 1e-2f, 5e-3, 0},
