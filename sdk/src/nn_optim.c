@@ -12,30 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn_internal.h"
 #include "nn_kernels.h"
+#include "nn_optim_internal.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
 #define NN_PI 3.14159265358979323846
-
-typedef enum { OPT_ADAM, OPT_SGD } opt_kind;
-
-typedef struct opt_slot {
-    nota_tensor *value, *grad; /* borrowed */
-    float *m, *v;              /* owned state (v unused by SGD) */
-} opt_slot;
-
-struct nota_nn_optim {
-    opt_kind kind;
-    nota_nn_adam_opts adam;
-    nota_nn_sgd_opts sgd;
-    int64_t step;
-    opt_slot *slots;
-    size_t n, cap;
-};
 
 float nota_nn_schedule_lr(const nota_nn_schedule *s, int64_t step) {
     if (!s) return 0.0f;

@@ -421,3 +421,92 @@ Test(nn_train, adam_vector_and_scalar_paths_agree) {
     nota_nn_optim_free(opt);
     nota_nn_layer_free(l);
 }
+
+/* n Adam steps of MSE with the given optimizer. */
+static void steps(nota_nn_net *net, nota_nn_optim *opt, const nota_tensor *x, const nota_tensor *t,
+                  int n) {
+    nota_tensor *g;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, t->ndim, t->shape, &g), NOTA_OK);
+    for (int s = 0; s < n; s++) {
+        const nota_tensor *y;
+        double loss;
+        cr_assert_eq(nota_nn_net_forward(net, x, &y), NOTA_OK);
+        cr_assert_eq(nota_nn_loss_mse(y, t, NOTA_NN_MEAN, &loss, g), NOTA_OK);
+        nota_nn_optim_zero_grad(opt);
+        cr_assert_eq(nota_nn_net_backward(net, g, NULL), NOTA_OK);
+        cr_assert_eq(nota_nn_optim_step(opt), NOTA_OK);
+    }
+    nota_tensor_free(g);
+}
+
+static nota_nn_optim *adam_for(nota_nn_net *net) {
+    nota_nn_adam_opts o = nota_nn_adam_defaults();
+    o.schedule = (nota_nn_schedule){NOTA_NN_LR_COSINE, 1e-2f, 1e-3f, 10};
+    nota_nn_optim *opt;
+    cr_assert_eq(nota_nn_adam_new(&o, &opt), NOTA_OK);
+    cr_assert_eq(nota_nn_optim_add_net(opt, net), NOTA_OK);
+    return opt;
+}
+
+Test(nn_train, checkpoint_resume_equals_the_uninterrupted_run) {
+    nota_tensor *x = randt(16, 6, 5), *t = randt(16, 3, 6);
+    nota_nn_net *a = small_net(5);
+    nota_nn_optim *oa = adam_for(a);
+    steps(a, oa, x, t, 3);
+    nota_modelfile *mf;
+    cr_assert_eq(nota_modelfile_new("test", 1, &mf), NOTA_OK);
+    cr_assert_eq(nota_nn_net_save(a, mf, "net."), NOTA_OK);
+    cr_assert_eq(nota_nn_optim_save(oa, mf, "opt."), NOTA_OK, "%s", nota_last_error());
+    steps(a, oa, x, t, 4);
+
+    nota_nn_net *b = small_net(77);
+    nota_nn_optim *ob = adam_for(b);
+    cr_assert_eq(nota_nn_net_load(b, mf, "net."), NOTA_OK);
+    cr_assert_eq(nota_nn_optim_load(ob, mf, "opt."), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(nota_nn_optim_steps(ob), 3);
+    /* the schedule continues from step 3 of 10 */
+    cr_assert_float_eq(nota_nn_optim_lr(ob), 1e-3 + 9e-3 * 0.5 * (1 + cos(0.3 * M_PI)), 1e-7);
+    steps(b, ob, x, t, 4);
+    for (size_t i = 0; i < nota_nn_net_param_count(a); i++) {
+        nota_nn_param pa, pb;
+        char name[64];
+        cr_assert_eq(nota_nn_net_param(a, i, &pa, name, sizeof name), NOTA_OK);
+        cr_assert_eq(nota_nn_net_param(b, i, &pb, NULL, 0), NOTA_OK);
+        cr_assert_eq(memcmp(pa.value->data, pb.value->data, pa.value->nbytes), 0,
+                     "%s differs after resume", name);
+    }
+
+    /* refusals: wrong prefix, wrong kind; the optimizer keeps its state */
+    cr_assert_eq(nota_nn_optim_load(ob, mf, "x."), NOTA_ENOTFOUND);
+    cr_assert_str_eq(nota_last_error(), "model file of 'test' has no tensor 'x.state'");
+    nota_nn_sgd_opts so = {{NOTA_NN_LR_CONSTANT, 0.1f, 0.1f, 0}, 0.9f, 0.0f, NOTA_NN_WD_L2};
+    nota_nn_optim *sgd;
+    cr_assert_eq(nota_nn_sgd_new(&so, &sgd), NOTA_OK);
+    cr_assert_eq(nota_nn_optim_add_net(sgd, b), NOTA_OK);
+    cr_assert_eq(nota_nn_optim_load(sgd, mf, "opt."), NOTA_EINVAL);
+    cr_assert_str_eq(nota_last_error(),
+                     "optimizer state 'opt.state' is adam's, this optimizer is sgd");
+    cr_assert_eq(nota_nn_optim_steps(sgd), 0);
+    nota_nn_optim_free(sgd);
+    /* an optimizer over a different net (first layer 6 -> 9) */
+    nota_nn_net *c;
+    nota_nn_layer *l;
+    cr_assert_eq(nota_nn_net_new(&c), NOTA_OK);
+    cr_assert_eq(nota_nn_linear_new(6, 9, true, &l), NOTA_OK);
+    cr_assert_eq(nota_nn_net_add(c, l), NOTA_OK);
+    nota_nn_optim *oc = adam_for(c);
+    cr_assert_eq(nota_nn_optim_load(oc, mf, "opt."), NOTA_ESHAPE);
+    cr_assert_str_eq(nota_last_error(),
+                     "optimizer tensor 'opt.m.0' is f32 (8, 6), expected f32 (9, 6)");
+    cr_assert_eq(nota_nn_optim_steps(oc), 0);
+    nota_nn_optim_free(oc);
+    nota_nn_net_free(c);
+
+    nota_modelfile_free(mf);
+    nota_nn_optim_free(oa);
+    nota_nn_optim_free(ob);
+    nota_nn_net_free(a);
+    nota_nn_net_free(b);
+    nota_tensor_free(x);
+    nota_tensor_free(t);
+}

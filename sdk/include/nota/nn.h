@@ -30,7 +30,8 @@
  *    hands out borrowed pointers valid until the layer is freed.
  * Layers and nets are not thread-safe; use one per thread.
  *
- * API changes since first publication: none.
+ * API changes since first publication (additions only): nota_nn_optim_save
+ * and nota_nn_optim_load (optimizer state for checkpoints).
  */
 #ifndef NOTA_NN_H
 #define NOTA_NN_H
@@ -304,6 +305,18 @@ void nota_nn_optim_zero_grad(nota_nn_optim *opt);
 int64_t nota_nn_optim_steps(const nota_nn_optim *opt);
 /* Learning rate the next step will use. */
 float nota_nn_optim_lr(const nota_nn_optim *opt);
+
+/* Checkpoints: save the optimizer's state — step count and kind
+ * ("<prefix>state", u8 (9): 8 little-endian bytes of step, 1 byte 0 = Adam,
+ * 1 = SGD) and per-parameter state in registration order
+ * ("<prefix>m.<i>", and for Adam "<prefix>v.<i>", shaped like the parameter)
+ * — into mf (copied). Load it into an optimizer of the same kind with the
+ * same parameters registered in the same order: every tensor must exist, have
+ * the parameter's shape and be finite (Adam's v also >= 0), else nothing
+ * changes and the error names the tensor. With the nets' own save/load this resumes training
+ * exactly where it stopped. */
+nota_status nota_nn_optim_save(const nota_nn_optim *opt, nota_modelfile *mf, const char *prefix);
+nota_status nota_nn_optim_load(nota_nn_optim *opt, const nota_modelfile *mf, const char *prefix);
 
 #ifdef __cplusplus
 }
