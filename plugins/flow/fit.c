@@ -1,8 +1,8 @@
 /* Greedy fitting, one layer at a time.
  *
  * Each layer picks its rotation (a patch or full layer from the schedule;
- * Haar-random directions, or the principal axes of the current data every
- * pca_every-th layer), rotates the training and validation batches, then
+ * Haar-random directions, or every search_every-th layer directions found
+ * in the current data, see directions.c), rotates the training and validation batches, then
  * fits one spline per coordinate — in parallel over coordinates, each worker
  * with its own KDE scratch. A coordinate keeps its spline only if the
  * training log-likelihood gain it brings, mean[log φ(y) − log φ(x) + log s'],
@@ -77,34 +77,6 @@ static double mean_ll(flow_batch *b, double *tmp) {
     double s = 0;
     for (int64_t i = 0; i < b->N; i++) s += tmp[i];
     return s / (double)b->N;
-}
-
-/* Principal axes of the P-blocks of the batch as the rows of rot. */
-static nota_status pca_rotation(flow_batch *b, int64_t P, float *rot) {
-    int64_t Q = b->D / P, N = b->N;
-    float *c = calloc((size_t)(P * P), sizeof *c);
-    double *cd = malloc((size_t)(P * P) * sizeof *cd), *w = malloc((size_t)P * sizeof *w);
-    nota_status st = NOTA_OK;
-    if (!c || !cd || !w) {
-        st = nota_error(NOTA_ENOMEM, "flow fit: cannot allocate a %lld×%lld covariance",
-                        (long long)P, (long long)P);
-        goto done;
-    }
-    for (int64_t q = 0; q < Q; q++)
-        nota_sgemm(false, true, P, P, N, 1.0f / (float)(Q * N), b->a + q * P * N, N,
-                   b->a + q * P * N, N, 1.0f, c, P);
-    for (int64_t i = 0; i < P * P; i++) cd[i] = c[i];
-    if ((st = nota_syev_desc(P, cd, w))) {
-        nota_error_prefix(st, "flow fit: PCA directions: ");
-        goto done;
-    }
-    for (int64_t i = 0; i < P; i++)
-        for (int64_t j = 0; j < P; j++) rot[i * P + j] = (float)cd[j * P + i];
-done:
-    free(c);
-    free(cd);
-    free(w);
-    return st;
 }
 
 typedef struct fit_ctx {
@@ -290,9 +262,17 @@ static nota_status make_layer(flow *f, fit_state *s, int l, uint64_t seed, flow_
         return nota_error(NOTA_ENOMEM, "flow fit: cannot allocate layer %d", l);
     }
     flow_batch_reorder(&s->t, ly->perm);
-    bool pca = f->o.rotation == ROT_PCA && f->o.pca_every > 0 && l % f->o.pca_every == 0;
-    st = pca ? pca_rotation(&s->t, ly->P, ly->rot)
-             : nota_random_orthogonal(ly->P, seed, STREAM_ROT + (uint64_t)l, ly->rot);
+    bool search = f->o.rotation != ROT_RANDOM && l % f->o.search_every == 0;
+    /* ica searches the patch layers; full layers take the principal axes,
+     * the global decorrelation that small patches cannot provide (and a
+     * full-size FastICA from a random start is both slow and poor) */
+    if (search && (f->o.rotation == ROT_PCA || ly->patch == 0))
+        st = flow_pca_rotation(&s->t, ly->P, ly->rot);
+    else if (search)
+        st = flow_ica_rotation(&s->t, ly->P, f->o.ica_items, (int)f->o.ica_iters, seed,
+                               STREAM_ROT + (uint64_t)l, ly->rot);
+    else
+        st = nota_random_orthogonal(ly->P, seed, STREAM_ROT + (uint64_t)l, ly->rot);
     if (st) flow_layer_free(ly);
     return st;
 }
@@ -353,6 +333,7 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
         flow_batch_rotate(&s.t, ly.rot, ly.P, false);
         c.l = &ly;
         flow_parallel(s.threads, f->D, 1, fit_rows, &c);
+        flow_batch_rotate(&s.t, ly.rot, ly.P, true);
         int n_active = 0;
         for (int64_t r = 0; r < f->D; r++) {
             train_ll += s.gain[r];

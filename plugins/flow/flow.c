@@ -26,11 +26,16 @@ static const nota_option options[] = {
      "every K-th layer (layers 0, K, 2K, ...) is a full layer whatever the schedule (0 = never)",
      0, 100000, NULL},
     {"rotation", NOTA_VAL_STRING, "pca",
-     "directions: random (Haar rotations, the poster's) or pca (every pca_every-th layer uses "
-     "the principal axes of the current data — of the patches or of the whole item)",
-     0, 0, "random|pca"},
-    {"pca_every", NOTA_VAL_INT, "10", "with rotation=pca: layers 0, K, 2K, ... use PCA directions",
-     1, 100000, NULL},
+     "directions: random (Haar rotations, the poster's); pca (every search_every-th layer uses "
+     "the principal axes of the current data, of the patches or of the whole item); ica (those "
+     "patch layers use the least Gaussian directions, by orthogonal FastICA; full ones PCA)",
+     0, 0, "random|pca|ica"},
+    {"search_every", NOTA_VAL_INT, "10",
+     "with rotation=pca|ica: layers 0, K, 2K, ... use the data-driven directions, the others "
+     "random ones", 1, 100000, NULL},
+    {"ica_items", NOTA_VAL_INT, "4096", "items the ICA direction search looks at", 16,
+     100000000, NULL},
+    {"ica_iters", NOTA_VAL_INT, "8", "FastICA fixed-point iterations per layer", 1, 1000, NULL},
     {"knots", NOTA_VAL_INT, "32", "knots per marginal spline", 4, 512, NULL},
     {"grid", NOTA_VAL_INT, "1024", "grid points of each marginal's kernel density estimate",
      64, 65536, NULL},
@@ -64,7 +69,9 @@ nota_status flow_opts_parse(const nota_config *cfg, flow_opts *o) {
     nota_status st = nota_config_get_string(cfg, "schedule", &sched);
     if (!st) st = nota_config_get_int(cfg, "full_every", &o->full_every);
     if (!st) st = nota_config_get_string(cfg, "rotation", &rot);
-    if (!st) st = nota_config_get_int(cfg, "pca_every", &o->pca_every);
+    if (!st) st = nota_config_get_int(cfg, "search_every", &o->search_every);
+    if (!st) st = nota_config_get_int(cfg, "ica_items", &o->ica_items);
+    if (!st) st = nota_config_get_int(cfg, "ica_iters", &o->ica_iters);
     if (!st) st = nota_config_get_int(cfg, "knots", &o->knots);
     if (!st) st = nota_config_get_int(cfg, "grid", &o->grid);
     if (!st) st = nota_config_get_float(cfg, "damping", &o->damping);
@@ -83,7 +90,9 @@ nota_status flow_opts_parse(const nota_config *cfg, flow_opts *o) {
     strcpy(o->schedule, sched);
     if (strcmp(rot, "random") == 0) o->rotation = ROT_RANDOM;
     else if (strcmp(rot, "pca") == 0) o->rotation = ROT_PCA;
-    else return nota_error(NOTA_EINVAL, "flow config: rotation '%s' (expected random|pca)", rot);
+    else if (strcmp(rot, "ica") == 0) o->rotation = ROT_ICA;
+    else return nota_error(NOTA_EINVAL, "flow config: rotation '%s' (expected random|pca|ica)",
+                           rot);
     if (strcmp(pre, "auto") == 0) o->preprocess = PRE_AUTO;
     else if (strcmp(pre, "logit") == 0) o->preprocess = PRE_LOGIT;
     else if (strcmp(pre, "none") == 0) o->preprocess = PRE_NONE;
@@ -92,7 +101,8 @@ nota_status flow_opts_parse(const nota_config *cfg, flow_opts *o) {
     /* the option table bounds the ranges; these guard configs read from files */
     if (o->knots < 4 || o->knots > 512 || o->grid < 64 || o->grid > 65536 ||
         !(o->damping > 0 && o->damping <= 1) || !(o->bandwidth > 0) || o->max_layers < 1 ||
-        o->max_layers > FLOW_MAX_LAYERS || o->patience < 1 || o->pca_every < 1 ||
+        o->max_layers > FLOW_MAX_LAYERS || o->patience < 1 || o->search_every < 1 || o->ica_items < 16 ||
+        o->ica_iters < 1 || o->ica_iters > 1000 ||
         o->full_every < 0 || !(o->valid_fraction >= 0 && o->valid_fraction <= 0.5) ||
         !(o->logit_lambda > 0 && o->logit_lambda <= 0.25) || !(o->min_gain >= 0) ||
         !(o->time_limit >= 0))

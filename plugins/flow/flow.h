@@ -2,6 +2,7 @@
  *   flow.c      descriptor, options, dispatch
  *   spline.c    marginal transforms
  *   layers.c    rotations (full and patch-wise) and their permutations
+ *   directions.c data-driven rotations (PCA, ICA)
  *   transform.c encode / decode / log_prob on batches (D × N layout)
  *   fit.c       greedy layer-by-layer fitting
  *   io.c        save / load
@@ -10,7 +11,8 @@
  * A model maps data x to codes z = f(x) with
  *   f = L_{n-1} ∘ … ∘ L_0 ∘ pre,
  * pre = optional logit (8-bit images) then per-coordinate standardisation;
- * layer L_l = rotate (orthogonal, |det| = 1) then one spline per coordinate.
+ * layer L_l(x) = Rᵀ S(R x): rotate (orthogonal, |det| = 1), one spline per
+ * coordinate, rotate back (so every layer starts from pixel space).
  * log p(x) = log N(f(x); 0, I) + log|det ∂pre/∂x| + Σ_l Σ_j log s'_lj.
  */
 #ifndef FLOW_FLOW_H
@@ -24,13 +26,13 @@
 #define FLOW_MAX_LAYERS 4096
 #define FLOW_MAX_DIM 65536
 
-typedef enum { ROT_RANDOM = 0, ROT_PCA = 1 } flow_rotation;
+typedef enum { ROT_RANDOM = 0, ROT_PCA = 1, ROT_ICA = 2 } flow_rotation;
 typedef enum { PRE_AUTO = 0, PRE_LOGIT = 1, PRE_NONE = 2 } flow_pre;
 
 /* Parsed options (see the option table in flow.c for meanings). */
 typedef struct flow_opts {
     char schedule[256];
-    int64_t full_every, pca_every, knots, grid, max_layers, patience;
+    int64_t full_every, search_every, ica_items, ica_iters, knots, grid, max_layers, patience;
     flow_rotation rotation;
     flow_pre preprocess;
     double damping, bandwidth, min_gain, time_limit, valid_fraction, logit_lambda;
@@ -75,6 +77,12 @@ void flow_clear(flow *f); /* drop fitted state, keep options */
 nota_status flow_patch_perm(int C, int H, int W, int p, int sy, int sx, int64_t **out);
 /* Parse the schedule into patch sizes (0 = full); *n tokens. */
 nota_status flow_schedule_parse(const flow *f, int *tokens, int cap, int *n);
+
+/* directions.c: rows of rot (P×P) = directions for the P-blocks of b. */
+struct flow_batch;
+nota_status flow_pca_rotation(const struct flow_batch *b, int64_t P, float *rot);
+nota_status flow_ica_rotation(const struct flow_batch *b, int64_t P, int64_t items, int iters,
+                              uint64_t seed, uint64_t stream, float *rot);
 
 /* transform.c — a batch held as D rows of N values in some row order. */
 typedef struct flow_batch {

@@ -221,14 +221,20 @@ void flow_pre_inv(const flow *f, flow_batch *b) {
     flow_parallel(b->threads, b->N, ITEM_GRAIN, pre_range, &c);
 }
 
+/* y = Rᵀ S(R x): the splines act in the rotated basis and the layer
+ * rotates back, so every layer starts and ends in pixel space — patch
+ * layers keep their spatial meaning after any number of full layers. */
 void flow_layer_fwd(const flow *f, const flow_layer *l, flow_batch *b) {
     flow_batch_reorder(b, l->perm);
     flow_batch_rotate(b, l->rot, l->P, false);
     flow_batch_splines(b, f, l, false);
+    flow_batch_rotate(b, l->rot, l->P, true);
 }
 
+/* x = Rᵀ S⁻¹(R y) */
 void flow_layer_inv(const flow *f, const flow_layer *l, flow_batch *b) {
     flow_batch_reorder(b, l->perm);
+    flow_batch_rotate(b, l->rot, l->P, false);
     flow_batch_splines(b, f, l, true);
     flow_batch_rotate(b, l->rot, l->P, true);
 }

@@ -158,7 +158,7 @@ static void assert_jacobian(const nota_plugin *p, nota_model *m, const nota_tens
 Test(flow, vectors_invert_and_log_prob_matches_jacobian) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(1);
-    const char *sets[] = {"max_layers=8", "valid_fraction=0", "pca_every=3"};
+    const char *sets[] = {"max_layers=8", "valid_fraction=0", "search_every=3"};
     nota_model *m = test_create(p, sets, 3, &h);
     nota_tensor *x = curved(3000, 2);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
@@ -175,7 +175,7 @@ Test(flow, images_invert_and_log_prob_matches_jacobian) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(3);
     const char *sets[] = {"max_layers=7", "valid_fraction=0", "schedule=4,2", "full_every=3",
-                          "pca_every=2"};
+                          "search_every=2"};
     nota_model *m = test_create(p, sets, 5, &h);
     nota_tensor *x = images(1500, 5);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());

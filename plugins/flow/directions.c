@@ -1,0 +1,132 @@
+/* Data-driven rotation directions for a layer, computed on the P-row
+ * blocks of the training batch (all patches of all items pooled; P = D for
+ * a full layer).
+ *
+ * pca: the principal axes of the block second moments — removes linear
+ * correlation, which random local rotations only remove slowly.
+ *
+ * ica: orthogonal symmetric FastICA (Hyvärinen 1999, tanh contrast). The
+ * likelihood a layer gains is the sum over its coordinates of each
+ * marginal's divergence from a Gaussian, so the directions that pay most are
+ * the least Gaussian ones — exactly what ICA's negentropy approximation
+ * seeks (the RBIG paper's best rotation, and the idea behind SINF's
+ * max-sliced-Wasserstein directions). Rows must stay orthonormal so that
+ * |det| = 1: after every fixed-point step W ← (W Wᵀ)^{-1/2} W. The search
+ * runs on the first `items` items only (the directions need not be exact,
+ * only good), starting from a random rotation so that layers differ.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+
+nota_status flow_pca_rotation(const flow_batch *b, int64_t P, float *rot) {
+    int64_t Q = b->D / P, N = b->N;
+    float *c = calloc((size_t)(P * P), sizeof *c);
+    double *cd = malloc((size_t)(P * P) * sizeof *cd), *w = malloc((size_t)P * sizeof *w);
+    nota_status st = NOTA_OK;
+    if (!c || !cd || !w) {
+        st = nota_error(NOTA_ENOMEM, "flow fit: cannot allocate a %lld×%lld covariance",
+                        (long long)P, (long long)P);
+        goto done;
+    }
+    for (int64_t q = 0; q < Q; q++)
+        nota_sgemm(false, true, P, P, N, 1.0f / (float)(Q * N), b->a + q * P * N, N,
+                   b->a + q * P * N, N, 1.0f, c, P);
+    for (int64_t i = 0; i < P * P; i++) cd[i] = c[i];
+    if ((st = nota_syev_desc(P, cd, w))) {
+        nota_error_prefix(st, "flow fit: PCA directions: ");
+        goto done;
+    }
+    for (int64_t i = 0; i < P; i++)
+        for (int64_t j = 0; j < P; j++) rot[i * P + j] = (float)cd[j * P + i];
+done:
+    free(c);
+    free(cd);
+    free(w);
+    return st;
+}
+
+/* W ← (W Wᵀ)^{-1/2} W in double; s, e, t are P×P scratch, lam P. */
+static nota_status sym_orth(int64_t P, double *W, double *s, double *t, double *lam) {
+    nota_dgemm(false, true, P, P, P, 1.0, W, P, W, P, 0.0, s, P);
+    nota_status st = nota_syev_desc(P, s, lam);
+    if (st) return st;
+    for (int64_t i = 0; i < P; i++)
+        if (!(lam[i] > 1e-300))
+            return nota_error(NOTA_ENUMERIC, "flow fit: ICA directions collapsed (eigenvalue "
+                              "%g)", lam[i]);
+    /* t = E diag(λ^-1/2) Eᵀ, then W = t W (s holds E as columns) */
+    for (int64_t i = 0; i < P; i++)
+        for (int64_t k = 0; k < P; k++) t[i * P + k] = s[i * P + k] / sqrt(lam[k]);
+    double *u = lam + P; /* P×P scratch after lam */
+    nota_dgemm(false, true, P, P, P, 1.0, t, P, s, P, 0.0, u, P);
+    nota_dgemm(false, false, P, P, P, 1.0, u, P, W, P, 0.0, t, P);
+    memcpy(W, t, (size_t)(P * P) * sizeof *W);
+    return NOTA_OK;
+}
+
+nota_status flow_ica_rotation(const flow_batch *b, int64_t P, int64_t items, int iters,
+                              uint64_t seed, uint64_t stream, float *rot) {
+    int64_t Q = b->D / P, M = b->N < items ? b->N : items, C = Q * M, N = b->N;
+    size_t pc = (size_t)P * (size_t)C, pp = (size_t)(P * P);
+    float *X = malloc(pc * sizeof *X), *Y = malloc(pc * sizeof *Y), *Wf = malloc(pp * sizeof *Wf);
+    float *Gf = malloc(pp * sizeof *Gf);
+    double *W = malloc(pp * sizeof *W), *s = malloc(pp * sizeof *s), *t = malloc(pp * sizeof *t);
+    double *prev = malloc(pp * sizeof *prev);
+    double *lam = malloc(((size_t)P + pp) * sizeof *lam), *gp = malloc((size_t)P * sizeof *gp);
+    nota_status st = NOTA_OK;
+    if (!X || !Y || !Wf || !Gf || !W || !s || !t || !prev || !lam || !gp) {
+        st = nota_error(NOTA_ENOMEM, "flow fit: cannot allocate ICA work space (%lld × %lld)",
+                        (long long)P, (long long)C);
+        goto done;
+    }
+    /* X: P rows, the first M items of every block side by side */
+    for (int64_t q = 0; q < Q; q++)
+        for (int64_t i = 0; i < P; i++)
+            memcpy(X + i * C + q * M, b->a + (q * P + i) * N, (size_t)M * sizeof(float));
+    if ((st = nota_random_orthogonal(P, seed, stream, Wf))) goto done;
+    for (size_t i = 0; i < pp; i++) W[i] = Wf[i];
+    for (int it = 0; it < iters; it++) {
+        for (size_t i = 0; i < pp; i++) Wf[i] = (float)W[i];
+        nota_sgemm(false, false, P, C, P, 1.0f, Wf, P, X, C, 0.0f, Y, C);
+        for (int64_t i = 0; i < P; i++) {
+            double g = 0;
+            float *y = Y + i * C;
+            for (int64_t c = 0; c < C; c++) {
+                float th = tanhf(y[c]);
+                y[c] = th;
+                g += 1.0 - (double)th * th;
+            }
+            gp[i] = g / (double)C;
+        }
+        /* fixed point: W+ = E[g(Wx) xᵀ] − diag(E[g'(Wx)]) W */
+        nota_sgemm(false, true, P, P, C, 1.0f / (float)C, Y, C, X, C, 0.0f, Gf, P);
+        double change = 0;
+        for (int64_t i = 0; i < P; i++)
+            for (int64_t j = 0; j < P; j++) s[i * P + j] = Gf[i * P + j] - gp[i] * W[i * P + j];
+        memcpy(prev, W, pp * sizeof *prev);
+        memcpy(W, s, pp * sizeof *W);
+        if ((st = sym_orth(P, W, s, t, lam))) goto done;
+        for (int64_t i = 0; i < P; i++) { /* 1 − |<w_new, w_old>| per direction */
+            double d = 0;
+            for (int64_t j = 0; j < P; j++) d += W[i * P + j] * prev[i * P + j];
+            change = fmax(change, 1 - fabs(d));
+        }
+        if (change < 1e-6) break;
+    }
+    for (size_t i = 0; i < pp; i++) rot[i] = (float)W[i];
+done:
+    free(X);
+    free(Y);
+    free(Wf);
+    free(Gf);
+    free(W);
+    free(s);
+    free(t);
+    free(prev);
+    free(lam);
+    free(gp);
+    return st;
+}
