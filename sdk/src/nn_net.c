@@ -1,8 +1,9 @@
 /* Sequential container of the nn kit: forward and backward through a list
  * of layers, the combined parameter list with "<index>.<name>" names, and
  * save / load of every parameter and buffer into a nota_modelfile as named
- * tensors. Load validates everything (presence, dtype, shape, finiteness)
- * before copying anything, so a bad file leaves the net as it was.
+ * tensors. Load validates everything (presence, dtype, shape, finiteness,
+ * non-negative running variances) before copying anything, so a bad file
+ * leaves the net as it was.
  */
 #include <math.h>
 #include <stdio.h>
@@ -195,6 +196,13 @@ nota_status nota_nn_net_load(nota_nn_net *net, const nota_modelfile *mf, const c
                 }
                 st = nota_tensor_check_finite(t, name);
                 if (st) return st;
+                /* BatchNorm would take the root of a negative variance */
+                if (!strcmp(p->name, "running_var"))
+                    for (size_t e = 0; e < nota_tensor_numel(t); e++)
+                        if (((const float *)t->data)[e] < 0.0f)
+                            return nota_error(NOTA_EFORMAT,
+                                              "net tensor '%s' has a negative variance at %zu",
+                                              name, e);
             }
     return NOTA_OK;
 }

@@ -332,6 +332,17 @@ Test(nn_train, load_refuses_bad_tensors_and_keeps_the_net) {
     cr_assert_eq(nota_nn_net_load(net, mf, ""), NOTA_ENUMERIC);
     cr_assert_eq(((float *)p.value->data)[2], saved);
     nota_modelfile_free(mf);
+
+    /* a negative BatchNorm running variance (param 5 = "1.running_var") */
+    cr_assert_eq(nota_modelfile_new("test", 1, &mf), NOTA_OK);
+    cr_assert_eq(nota_nn_net_param(net, 5, &p, NULL, 0), NOTA_OK);
+    ((float *)p.value->data)[3] = -0.5f;
+    cr_assert_eq(nota_nn_net_save(net, mf, ""), NOTA_OK);
+    ((float *)p.value->data)[3] = 1.0f;
+    cr_assert_eq(nota_nn_net_load(net, mf, ""), NOTA_EFORMAT);
+    cr_assert_str_eq(nota_last_error(), "net tensor '1.running_var' has a negative variance at 3");
+    cr_assert_eq(((float *)p.value->data)[3], 1.0f);
+    nota_modelfile_free(mf);
     nota_nn_net_free(net);
 }
 
