@@ -212,8 +212,9 @@ nota_status nota_nn_net_save(const nota_nn_net *net, nota_modelfile *mf, const c
 /* Load them back into a net of the same architecture, built by the caller
  * (the file holds tensors, not the architecture). Every tensor must exist
  * (NOTA_ENOTFOUND naming it), be f32 and match the shape (NOTA_ESHAPE naming
- * the tensor and both shapes), be finite (NOTA_ENUMERIC), running variances >= 0 (NOTA_EFORMAT). On
- * failure the net is left unchanged. Values are copied bit for bit. */
+ * the tensor and both shapes) and be finite (NOTA_ENUMERIC); running
+ * variances must be >= 0 (NOTA_EFORMAT). On failure the net is left
+ * unchanged. Values are copied bit for bit. */
 nota_status nota_nn_net_load(nota_nn_net *net, const nota_modelfile *mf, const char *prefix);
 
 /* ------------------------------------------------------------------ losses */
