@@ -115,6 +115,7 @@ static nota_status check_functions(const nota_plugin *d, const char *path) {
         {NOTA_CAP_DECODE, "decode", d->decode != NULL},
         {NOTA_CAP_LOG_PROB, "log_prob", d->log_prob != NULL},
         {NOTA_CAP_EVAL, "eval", d->eval != NULL},
+        {NOTA_CAP_TRANSFORM, "transform", d->transform != NULL},
     };
     if (!d->load || !d->destroy || !d->data_shape)
         return nota_error(NOTA_EABI, "plugin file '%s' lacks one of load, destroy, data_shape",
@@ -145,11 +146,11 @@ static nota_status check_descriptor(const nota_plugin *d, const char *path,
         return nota_error(NOTA_EABI,
                           "plugin file '%s' was built for plugin ABI %u, this host needs ABI %u",
                           path, (unsigned)d->abi_version, (unsigned)NOTA_ABI_VERSION);
-    if (d->struct_size < sizeof(nota_plugin))
+    if (d->struct_size < NOTA_PLUGIN_MIN_SIZE)
         return nota_error(NOTA_EABI,
                           "plugin file '%s' has a descriptor of %u bytes, this host needs at "
                           "least %zu",
-                          path, (unsigned)d->struct_size, sizeof(nota_plugin));
+                          path, (unsigned)d->struct_size, (size_t)NOTA_PLUGIN_MIN_SIZE);
     if (!d->name || !host_plugin_name_ok(d->name))
         return nota_error(NOTA_EABI, "plugin file '%s' has no valid name (1-64 of A-Z a-z 0-9 _ -)",
                           path);
@@ -194,6 +195,14 @@ nota_status host_plugin_open_file(const char *path, const char *expect_name, hos
     nota_plugin_entry_fn entry;
     memcpy(&entry, &sym, sizeof entry); /* object → function pointer, as POSIX allows */
     const nota_plugin *d = entry();
+    /* An older plugin's descriptor may end before the newest fields: work on
+     * a zeroed copy of the bytes it declares, so those read as NULL. */
+    nota_plugin copy;
+    memset(&copy, 0, sizeof copy);
+    if (d && d->abi_version == NOTA_ABI_VERSION && d->struct_size >= NOTA_PLUGIN_MIN_SIZE) {
+        memcpy(&copy, d, d->struct_size < sizeof copy ? d->struct_size : sizeof copy);
+        d = &copy;
+    }
     nota_status st = check_descriptor(d, path, expect_name);
     if (st) {
         dlclose(h);
@@ -207,7 +216,8 @@ nota_status host_plugin_open_file(const char *path, const char *expect_name, hos
         return nota_error(NOTA_ENOMEM, "plugin record allocation failed");
     }
     p->handle = h;
-    p->desc = d;
+    p->desc_copy = *d;
+    p->desc = &p->desc_copy;
     *out = p;
     return NOTA_OK;
 }

@@ -28,7 +28,8 @@ typedef struct host_registry {
 typedef struct host_plugin {
     char *path;              /* the file that was opened (owned) */
     void *handle;            /* dlopen handle */
-    const nota_plugin *desc; /* checked descriptor, valid while open */
+    const nota_plugin *desc; /* checked descriptor (points at desc_copy), valid while open */
+    nota_plugin desc_copy;   /* the plugin's descriptor, fields it lacks zeroed */
 } host_plugin;
 
 /* Build the search list from the environment and the compiled-in folders. */

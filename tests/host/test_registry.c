@@ -69,7 +69,7 @@ Test(registry, short_descriptor_is_refused_with_both_sizes) {
     snprintf(expect, sizeof expect,
              "nota-host: error: plugin file '%s' has a descriptor of 16 bytes, this host needs "
              "at least %zu\n",
-             path, sizeof(nota_plugin));
+             path, (size_t)NOTA_PLUGIN_MIN_SIZE);
     cr_assert_str_eq(r.err, expect);
     host_run_free(&r);
     tmpdir_remove(dir);

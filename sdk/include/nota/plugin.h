@@ -142,7 +142,20 @@ typedef struct nota_plugin {
      * (0 if not known yet, e.g. before fit). */
     int (*data_shape)(const nota_model *m, int64_t shape[NOTA_MAX_DIMS]);
     int (*code_shape)(const nota_model *m, int64_t shape[NOTA_MAX_DIMS]);
+
+    /* ---- added after ABI 1's first descriptor (struct_size tells) ---- */
+    /* A fixed feature map that needs no fitting (the scattering transform):
+     * x (N, ...) → *out (N, ...), configured by `cfg` built from `options`.
+     * NOTA_CAP_TRANSFORM declares it. */
+    nota_status (*transform)(const nota_config *cfg, const nota_tensor *x, const nota_host *host,
+                             nota_tensor **out);
 } nota_plugin;
+
+/* The size of the first ABI-1 descriptor (everything up to code_shape). A
+ * host accepts any struct_size from this up: fields past an older plugin's
+ * struct_size read as NULL. */
+#define NOTA_PLUGIN_MIN_SIZE \
+    (offsetof(nota_plugin, code_shape) + sizeof(int (*)(const nota_model *, int64_t *)))
 
 typedef const nota_plugin *(*nota_plugin_entry_fn)(void);
 
