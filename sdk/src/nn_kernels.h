@@ -41,17 +41,20 @@ NN_KERNEL double nn_l1(float p, float t) { return fabs((double)p - (double)t); }
 NN_KERNEL float nn_l1_grad(float p, float t) { return p > t ? 1.0f : (p < t ? -1.0f : 0.0f); }
 /* max(z,0) - z t + log1p(exp(-|z|)): never overflows. The loss and its
  * gradient sigmoid(z) - t share the one exp(-|z|), which halves the
- * transcendental work of a Bernoulli decoder's loss. */
+ * transcendental work of a Bernoulli decoder's loss. log1p(e) is taken as
+ * logf(1 + e): e is in (0, 1], so the absolute error stays below 6e-8 per
+ * term, and glibc's logf is several times cheaper than log1p / log1pf
+ * (log1p alone was 6% of a VAE epoch). */
 NN_KERNEL double nn_bce_logits(float z, float t) {
     float e = expf(-fabsf(z));
-    return (double)((z > 0.0f ? z : 0.0f) - z * t) + log1p((double)e);
+    return (double)((z > 0.0f ? z : 0.0f) - z * t) + (double)logf(1.0f + e);
 }
 NN_KERNEL float nn_bce_logits_grad(float z, float t) { return nn_sigmoid(z) - t; }
 NN_KERNEL double nn_bce_logits_both(float z, float t, float *grad) {
     float e = expf(-fabsf(z));
     float s = z >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
     *grad = s - t;
-    return (double)((z > 0.0f ? z : 0.0f) - z * t) + log1p((double)e);
+    return (double)((z > 0.0f ? z : 0.0f) - z * t) + (double)logf(1.0f + e);
 }
 /* One (mu, logvar) term of KL(N(mu, e^lv) || N(0,1)). */
 NN_KERNEL double nn_kl(float mu, float lv) {

@@ -110,6 +110,11 @@ void nota_nn_optim_free(nota_nn_optim *opt) {
 
 static nota_status add_param(nota_nn_optim *opt, const nota_nn_param *prm) {
     if (!prm->trainable) return NOTA_OK;
+    /* registering a net twice would apply every update twice */
+    for (size_t i = 0; i < opt->n; i++)
+        if (opt->slots[i].value == prm->value)
+            return nota_error(NOTA_EINVAL, "optimizer: parameter '%s' is already registered",
+                              prm->name);
     if (opt->n == opt->cap) {
         size_t cap = opt->cap ? 2 * opt->cap : 16;
         opt_slot *s = realloc(opt->slots, cap * sizeof *s);

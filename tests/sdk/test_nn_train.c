@@ -121,6 +121,15 @@ Test(nn_train, optimizer_options_are_checked) {
     o.schedule.kind = NOTA_NN_LR_COSINE;
     cr_assert_eq(nota_nn_adam_new(&o, &opt), NOTA_EINVAL);
     cr_assert_str_eq(nota_last_error(), "adam: schedule total_steps 0 must be >= 1");
+    o = nota_nn_adam_defaults();
+    cr_assert_eq(nota_nn_adam_new(&o, &opt), NOTA_OK);
+    nota_nn_layer *l;
+    cr_assert_eq(nota_nn_linear_new(2, 2, true, &l), NOTA_OK);
+    cr_assert_eq(nota_nn_optim_add_layer(opt, l), NOTA_OK);
+    cr_assert_eq(nota_nn_optim_add_layer(opt, l), NOTA_EINVAL);
+    cr_assert_str_eq(nota_last_error(), "optimizer: parameter 'weight' is already registered");
+    nota_nn_optim_free(opt);
+    nota_nn_layer_free(l);
     nota_nn_sgd_opts s = {{NOTA_NN_LR_CONSTANT, -1.0f, 0.0f, 0}, 0.0f, 0.0f, NOTA_NN_WD_L2};
     cr_assert_eq(nota_nn_sgd_new(&s, &opt), NOTA_EINVAL);
     cr_assert_str_eq(nota_last_error(), "sgd: learning rate -1 must be finite and >= 0");

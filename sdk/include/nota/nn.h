@@ -295,7 +295,8 @@ typedef struct nota_nn_sgd_opts {
 nota_status nota_nn_adam_new(const nota_nn_adam_opts *opts, nota_nn_optim **opt);
 nota_status nota_nn_sgd_new(const nota_nn_sgd_opts *opts, nota_nn_optim **opt);
 void nota_nn_optim_free(nota_nn_optim *opt);
-/* Register every trainable parameter of a net / layer (buffers skipped). */
+/* Register every trainable parameter of a net / layer (buffers skipped);
+ * registering one twice is refused (NOTA_EINVAL), it would double updates. */
 nota_status nota_nn_optim_add_net(nota_nn_optim *opt, nota_nn_net *net);
 nota_status nota_nn_optim_add_layer(nota_nn_optim *opt, nota_nn_layer *layer);
 /* One update of every registered parameter from its grad, using the
