@@ -50,6 +50,10 @@ int host_model_open(host_ctx *c, const nota_host *host, host_model *hm) {
     if (fv > d->version)
         nota_log(host, NOTA_LOG_WARN, "model '%s' was made by %s version %u; this plugin is %u",
                  file, d->name, (unsigned)fv, (unsigned)d->version);
+    if (!d->load) { /* a transform-only plugin makes no models */
+        rc = host_error("model '%s' names plugin '%s', which makes no models", file, d->name);
+        goto fail;
+    }
     st = d->load(hm->mf, host, &hm->m);
     if (st) {
         rc = host_fail(nota_error_prefix(st, "loading model '%s': ", file));

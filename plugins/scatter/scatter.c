@@ -1,0 +1,85 @@
+/* The scatter plugin boundary: descriptor, option table, and the transform
+ * entry point (the scattering transform alone, no model: what Kymatio is used
+ * for).
+ *
+ * Scale: the host hands images over as f32 in [0, 256) (u8 value + 0.5 when
+ * not dequantized). Scattering is positively homogeneous (S(a·x) = a·S(x) for
+ * a > 0), so the scale only multiplies the output; input_scale (default
+ * 1/256) maps images to [0, 1) like the inputs Kymatio is usually given.
+ * input_shift is added first (−0.5 with input_scale = 1/255 reproduces
+ * Kymatio on u8/255 exactly).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "scatter.h"
+
+static const nota_option scatter_options[] = {
+    {"J", NOTA_VAL_INT, "2", "scattering scales (output is H/2^J × W/2^J)", 1, SCAT_MAX_J, NULL},
+    {"L", NOTA_VAL_INT, "8", "scattering angles", 1, SCAT_MAX_L, NULL},
+    {"input_shift", NOTA_VAL_FLOAT, "0", "added to the input before scaling", -1e6, 1e6, NULL},
+    {"input_scale", NOTA_VAL_FLOAT, "0.00390625",
+     "input multiplier after the shift (1/256 maps host images to [0, 1); 1 for f32 data "
+     "already in [0, 1])",
+     1e-12, 1e12, NULL},
+};
+
+static nota_status get_geometry(const nota_config *cfg, int *J, int *L, double *shift,
+                                double *scale) {
+    int64_t j, l;
+    nota_status st = nota_config_get_int(cfg, "J", &j);
+    if (!st) st = nota_config_get_int(cfg, "L", &l);
+    if (!st) st = nota_config_get_float(cfg, "input_shift", shift);
+    if (!st) st = nota_config_get_float(cfg, "input_scale", scale);
+    if (st) return nota_error_prefix(st, "scatter: ");
+    if (j < 1 || j > SCAT_MAX_J || l < 1 || l > SCAT_MAX_L)
+        return nota_error(NOTA_EINVAL, "scatter: J = %lld, L = %lld outside 1..%d, 1..%d",
+                          (long long)j, (long long)l, SCAT_MAX_J, SCAT_MAX_L);
+    *J = (int)j, *L = (int)l;
+    return NOTA_OK;
+}
+
+static nota_status scatter_features(scat_cache *c, const nota_config *cfg, const nota_tensor *x,
+                             const char *what, const nota_host *host, nota_tensor **out) {
+    *out = NULL;
+    int J = 0, L = 0;
+    double shift = 0, scale = 1;
+    nota_status st = get_geometry(cfg, &J, &L, &shift, &scale);
+    if (st) return st;
+    if (shift == 0 && scale == 1) return scat_transform_tensor(c, J, L, x, what, host, out);
+    if (!x || x->dtype != NOTA_F32)
+        return nota_error(NOTA_EINVAL, "scatter: %s must be an f32 CPU tensor", what);
+    nota_tensor *y;
+    st = nota_tensor_clone(x, &y);
+    if (st) return st;
+    float *v = nota_tensor_f32(y);
+    size_t n = nota_tensor_numel(y);
+    for (size_t i = 0; i < n; i++) v[i] = (float)(((double)v[i] + shift) * scale);
+    st = scat_transform_tensor(c, J, L, y, what, host, out);
+    nota_tensor_free(y);
+    return st;
+}
+
+static nota_status transform(const nota_config *cfg, const nota_tensor *x, const nota_host *host,
+                             nota_tensor **out) {
+    scat_cache c = {0};
+    nota_status st = scatter_features(&c, cfg, x, "input", host, out);
+    scat_cache_clear(&c);
+    return st;
+}
+
+static const nota_plugin descriptor = {
+    .abi_version = NOTA_ABI_VERSION,
+    .struct_size = sizeof(nota_plugin),
+    .name = "scatter",
+    .version = 1,
+    .family = "scatter",
+    .description = "2-D scattering transform (Kymatio's definition); whitened PCA codes of it "
+                   "with a convolutional decoder (Angles & Mallat)",
+    .caps = NOTA_CAP_TRANSFORM,
+    .options = scatter_options,
+    .n_options = sizeof scatter_options / sizeof scatter_options[0],
+    .transform = transform,
+};
+
+NOTA_EXPORT const nota_plugin *nota_plugin_entry(void) { return &descriptor; }
