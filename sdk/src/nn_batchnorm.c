@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "nn_internal.h"
+#include "nn_kernels.h"
 
 typedef struct bn_priv {
     int64_t c;
@@ -79,14 +80,12 @@ static nota_status bn_forward(nota_nn_layer *l, const nota_tensor *x) {
         double inv = 1.0 / sqrt(var + p->eps);
         p->mean[ch] = (float)mean;
         p->invstd[ch] = (float)inv;
-        /* (x - mean)·a + beta, not x·a + b: folding the mean into b cancels
-         * catastrophically when the variance is tiny (a constant channel) */
         float a = (float)(gamma[ch] * inv), mf = (float)mean, b = beta[ch];
         for (int64_t i = 0; i < n; i++) {
             const float *v = xd + (i * c + ch) * s;
             float *out = y + (i * c + ch) * s;
             for (int64_t q = 0; q < s; q++)
-                out[q] = (v[q] - mf) * a + b;
+                out[q] = nn_bn_forward(v[q], mf, a, b);
         }
     }
     return NOTA_OK;
@@ -119,7 +118,7 @@ static nota_status bn_backward(nota_nn_layer *l, const nota_tensor *dyt, bool ne
             const float *v = xd + (i * c + ch) * s, *d = dy + (i * c + ch) * s;
             float *out = dx + (i * c + ch) * s;
             for (int64_t q = 0; q < s; q++)
-                out[q] = (float)(g * (d[q] - mdy - (v[q] - mean) * inv * mdyx));
+                out[q] = nn_bn_backward(d[q], v[q], mean, inv, g, mdy, mdyx);
         }
     }
     return NOTA_OK;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "nn_internal.h"
+#include "nn_kernels.h"
 #include "nota/linalg.h"
 
 #define NN_CONV_COLS_BUDGET ((int64_t)1 << 23) /* floats: 32 MiB */
@@ -36,11 +37,8 @@ static void conv_free_priv(void *pv) {
     free(p);
 }
 
-/* Source index of padded coordinate i in [-pad, n + pad), or -1 for a zero. */
 static inline int64_t pad_index(int64_t i, int64_t n, nota_nn_padding mode) {
-    if (i >= 0 && i < n) return i;
-    if (mode == NOTA_NN_PAD_ZERO) return -1;
-    return i < 0 ? -i : 2 * (n - 1) - i;
+    return nn_pad_index(i, n, mode == NOTA_NN_PAD_REFLECT);
 }
 
 typedef struct geom {
@@ -250,8 +248,7 @@ static nota_status dx_by_conv(conv_priv *p, const geom *g, const float *wt, cons
     for (int64_t n0 = 0; n0 < t.n; n0 += nb) {
         int64_t m = t.n - n0 < nb ? t.n - n0 : nb, ml = m * t.l;
         im2col(&t, NOTA_NN_PAD_ZERO, dy, n0, m, p->cols);
-        nota_sgemm(false, false, t.o, ml, t.k, 1.0f, p->wflip, t.k, p->cols, ml, 0.0f, p->tmp,
-                   ml);
+        nota_sgemm(false, false, t.o, ml, t.k, 1.0f, p->wflip, t.k, p->cols, ml, 0.0f, p->tmp, ml);
         for (int64_t b = 0; b < m; b++)
             for (int64_t c = 0; c < t.o; c++)
                 memcpy(dx + ((n0 + b) * t.o + c) * t.l, p->tmp + c * ml + b * t.l,

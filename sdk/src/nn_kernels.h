@@ -1,8 +1,9 @@
 /* nn_kernels.h — per-element bodies of the nn kit's element-wise maths.
  *
- * Every activation, loss term and optimizer update is written here once as a
- * static inline function of scalars, with no loops and no memory access
- * beyond its arguments. The CPU loops in nn_*.c call them; a CUDA back end
+ * Every activation, loss term, optimizer update, BatchNorm normalisation and
+ * the Conv2d-padding / upsampling index maps are written here once as static
+ * inline functions of scalars, with no loops and no memory access beyond
+ * their arguments (GEMMs go through nota_sgemm instead). The CPU loops in nn_*.c call them; a CUDA back end
  * will compile the same bodies as __host__ __device__ functions (the
  * NN_KERNEL macro is the seam), so both back ends compute the same numbers.
  */
@@ -10,6 +11,8 @@
 #define NOTA_NN_KERNELS_H
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #if defined(__CUDACC__)
 #define NN_KERNEL static inline __host__ __device__
@@ -78,6 +81,43 @@ NN_KERNEL void nn_adam_update(float *w, float *m, float *v, float g, float step,
 NN_KERNEL void nn_sgd_update(float *w, float *buf, float g, float lr, float momentum) {
     *buf = momentum * *buf + g;
     *w -= lr * *buf;
+}
+
+/* ---- BatchNorm: a = gamma/sigma; the training-mode backward with the
+ * batch means mdy = mean(dy) and mdyx = mean(dy·x̂) (both 0 in eval mode). */
+NN_KERNEL float nn_bn_forward(float x, float mean, float a, float beta) {
+    /* (x - mean)·a + beta, not x·a + b: folding the mean into b cancels
+     * catastrophically when the variance is tiny (a constant channel) */
+    return (x - mean) * a + beta;
+}
+NN_KERNEL float nn_bn_backward(float dy, float x, double mean, double invstd, double g, double mdy,
+                               double mdyx) {
+    return (float)(g * (dy - mdy - (x - mean) * invstd * mdyx));
+}
+
+/* ---- index maps of Conv2d padding and ×2 upsampling */
+/* Source index of padded coordinate i in [-pad, n + pad), or -1 for a zero;
+ * reflect: PyTorch's "reflect" (edge not repeated, pad < n). */
+NN_KERNEL int64_t nn_pad_index(int64_t i, int64_t n, bool reflect) {
+    if (i >= 0 && i < n) return i;
+    if (!reflect) return -1;
+    return i < 0 ? -i : 2 * (n - 1) - i;
+}
+/* Output position o (of 2n) of ×2 upsampling reads i0 with weight *w0 and
+ * i1 with 1 - *w0; bilinear as PyTorch's align_corners = false. */
+NN_KERNEL void nn_upsample_src(bool bilinear, int64_t o, int64_t n, int64_t *i0, int64_t *i1,
+                               float *w0) {
+    if (!bilinear) {
+        *i0 = *i1 = o / 2;
+        *w0 = 1.0f;
+        return;
+    }
+    float src = (o + 0.5f) * 0.5f - 0.5f;
+    if (src < 0.0f) src = 0.0f;
+    int64_t a = (int64_t)src;
+    *i0 = a;
+    *i1 = a < n - 1 ? a + 1 : a;
+    *w0 = 1.0f - (src - (float)a);
 }
 
 #endif /* NOTA_NN_KERNELS_H */

@@ -11,26 +11,15 @@
 #include <string.h>
 
 #include "nn_internal.h"
+#include "nn_kernels.h"
 
 typedef struct up_priv {
     nota_nn_upsample_mode mode;
 } up_priv;
 
-/* Output position o (of 2n) reads i0 with weight w0 and i1 with 1 - w0. */
 static void src_pair(nota_nn_upsample_mode mode, int64_t o, int64_t n, int64_t *i0, int64_t *i1,
                      float *w0) {
-    if (mode == NOTA_NN_UPSAMPLE_NEAREST) {
-        *i0 = *i1 = o / 2;
-        *w0 = 1.0f;
-        return;
-    }
-    float src = (o + 0.5f) * 0.5f - 0.5f;
-    if (src < 0.0f) src = 0.0f;
-    int64_t a = (int64_t)src;
-    float lam = src - (float)a;
-    *i0 = a;
-    *i1 = a < n - 1 ? a + 1 : a;
-    *w0 = 1.0f - lam;
+    nn_upsample_src(mode == NOTA_NN_UPSAMPLE_BILINEAR, o, n, i0, i1, w0);
 }
 
 static nota_status up_forward(nota_nn_layer *l, const nota_tensor *x) {
