@@ -175,8 +175,8 @@ Test(flow, images_invert_and_log_prob_matches_jacobian) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(3);
     const char *sets[] = {"max_layers=7", "valid_fraction=0", "schedule=4,2", "full_every=3",
-                          "search_every=2"};
-    nota_model *m = test_create(p, sets, 5, &h);
+                          "search_every=2", "rotation=ica"};
+    nota_model *m = test_create(p, sets, 6, &h);
     nota_tensor *x = images(1500, 5);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     assert_roundtrip(p, m, x, &h);

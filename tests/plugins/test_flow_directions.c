@@ -1,0 +1,64 @@
+/* flow direction search: PCA recovers the principal axes, and orthogonal
+ * FastICA recovers the unmixing rotation of independent non-Gaussian
+ * sources (up to order and sign), returning an orthogonal matrix. The
+ * plugin's sources are compiled in directly (they are internal to the .so). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../plugins/flow/directions.c"
+#include "../../plugins/flow/parallel.c"
+#include "../../plugins/flow/spline.c"
+#include "../../plugins/flow/transform.c"
+
+#define N 20000
+
+/* Batch of D = 2 rows: x = A s, A a rotation by `deg`, s independent. */
+static flow_batch mixed(double deg, bool uniform_sources, double s0, double s1) {
+    flow_batch b;
+    cr_assert_eq(flow_batch_new(2, N, false, 1, &b), NOTA_OK);
+    float *u = malloc(2 * N * sizeof *u);
+    if (uniform_sources) nota_rng_fill_uniform(3, 1, u, 2 * N);
+    else nota_rng_fill_normal(3, 1, u, 2 * N);
+    double c = cos(deg * M_PI / 180), s = sin(deg * M_PI / 180);
+    for (int i = 0; i < N; i++) {
+        double a = s0 * (uniform_sources ? (u[2 * i] - 0.5) * sqrt(12.0) : u[2 * i]);
+        double bb = s1 * (uniform_sources ? (u[2 * i + 1] - 0.5) * sqrt(12.0) : u[2 * i + 1]);
+        b.a[i] = (float)(c * a - s * bb);
+        b.a[N + i] = (float)(s * a + c * bb);
+    }
+    free(u);
+    return b;
+}
+
+/* |W A| must be a permutation matrix within tol; W orthogonal. */
+static void assert_unmixes(const float *W, double deg, double tol) {
+    double c = cos(deg * M_PI / 180), s = sin(deg * M_PI / 180);
+    double A[4] = {c, -s, s, c}, M[4];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) M[i * 2 + j] = W[i * 2] * A[j] + W[i * 2 + 1] * A[2 + j];
+    bool diag = fabs(fabs(M[0]) - 1) < tol && fabs(M[1]) < tol && fabs(M[2]) < tol &&
+                fabs(fabs(M[3]) - 1) < tol;
+    bool anti = fabs(M[0]) < tol && fabs(fabs(M[1]) - 1) < tol && fabs(fabs(M[2]) - 1) < tol &&
+                fabs(M[3]) < tol;
+    cr_assert(diag || anti, "W A = [%g %g; %g %g]", M[0], M[1], M[2], M[3]);
+    cr_assert_float_eq(W[0] * W[0] + W[1] * W[1], 1.0, 1e-5);
+    cr_assert_float_eq(W[0] * W[2] + W[1] * W[3], 0.0, 1e-5);
+}
+
+Test(flow_directions, ica_unmixes_rotated_uniform_sources) {
+    flow_batch b = mixed(30, true, 1, 1);
+    float W[4];
+    cr_assert_eq(flow_ica_rotation(&b, 2, N, 50, 7, 1, W), NOTA_OK, "%s", nota_last_error());
+    assert_unmixes(W, 30, 0.03);
+    flow_batch_free(&b);
+}
+
+Test(flow_directions, pca_finds_the_principal_axes) {
+    flow_batch b = mixed(-50, false, 2, 0.5);
+    float W[4];
+    cr_assert_eq(flow_pca_rotation(&b, 2, W), NOTA_OK, "%s", nota_last_error());
+    assert_unmixes(W, -50, 0.02);
+    flow_batch_free(&b);
+}
