@@ -42,7 +42,7 @@ static const opt_spec OPTS[] = {
 
 static const char *const CMD_NAMES[] = {NULL,     "help",   "plugins", "info", "fit",
                                         "sample", "encode", "decode",  "eval",
-                                        "analyze"};
+                                        "analyze", "transform"};
 
 host_cmd host_cmd_from_name(const char *name) {
     for (int i = 1; i < (int)(sizeof CMD_NAMES / sizeof CMD_NAMES[0]); i++)
@@ -51,7 +51,7 @@ host_cmd host_cmd_from_name(const char *name) {
 }
 
 const char *host_cmd_name(host_cmd c) {
-    return c > HOST_CMD_NONE && c <= HOST_CMD_ANALYZE ? CMD_NAMES[c] : "";
+    return c > HOST_CMD_NONE && c <= HOST_CMD_TRANSFORM ? CMD_NAMES[c] : "";
 }
 
 unsigned host_cmd_options(host_cmd c) {
@@ -80,6 +80,9 @@ unsigned host_cmd_options(host_cmd c) {
                HOST_OPT_JSON;
     case HOST_CMD_ANALYZE:
         return always | HOST_OPT_LABEL | HOST_OPT_LIMIT | HOST_OPT_JSON;
+    case HOST_CMD_TRANSFORM:
+        return always | HOST_OPT_DATA | HOST_OPT_LABEL | HOST_OPT_LIMIT | HOST_OPT_OUT |
+               HOST_OPT_SET | HOST_OPT_THREADS;
     }
     return always;
 }
@@ -193,7 +196,8 @@ static int positional(host_args *a, const char *arg, char *err, size_t cap) {
         if (a->cmd == HOST_CMD_NONE) return fail(err, cap, "unknown command '%s'", arg);
         return 0;
     }
-    bool takes_one = a->cmd != HOST_CMD_PLUGINS && a->cmd != HOST_CMD_FIT;
+    bool takes_one = a->cmd != HOST_CMD_PLUGINS && a->cmd != HOST_CMD_FIT &&
+                     a->cmd != HOST_CMD_TRANSFORM;
     if (!takes_one || a->positional)
         return fail(err, cap, "unexpected argument '%s' for '%s'", arg, a->cmd_name);
     a->positional = arg;
@@ -218,6 +222,11 @@ static int check_required(const host_args *a, char *err, size_t cap) {
         if (!a->plugin) return fail(err, cap, "'fit' needs --plugin NAME|PATH");
         if (!a->data) return fail(err, cap, "'fit' needs --data SPEC");
         if (!a->out) return fail(err, cap, "'fit' needs --out FILE.nota");
+        return 0;
+    case HOST_CMD_TRANSFORM:
+        if (!a->plugin) return fail(err, cap, "'transform' needs --plugin NAME|PATH");
+        if (!a->data) return fail(err, cap, "'transform' needs --data SPEC");
+        if (!a->out) return fail(err, cap, "'transform' needs --out FILE.npy");
         return 0;
     default:
         break;

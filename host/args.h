@@ -24,7 +24,8 @@ typedef enum host_cmd {
     HOST_CMD_ENCODE,
     HOST_CMD_DECODE,
     HOST_CMD_EVAL,
-    HOST_CMD_ANALYZE
+    HOST_CMD_ANALYZE,
+    HOST_CMD_TRANSFORM
 } host_cmd;
 
 /* Bits of host_args.given, one per option. */

@@ -65,6 +65,14 @@ static const cmd_help HELP[] = {
      "centre of each 8-bit level. Constant columns count as rejected. Needs N >= 20.",
      "  --label K, --limit N  filter the data as for fit\n"
      "  --json              one JSON object, with every component's p-values\n"},
+    {HOST_CMD_TRANSFORM, "nota-host transform --plugin NAME|PATH --data SPEC --out OUT.npy",
+     "Apply a plugin's fixed transform (e.g. the scattering transform) to every item;\n"
+     "images are taken at the centre of each 8-bit level. Nothing is fitted or saved.",
+     "  --data SPEC         input data (IDX, .npy, PNG folder, fashion-mnist:test, ...)\n"
+     "  --label K, --limit N  filter the data as for fit\n"
+     "  --out OUT.npy       output, f32 (N, ...); its folder must exist\n"
+     "  --set KEY=VALUE     plugin option (repeatable; see 'help transform --plugin X')\n"
+     "  --threads T         worker threads (default: number of CPUs)\n"},
     {HOST_CMD_HELP, "nota-host help [COMMAND] [--plugin NAME|PATH]",
      "Show help for a command; with --plugin, the plugin's options too.", ""},
 };
@@ -94,6 +102,7 @@ static void general_help(void) {
            "  decode    map codes back to data\n"
            "  eval      score a model on a dataset\n"
            "  analyze   per-component normality tests of a data set\n"
+           "  transform apply a plugin's fixed transform (scattering) to data\n"
            "  help      show help for a command ('help fit --plugin X' lists X's options)\n\n"
            "Options for every command:\n"
            "  --plugin NAME|PATH  a plugin name (NAME.so in the plugin folders) or a file\n"
@@ -137,7 +146,7 @@ int host_cmd_help(host_ctx *c) {
         if (HELP[i].options[0]) printf("\nOptions:\n%s", HELP[i].options);
         printf("  -v, --verbose       show debug log lines\n");
         if (topic == HOST_CMD_FIT || topic == HOST_CMD_ENCODE || topic == HOST_CMD_EVAL ||
-            topic == HOST_CMD_ANALYZE)
+            topic == HOST_CMD_ANALYZE || topic == HOST_CMD_TRANSFORM)
             printf("\nData specs: fashion-mnist:train|test, mnist:train|test, FILE.npy,\n"
                    "an IDX file (optionally .gz), or a folder of PNG files.\n");
     }
@@ -146,7 +155,8 @@ int host_cmd_help(host_ctx *c) {
     nota_status st = host_plugin_open(&c->registry, c->args.plugin, &p);
     if (st) return host_fail(st);
     printf("\n");
-    plugin_help(p->desc, p->path, topic == HOST_CMD_FIT || topic == HOST_CMD_NONE);
+    plugin_help(p->desc, p->path, topic == HOST_CMD_FIT || topic == HOST_CMD_TRANSFORM ||
+                    topic == HOST_CMD_NONE);
     host_plugin_close(p);
     return HOST_EXIT_OK;
 }

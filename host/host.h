@@ -96,5 +96,6 @@ int host_cmd_encode(host_ctx *c);
 int host_cmd_decode(host_ctx *c);
 int host_cmd_eval(host_ctx *c);
 int host_cmd_analyze(host_ctx *c);
+int host_cmd_transform(host_ctx *c);
 
 #endif

@@ -108,6 +108,9 @@ int main(int argc, char **argv) {
         case HOST_CMD_ANALYZE:
             rc = host_cmd_analyze(&c);
             break;
+        case HOST_CMD_TRANSFORM:
+            rc = host_cmd_transform(&c);
+            break;
         default:
             rc = host_usage(NULL, "no command given");
             break;
