@@ -34,6 +34,39 @@ static void fourier_free_priv(void *pv) {
     free(p);
 }
 
+/* phi rows [cos θ_k | sin θ_k] for n rows of x (n, in); theta: 2^in doubles. */
+static void features(const float *x, int64_t n, int64_t in, float *phi, double *theta) {
+    int64_t kn = (int64_t)1 << in;
+    for (int64_t i = 0; i < n; i++) {
+        const float *xr = x + i * in;
+        float *row = phi + i * 2 * kn;
+        theta[0] = 0.0;
+        for (int64_t k = 1; k < kn; k++) {
+            int64_t top = 63 - __builtin_clzll((unsigned long long)k);
+            theta[k] = theta[k ^ ((int64_t)1 << top)] + NN_TWO_PI * xr[top];
+        }
+        for (int64_t k = 0; k < kn; k++) {
+            row[k] = (float)cos(theta[k]);
+            row[kn + k] = (float)sin(theta[k]);
+        }
+    }
+}
+
+/* dx (n, in) = dphi · ∂phi/∂x, overwritten: ∂cos θ_k/∂x_j = -2π k_j sin θ_k,
+ * ∂sin θ_k/∂x_j = 2π k_j cos θ_k; k runs over the k with bit j set. */
+static void features_dx(const float *phi, const float *dphi, int64_t n, int64_t in, float *dx) {
+    int64_t kn = (int64_t)1 << in;
+    for (int64_t i = 0; i < n; i++) {
+        const float *pr = phi + i * 2 * kn, *dr = dphi + i * 2 * kn;
+        for (int64_t j = 0; j < in; j++) {
+            double s = 0.0;
+            for (int64_t k = (int64_t)1 << j; k < kn; k = (k + 1) | ((int64_t)1 << j))
+                s += -(double)dr[k] * pr[kn + k] + (double)dr[kn + k] * pr[k];
+            dx[i * in + j] = (float)(NN_TWO_PI * s);
+        }
+    }
+}
+
 static nota_status fourier_forward(nota_nn_layer *l, const nota_tensor *x) {
     fourier_priv *p = l->priv;
     if (x->ndim != 2 || x->shape[1] != p->in) {
@@ -48,19 +81,7 @@ static nota_status fourier_forward(nota_nn_layer *l, const nota_tensor *x) {
     if (st) return st;
     const float *xd = nn_f(x);
     float *phi = nn_f(p->phi);
-    for (int64_t i = 0; i < n; i++) {
-        const float *xr = xd + i * p->in;
-        float *row = phi + i * k2;
-        p->theta[0] = 0.0;
-        for (int64_t k = 1; k < p->k; k++) {
-            int64_t top = 63 - __builtin_clzll((unsigned long long)k);
-            p->theta[k] = p->theta[k ^ ((int64_t)1 << top)] + NN_TWO_PI * xr[top];
-        }
-        for (int64_t k = 0; k < p->k; k++) {
-            row[k] = (float)cos(p->theta[k]);
-            row[p->k + k] = (float)sin(p->theta[k]);
-        }
-    }
+    features(xd, n, p->in, phi, p->theta);
     float *y = nn_f(l->y);
     if (p->residual)
         for (int64_t i = 0; i < n * p->out; i++)
@@ -83,15 +104,10 @@ static nota_status fourier_backward(nota_nn_layer *l, const nota_tensor *dyt, bo
     float *dphi = nn_f(p->dphi), *dx = nn_f(l->dx);
     nota_sgemm(false, true, n, k2, p->out, 1.0f, dy, p->out, nn_f(l->params[0].value), p->out, 0.0f,
                dphi, k2);
-    for (int64_t i = 0; i < n; i++) {
-        const float *pr = phi + i * k2, *dr = dphi + i * k2;
-        for (int64_t j = 0; j < p->in; j++) {
-            double s = 0.0;
-            for (int64_t k = (int64_t)1 << j; k < p->k; k = (k + 1) | ((int64_t)1 << j))
-                s += -(double)dr[k] * pr[p->k + k] + (double)dr[p->k + k] * pr[k];
-            dx[i * p->in + j] = (float)(NN_TWO_PI * s) + (p->residual ? dy[i * p->out + j] : 0.0f);
-        }
-    }
+    features_dx(phi, dphi, n, p->in, dx);
+    if (p->residual)
+        for (int64_t i = 0; i < n * p->in; i++)
+            dx[i] += dy[i];
     return NOTA_OK;
 }
 
@@ -129,5 +145,65 @@ nota_status nota_nn_fourier_new(int64_t in, int64_t out, bool residual, nota_nn_
         return st;
     }
     *layer = l;
+    return NOTA_OK;
+}
+
+/* ---- the functional form (coefficients that are not parameters) */
+
+static nota_status check_f32_2d(const char *fn, const char *what, const nota_tensor *t) {
+    if (!t) return nota_error(NOTA_EINVAL, "%s: %s is NULL", fn, what);
+    if (t->dtype != NOTA_F32 || t->device.kind != NOTA_DEVICE_CPU || t->ndim != 2) {
+        char s[96];
+        return nota_error(NOTA_ESHAPE, "%s: %s must be a 2-d f32 CPU tensor, given %s", fn, what,
+                          nn_shape(t, s, sizeof s));
+    }
+    return NOTA_OK;
+}
+
+/* phi must be (x rows, 2·2^in) for in = x's (or dx's) columns. */
+static nota_status check_phi(const char *fn, const char *what, const nota_tensor *x,
+                             const nota_tensor *phi) {
+    nota_status st = check_f32_2d(fn, what, phi);
+    if (st) return st;
+    int64_t in = x->shape[1];
+    if (phi->shape[0] != x->shape[0] || phi->shape[1] != ((int64_t)2 << in)) {
+        char a[96], b[96];
+        return nota_error(NOTA_ESHAPE, "%s: given %s %s, expects (%lld, %lld) for x %s", fn, what,
+                          nn_shape(phi, a, sizeof a), (long long)x->shape[0],
+                          (long long)((int64_t)2 << in), nn_shape(x, b, sizeof b));
+    }
+    return NOTA_OK;
+}
+
+static nota_status check_in(const char *fn, const nota_tensor *x) {
+    nota_status st = check_f32_2d(fn, "x", x);
+    if (!st && (x->shape[1] < 1 || x->shape[1] > NN_FOURIER_MAX_IN)) {
+        char s[96];
+        st = nota_error(NOTA_EINVAL, "%s: x %s has %lld columns, at most %d are supported", fn,
+                        nn_shape(x, s, sizeof s), (long long)x->shape[1], NN_FOURIER_MAX_IN);
+    }
+    return st;
+}
+
+nota_status nota_nn_fourier_features(const nota_tensor *x, nota_tensor *phi) {
+    const char *fn = "nota_nn_fourier_features";
+    nota_status st = check_in(fn, x);
+    if (!st) st = check_phi(fn, "phi", x, phi);
+    if (st) return st;
+    double *theta = malloc(((size_t)1 << x->shape[1]) * sizeof *theta);
+    if (!theta) return nota_error(NOTA_ENOMEM, "%s: cannot allocate angles", fn);
+    features(nn_f(x), x->shape[0], x->shape[1], nn_f(phi), theta);
+    free(theta);
+    return NOTA_OK;
+}
+
+nota_status nota_nn_fourier_features_backward(const nota_tensor *phi, const nota_tensor *dphi,
+                                              nota_tensor *dx) {
+    const char *fn = "nota_nn_fourier_features_backward";
+    nota_status st = check_in(fn, dx);
+    if (!st) st = check_phi(fn, "phi", dx, phi);
+    if (!st) st = check_phi(fn, "dphi", dx, dphi);
+    if (st) return st;
+    features_dx(nn_f(phi), nn_f(dphi), dx->shape[0], dx->shape[1], nn_f(dx));
     return NOTA_OK;
 }

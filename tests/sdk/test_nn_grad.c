@@ -372,3 +372,42 @@ Test(nn_grad, reparam_backward_matches_differences) {
     nota_tensor_free(z);
     nota_tensor_free(dz);
 }
+
+static double features_sum(const nota_tensor *x, nota_tensor *phi, const float *w) {
+    cr_assert_eq(nota_nn_fourier_features(x, phi), NOTA_OK, "%s", nota_last_error());
+    double s = 0.0;
+    for (size_t i = 0; i < nota_tensor_numel(phi); i++)
+        s += (double)w[i] * ((float *)phi->data)[i];
+    return s;
+}
+
+Test(nn_grad, fourier_features_backward_matches_differences) {
+    /* step 1e-3, tolerance 5e-3, as the Fourier layer in the table */
+    int64_t xs[2] = {4, 3}, ps[2] = {4, 16};
+    nota_tensor *x, *phi, *w, *dx;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, xs, &x), NOTA_OK);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, xs, &dx), NOTA_OK);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, ps, &phi), NOTA_OK);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, ps, &w), NOTA_OK);
+    nota_rng_fill_uniform(8, 1, x->data, 12);
+    nota_rng_fill_normal(8, 2, w->data, 64);
+    features_sum(x, phi, w->data);
+    cr_assert_eq(nota_nn_fourier_features_backward(phi, w, dx), NOTA_OK, "%s", nota_last_error());
+    float *xv = x->data;
+    for (int i = 0; i < 12; i++) {
+        float keep = xv[i];
+        xv[i] = keep + 1e-3f;
+        double lp = features_sum(x, phi, w->data);
+        xv[i] = keep - 1e-3f;
+        double lm = features_sum(x, phi, w->data);
+        xv[i] = keep;
+        double num = (lp - lm) / ((double)(keep + 1e-3f) - (double)(keep - 1e-3f));
+        double ana = ((float *)dx->data)[i];
+        cr_assert_leq(fabs(num - ana), 5e-3 * (1.0 + fabs(ana)), "d/dx[%d] %.6g vs %.6g", i, ana,
+                      num);
+    }
+    nota_tensor_free(x);
+    nota_tensor_free(dx);
+    nota_tensor_free(phi);
+    nota_tensor_free(w);
+}

@@ -379,3 +379,47 @@ Test(nn_layers, constructor_arguments_are_checked) {
     cr_assert_eq(nota_nn_reshape_new(2, item, &l), NOTA_EINVAL);
     cr_assert_str_eq(nota_last_error(), "reshape: dimension 1 is 0, expected >= 1");
 }
+
+Test(nn_layers, fourier_features_match_the_layer) {
+    /* the layer without residual is exactly features × weight */
+    nota_nn_layer *l;
+    cr_assert_eq(nota_nn_fourier_new(2, 3, false, &l), NOTA_OK);
+    int64_t s[2] = {5, 2}, ps[2] = {5, 8};
+    nota_tensor *x = tensor(2, s, 13), *phi;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, ps, &phi), NOTA_OK);
+    cr_assert_eq(nota_nn_fourier_features(x, phi), NOTA_OK);
+    const float *xv = x->data, *f = phi->data, *w = pf(l, 0);
+    for (int i = 0; i < 5; i++)
+        for (int k = 0; k < 4; k++) {
+            double th = 2 * M_PI * ((k & 1) * xv[i * 2] + (k >> 1 & 1) * xv[i * 2 + 1]);
+            cr_assert_float_eq(f[i * 8 + k], cos(th), 1e-5);
+            cr_assert_float_eq(f[i * 8 + 4 + k], sin(th), 1e-5);
+        }
+    const nota_tensor *y;
+    cr_assert_eq(nota_nn_layer_forward(l, x, &y), NOTA_OK);
+    for (int i = 0; i < 5; i++)
+        for (int o = 0; o < 3; o++) {
+            double r = 0;
+            for (int k = 0; k < 8; k++)
+                r += (double)f[i * 8 + k] * w[k * 3 + o];
+            cr_assert_float_eq(((float *)y->data)[i * 3 + o], r, 1e-5);
+        }
+    /* refusals */
+    int64_t bad[2] = {5, 4};
+    nota_tensor *phib;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, bad, &phib), NOTA_OK);
+    cr_assert_eq(nota_nn_fourier_features(x, phib), NOTA_ESHAPE);
+    cr_assert_str_eq(nota_last_error(),
+                     "nota_nn_fourier_features: given phi (5, 4), expects (5, 8) for x (5, 2)");
+    int64_t wide[2] = {2, 17};
+    nota_tensor *xw = tensor(2, wide, 14);
+    cr_assert_eq(nota_nn_fourier_features(xw, phib), NOTA_EINVAL);
+    cr_assert_str_eq(
+        nota_last_error(),
+        "nota_nn_fourier_features: x (2, 17) has 17 columns, at most 16 are supported");
+    nota_tensor_free(xw);
+    nota_tensor_free(phib);
+    nota_tensor_free(phi);
+    nota_tensor_free(x);
+    nota_nn_layer_free(l);
+}

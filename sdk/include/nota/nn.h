@@ -31,7 +31,8 @@
  * Layers and nets are not thread-safe; use one per thread.
  *
  * API changes since first publication (additions only): nota_nn_optim_save
- * and nota_nn_optim_load (optimizer state for checkpoints).
+ * and nota_nn_optim_load (optimizer state for checkpoints);
+ * nota_nn_fourier_features and _backward (the Fourier layer as functions).
  */
 #ifndef NOTA_NN_H
 #define NOTA_NN_H
@@ -117,6 +118,18 @@ nota_status nota_nn_act_new(nota_nn_act_kind kind, float param, nota_nn_layer **
  * `residual` is true, which needs in == out (NOTA_EINVAL otherwise). It is one
  * GEMM: features (N, 2·2^in) times weight. Default init: N(0, 1/2^in). */
 nota_status nota_nn_fourier_new(int64_t in, int64_t out, bool residual, nota_nn_layer **layer);
+
+/* The Fourier layer's features as functions, for models whose coefficients
+ * are not parameters (DFM's generator, paper 001 §4.2.2, has a decoder emit
+ * a_k, b_k per image): phi (N, 2·2^in) = [cos θ_k | sin θ_k], θ_k = 2π k·x,
+ * for x (N, in), 1 <= in <= 16, column order as the layer's weight rows.
+ * phi is caller-owned and overwritten. With positions shared by all images,
+ * one GEMM phi × [W_1 | W_2 | ...] then evaluates every image at once. */
+nota_status nota_nn_fourier_features(const nota_tensor *x, nota_tensor *phi);
+/* dx (N, in) = dL/dx from dphi = dL/dphi and the phi of that x (overwritten;
+ * caller-owned). */
+nota_status nota_nn_fourier_features_backward(const nota_tensor *phi, const nota_tensor *dphi,
+                                              nota_tensor *dx);
 
 /* Reshape each item: x (N, ...) → (N, item_shape...), element count per item
  * must match. For Linear → Conv2d stacks. No parameters. */
