@@ -2,9 +2,12 @@
  *
  * Bilinear follows PyTorch's align_corners = false: output pixel o reads the
  * source coordinate max((o + 0.5)/2 - 0.5, 0), blending its two neighbours
- * (the second clamped to the edge). Both modes are separable, so a plane is
- * handled as rows × columns of precomputed (index, weight) pairs, and the
- * backward scatters with the same pairs (the adjoint).
+ * (the second clamped to the edge); nn_upsample_src in nn_kernels.h is that
+ * map. It is separable, so each call builds the column table (index pair and
+ * weights for the 2W output columns) once and every row reuses it; the
+ * backward scatters with the same pairs (the adjoint). Nearest is a plain
+ * copy of each value into a 2×2 block — not bilinear with weights 1 and 0,
+ * which would turn an Inf into NaN (0·Inf) and cost four loads per pixel.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +20,34 @@ typedef struct up_priv {
     nota_nn_upsample_mode mode;
 } up_priv;
 
-static void src_pair(nota_nn_upsample_mode mode, int64_t o, int64_t n, int64_t *i0, int64_t *i1,
-                     float *w0) {
-    nn_upsample_src(mode == NOTA_NN_UPSAMPLE_BILINEAR, o, n, i0, i1, w0);
+/* Column table for 2w outputs: x0, x1 and weights w0, 1 - w0. */
+typedef struct col_table {
+    int64_t *x0, *x1;
+    float *w0, *w1;
+} col_table;
+
+static nota_status table_new(int64_t w, col_table *t) {
+    size_t n = (size_t)(2 * w);
+    t->x0 = malloc(2 * n * sizeof *t->x0);
+    t->w0 = malloc(2 * n * sizeof *t->w0);
+    if (!t->x0 || !t->w0) {
+        free(t->x0);
+        free(t->w0);
+        return nota_error(NOTA_ENOMEM, "upsample2x: cannot allocate a %lld-column table",
+                          (long long)(2 * w));
+    }
+    t->x1 = t->x0 + n;
+    t->w1 = t->w0 + n;
+    for (int64_t o = 0; o < 2 * w; o++) {
+        nn_upsample_src(true, o, w, &t->x0[o], &t->x1[o], &t->w0[o]);
+        t->w1[o] = 1.0f - t->w0[o];
+    }
+    return NOTA_OK;
+}
+
+static void table_free(col_table *t) {
+    free(t->x0);
+    free(t->w0);
 }
 
 static nota_status up_forward(nota_nn_layer *l, const nota_tensor *x) {
@@ -31,23 +59,36 @@ static nota_status up_forward(nota_nn_layer *l, const nota_tensor *x) {
     if (st) return st;
     const float *xd = nn_f(x);
     float *y = nn_f(l->y);
+    if (p->mode == NOTA_NN_UPSAMPLE_NEAREST) {
+        for (int64_t r = 0; r < nc * h; r++) { /* input row r → output rows 2r, 2r+1 */
+            const float *src = xd + r * w;
+            float *o = y + 2 * r * 2 * w;
+            for (int64_t i = 0; i < w; i++)
+                o[2 * i] = o[2 * i + 1] = src[i];
+            memcpy(o + 2 * w, o, (size_t)(2 * w) * sizeof *o);
+        }
+        return NOTA_OK;
+    }
+    col_table t;
+    st = table_new(w, &t);
+    if (st) return st;
     for (int64_t q = 0; q < nc; q++) {
         const float *img = xd + q * h * w;
         float *out = y + q * 4 * h * w;
         for (int64_t oy = 0; oy < 2 * h; oy++) {
             int64_t y0, y1;
             float wy;
-            src_pair(p->mode, oy, h, &y0, &y1, &wy);
+            nn_upsample_src(true, oy, h, &y0, &y1, &wy);
+            const float *r0 = img + y0 * w, *r1 = img + y1 * w;
+            float *o = out + oy * 2 * w, wy1 = 1.0f - wy;
             for (int64_t ox = 0; ox < 2 * w; ox++) {
-                int64_t x0, x1;
-                float wx;
-                src_pair(p->mode, ox, w, &x0, &x1, &wx);
-                float top = wx * img[y0 * w + x0] + (1.0f - wx) * img[y0 * w + x1];
-                float bot = wx * img[y1 * w + x0] + (1.0f - wx) * img[y1 * w + x1];
-                out[oy * 2 * w + ox] = wy * top + (1.0f - wy) * bot;
+                float top = t.w0[ox] * r0[t.x0[ox]] + t.w1[ox] * r0[t.x1[ox]];
+                float bot = t.w0[ox] * r1[t.x0[ox]] + t.w1[ox] * r1[t.x1[ox]];
+                o[ox] = wy * top + wy1 * bot;
             }
         }
     }
+    table_free(&t);
     return NOTA_OK;
 }
 
@@ -58,6 +99,18 @@ static nota_status up_backward(nota_nn_layer *l, const nota_tensor *dyt, bool ne
     int64_t nc = x->shape[0] * x->shape[1], h = x->shape[2], w = x->shape[3];
     const float *dy = nn_f(dyt);
     float *dx = nn_f(l->dx);
+    if (p->mode == NOTA_NN_UPSAMPLE_NEAREST) {
+        for (int64_t r = 0; r < nc * h; r++) {
+            const float *d0 = dy + 2 * r * 2 * w, *d1 = d0 + 2 * w;
+            float *g = dx + r * w;
+            for (int64_t i = 0; i < w; i++)
+                g[i] = (d0[2 * i] + d0[2 * i + 1]) + (d1[2 * i] + d1[2 * i + 1]);
+        }
+        return NOTA_OK;
+    }
+    col_table t;
+    nota_status st = table_new(w, &t);
+    if (st) return st;
     memset(dx, 0, l->dx->nbytes);
     for (int64_t q = 0; q < nc; q++) {
         float *g = dx + q * h * w;
@@ -65,19 +118,19 @@ static nota_status up_backward(nota_nn_layer *l, const nota_tensor *dyt, bool ne
         for (int64_t oy = 0; oy < 2 * h; oy++) {
             int64_t y0, y1;
             float wy;
-            src_pair(p->mode, oy, h, &y0, &y1, &wy);
+            nn_upsample_src(true, oy, h, &y0, &y1, &wy);
+            float *g0 = g + y0 * w, *g1 = g + y1 * w, wy1 = 1.0f - wy;
+            const float *dr = d + oy * 2 * w;
             for (int64_t ox = 0; ox < 2 * w; ox++) {
-                int64_t x0, x1;
-                float wx;
-                src_pair(p->mode, ox, w, &x0, &x1, &wx);
-                float v = d[oy * 2 * w + ox];
-                g[y0 * w + x0] += wy * wx * v;
-                g[y0 * w + x1] += wy * (1.0f - wx) * v;
-                g[y1 * w + x0] += (1.0f - wy) * wx * v;
-                g[y1 * w + x1] += (1.0f - wy) * (1.0f - wx) * v;
+                float v0 = wy * dr[ox], v1 = wy1 * dr[ox];
+                g0[t.x0[ox]] += t.w0[ox] * v0;
+                g0[t.x1[ox]] += t.w1[ox] * v0;
+                g1[t.x0[ox]] += t.w0[ox] * v1;
+                g1[t.x1[ox]] += t.w1[ox] * v1;
             }
         }
     }
+    table_free(&t);
     return NOTA_OK;
 }
 

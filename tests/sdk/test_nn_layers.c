@@ -162,6 +162,17 @@ Test(nn_layers, upsample_values_as_pytorch) {
         nota_nn_layer_free(l);
     }
     nota_tensor_free(x);
+    /* nearest copies values: an Inf stays Inf (a 0-weighted blend would give NaN) */
+    float iv[4] = {INFINITY, 1, 2, 3};
+    nota_nn_layer *l;
+    const nota_tensor *y;
+    cr_assert_eq(nota_tensor_wrap(NOTA_F32, 4, s, iv, &x), NOTA_OK);
+    cr_assert_eq(nota_nn_upsample2x_new(NOTA_NN_UPSAMPLE_NEAREST, &l), NOTA_OK);
+    cr_assert_eq(nota_nn_layer_forward(l, x, &y), NOTA_OK);
+    cr_assert(isinf(((float *)y->data)[1]) && isinf(((float *)y->data)[4]));
+    cr_assert_eq(((float *)y->data)[2], 1.0f);
+    nota_nn_layer_free(l);
+    nota_tensor_free(x);
 }
 
 Test(nn_layers, batchnorm_train_normalises_and_tracks_running_stats) {
