@@ -25,12 +25,13 @@ static const nota_option options[] = {
     {"full_every", NOTA_VAL_INT, "10",
      "every K-th layer (layers 0, K, 2K, ...) is a full layer whatever the schedule (0 = never)",
      0, 100000, NULL},
-    {"rotation", NOTA_VAL_STRING, "pca",
+    {"rotation", NOTA_VAL_STRING, "ica",
      "directions: random (Haar rotations, the poster's); pca (every search_every-th layer uses "
      "the principal axes of the current data, of the patches or of the whole item); ica (those "
-     "patch layers use the least Gaussian directions, by orthogonal FastICA; full ones PCA)",
+     "layers use the least Gaussian directions, by orthogonal FastICA — full layers of more "
+     "than 64 values PCA)",
      0, 0, "random|pca|ica"},
-    {"search_every", NOTA_VAL_INT, "10",
+    {"search_every", NOTA_VAL_INT, "1",
      "with rotation=pca|ica: layers 0, K, 2K, ... use the data-driven directions, the others "
      "random ones", 1, 100000, NULL},
     {"ica_items", NOTA_VAL_INT, "4096", "items the ICA direction search looks at", 16,

@@ -25,6 +25,7 @@
 
 #define FLOW_MAX_LAYERS 4096
 #define FLOW_MAX_DIM 65536
+#define FLOW_ICA_MAX_FULL 64 /* rotation=ica: larger full layers use PCA */
 
 typedef enum { ROT_RANDOM = 0, ROT_PCA = 1, ROT_ICA = 2 } flow_rotation;
 typedef enum { PRE_AUTO = 0, PRE_LOGIT = 1, PRE_NONE = 2 } flow_pre;
@@ -39,9 +40,9 @@ typedef struct flow_opts {
 } flow_opts;
 
 /* One layer. Rows of the batch are permuted into the layer's order first
- * (perm[r] = the canonical coordinate at row r; NULL = canonical order), so
- * that a patch layer's blocks are contiguous runs of P rows and one P×P
- * rotation multiplies each block. Splines are indexed by row. */
+ * (perm[r] = the canonical coordinate at row r; NULL = canonical order):
+ * row i·Q + q holds element i of patch q, so the batch is one (P, Q·N)
+ * matrix and the P×P rotation is one GEMM. Splines are indexed by row. */
 typedef struct flow_layer {
     int patch;          /* 0 = full layer (P = D), else patch side p */
     int shift_y, shift_x;
@@ -102,7 +103,7 @@ void flow_batch_load(flow_batch *b, const float *x);
 void flow_batch_store(flow_batch *b, float *x);
 /* Reorder rows to `perm` (NULL = canonical). */
 void flow_batch_reorder(flow_batch *b, const int64_t *perm);
-/* y = R x on every block of P rows (transpose: x = Rᵀ y). */
+/* y = R x on every patch (transpose: x = Rᵀ y): one GEMM on (P, Q·N). */
 void flow_batch_rotate(flow_batch *b, const float *rot, int64_t P, bool transpose);
 /* Splines of a layer on every row; logdet accumulated when tracked. */
 void flow_batch_splines(flow_batch *b, const flow *f, const flow_layer *l, bool inverse);

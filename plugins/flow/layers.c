@@ -3,8 +3,8 @@
  *
  * A patch ("conv") layer of side p cuts the C×H×W image, circularly shifted
  * by (sy, sx), into (H/p)(W/p) patches of P = p·p·C values and rotates each
- * with the same P×P matrix. Expressed on the batch it is a permutation that
- * lays each patch out as P consecutive rows, then one small GEMM per patch.
+ * with the same P×P matrix. Expressed on the batch it is a permutation of
+ * rows followed by one GEMM.
  * The shift changes every layer so that patch borders move and information
  * flows between neighbouring patches over depth.
  */
@@ -34,19 +34,23 @@ void flow_clear(flow *f) {
 
 nota_status flow_patch_perm(int C, int H, int W, int p, int sy, int sx, int64_t **out) {
     *out = NULL;
-    int64_t D = (int64_t)C * H * W;
+    int64_t D = (int64_t)C * H * W, Q = (int64_t)(H / p) * (W / p);
     int64_t *perm = malloc((size_t)D * sizeof *perm);
     if (!perm) return nota_error(NOTA_ENOMEM, "flow: cannot allocate a permutation of %lld",
                                  (long long)D);
-    int64_t r = 0;
-    for (int py = 0; py < H / p; py++)
-        for (int px = 0; px < W / p; px++)
-            for (int c = 0; c < C; c++)
-                for (int dy = 0; dy < p; dy++)
-                    for (int dx = 0; dx < p; dx++) {
+    /* row i·Q + q = element i of patch q: element i of every patch forms one
+     * run of Q·N values, so the batch reads as one (P, Q·N) matrix and the
+     * whole layer's rotation is a single GEMM */
+    for (int c = 0; c < C; c++)
+        for (int dy = 0; dy < p; dy++)
+            for (int dx = 0; dx < p; dx++) {
+                int64_t i = ((int64_t)c * p + dy) * p + dx;
+                for (int py = 0; py < H / p; py++)
+                    for (int px = 0; px < W / p; px++) {
                         int y = (py * p + dy + sy) % H, x = (px * p + dx + sx) % W;
-                        perm[r++] = ((int64_t)c * H + y) * W + x;
+                        perm[i * Q + (int64_t)py * (W / p) + px] = ((int64_t)c * H + y) * W + x;
                     }
+            }
     *out = perm;
     return NOTA_OK;
 }

@@ -90,10 +90,8 @@ void flow_batch_reorder(flow_batch *b, const int64_t *perm) {
 }
 
 void flow_batch_rotate(flow_batch *b, const float *rot, int64_t P, bool transpose_r) {
-    int64_t N = b->N;
-    for (int64_t q = 0; q < b->D / P; q++)
-        nota_sgemm(transpose_r, false, P, N, P, 1.0f, rot, P, b->a + q * P * N, N, 0.0f,
-                   b->b + q * P * N, N);
+    int64_t cols = b->D / P * b->N; /* the batch as a (P, Q·N) matrix, see layers.c */
+    nota_sgemm(transpose_r, false, P, cols, P, 1.0f, rot, P, b->a, cols, 0.0f, b->b, cols);
     float *t = b->a;
     b->a = b->b;
     b->b = t;
