@@ -192,6 +192,9 @@ Command: `/usr/bin/python3 bench/vae_epoch.py --reps {a.reps} --threads {a.threa
 
 Best against best: nota {med[('nota', best_n)]:.2f} s ({best_n} thread(s)) vs PyTorch
 {med[('torch', best_t)]:.2f} s ({best_t} thread(s)): **{ratio:.2f}x** (target >= 1.8x).
+
+On a machine shared with other jobs the times and the ratio move a lot between runs;
+rerun on an idle machine for a definitive figure.
 """
     print(sec)
     if not a.no_write:
