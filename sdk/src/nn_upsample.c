@@ -16,6 +16,10 @@
 #include "nn_internal.h"
 #include "nn_kernels.h"
 
+/* Output columns reading one input column: 4 inside, up to 6 at the edges
+ * where the clamped neighbour coincides with the column itself. */
+#define NN_UP_ADJ 8
+
 typedef struct up_priv {
     nota_nn_upsample_mode mode;
 } up_priv;
@@ -108,9 +112,26 @@ static nota_status up_backward(nota_nn_layer *l, const nota_tensor *dyt, bool ne
         }
         return NOTA_OK;
     }
+    /* The adjoint as gathers: for input column x, the (output column,
+     * weight) pairs that read it (at most NN_UP_ADJ, edges included), so a
+     * row's horizontal adjoint is a short dot product per column instead of
+     * four scattered read-modify-writes per output pixel. */
     col_table t;
     nota_status st = table_new(w, &t);
     if (st) return st;
+    int64_t *src = malloc((size_t)w * NN_UP_ADJ * sizeof *src);
+    float *wt = malloc((size_t)w * NN_UP_ADJ * sizeof *wt);
+    int *cnt = calloc((size_t)w, sizeof *cnt);
+    float *hrow = malloc((size_t)w * sizeof *hrow);
+    if (!src || !wt || !cnt || !hrow) {
+        free(src), free(wt), free(cnt), free(hrow), table_free(&t);
+        return nota_error(NOTA_ENOMEM, "upsample2x: cannot allocate the adjoint table");
+    }
+    for (int64_t ox = 0; ox < 2 * w; ox++) {
+        int64_t a = t.x0[ox], b = t.x1[ox];
+        src[a * NN_UP_ADJ + cnt[a]] = ox, wt[a * NN_UP_ADJ + cnt[a]++] = t.w0[ox];
+        src[b * NN_UP_ADJ + cnt[b]] = ox, wt[b * NN_UP_ADJ + cnt[b]++] = t.w1[ox];
+    }
     memset(dx, 0, l->dx->nbytes);
     for (int64_t q = 0; q < nc; q++) {
         float *g = dx + q * h * w;
@@ -119,17 +140,21 @@ static nota_status up_backward(nota_nn_layer *l, const nota_tensor *dyt, bool ne
             int64_t y0, y1;
             float wy;
             nn_upsample_src(true, oy, h, &y0, &y1, &wy);
-            float *g0 = g + y0 * w, *g1 = g + y1 * w, wy1 = 1.0f - wy;
             const float *dr = d + oy * 2 * w;
-            for (int64_t ox = 0; ox < 2 * w; ox++) {
-                float v0 = wy * dr[ox], v1 = wy1 * dr[ox];
-                g0[t.x0[ox]] += t.w0[ox] * v0;
-                g0[t.x1[ox]] += t.w1[ox] * v0;
-                g1[t.x0[ox]] += t.w0[ox] * v1;
-                g1[t.x1[ox]] += t.w1[ox] * v1;
+            for (int64_t x0 = 0; x0 < w; x0++) {
+                float acc = 0.0f;
+                for (int k = 0; k < cnt[x0]; k++)
+                    acc += wt[x0 * NN_UP_ADJ + k] * dr[src[x0 * NN_UP_ADJ + k]];
+                hrow[x0] = acc;
             }
+            float *g0 = g + y0 * w, *g1 = g + y1 * w, wy1 = 1.0f - wy;
+            for (int64_t x0 = 0; x0 < w; x0++)
+                g0[x0] += wy * hrow[x0];
+            for (int64_t x0 = 0; x0 < w; x0++)
+                g1[x0] += wy1 * hrow[x0];
         }
     }
+    free(src), free(wt), free(cnt), free(hrow);
     table_free(&t);
     return NOTA_OK;
 }
