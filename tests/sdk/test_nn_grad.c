@@ -54,6 +54,9 @@ static nota_status mk_conv7_reflect(nota_nn_layer **l) {
 static nota_status mk_conv2_valid(nota_nn_layer **l) {
     return mk_conv(3, 2, 2, 2, 1, 0, NOTA_NN_PAD_ZERO, true, l);
 }
+static nota_status mk_conv3_pad2(nota_nn_layer **l) {
+    return mk_conv(2, 2, 3, 3, 1, 2, NOTA_NN_PAD_ZERO, false, l);
+}
 static nota_status mk_conv3x2_zero(nota_nn_layer **l) {
     return mk_conv(2, 2, 3, 2, 1, 1, NOTA_NN_PAD_ZERO, true, l);
 }
@@ -93,6 +96,7 @@ static const grad_case cases[] = {
     {"conv2d_7x7_reflect", mk_conv7_reflect, 4, {1, 2, 8, 8}, true, 1e-2f, 2e-3, 0},
     /* zero padding, stride 1, square kernel: dx as a flipped-kernel conv */
     {"conv2d_2x2_valid", mk_conv2_valid, 4, {2, 3, 4, 5}, true, 1e-2f, 2e-3, 0},
+    {"conv2d_3x3_pad2_grows", mk_conv3_pad2, 4, {1, 2, 3, 4}, true, 1e-2f, 2e-3, 0},
     /* non-square: dx through col2im */
     {"conv2d_3x2_zero", mk_conv3x2_zero, 4, {2, 2, 4, 5}, true, 1e-2f, 2e-3, 0},
     {"upsample_nearest", mk_up_nearest, 4, {2, 2, 3, 4}, true, 1e-2f, 2e-3, 0},
