@@ -21,9 +21,9 @@ static void print_plain(const char *spec, const nota_normality_summary *s) {
     printf("%-22s %6lld (%5.1f%%)    %6lld (%5.1f%%)\n", "D'Agostino K^2",
            (long long)s->k2_reject_05, 100.0 * (double)s->k2_reject_05 / d,
            (long long)s->k2_reject_01, 100.0 * (double)s->k2_reject_01 / d);
-    printf("%-22s %6lld (%5.1f%%)    %6lld (%5.1f%%)\n", "Jarque-Bera",
-           (long long)s->jb_reject_05, 100.0 * (double)s->jb_reject_05 / d,
-           (long long)s->jb_reject_01, 100.0 * (double)s->jb_reject_01 / d);
+    printf("%-22s %6lld (%5.1f%%)    %6lld (%5.1f%%)\n", "Jarque-Bera", (long long)s->jb_reject_05,
+           100.0 * (double)s->jb_reject_05 / d, (long long)s->jb_reject_01,
+           100.0 * (double)s->jb_reject_01 / d);
 }
 
 static void print_p(const char *key, const nota_normality *r, int64_t d, bool jb) {
@@ -35,8 +35,7 @@ static void print_p(const char *key, const nota_normality *r, int64_t d, bool jb
     printf("]");
 }
 
-static void print_json(const char *spec, const nota_normality_summary *s,
-                       const nota_normality *r) {
+static void print_json(const char *spec, const nota_normality_summary *s, const nota_normality *r) {
     printf("{\"data\":");
     host_json_str(stdout, spec);
     printf(",\"items\":%lld,\"components\":%lld,\"constant\":%lld", (long long)s->n,

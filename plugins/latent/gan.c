@@ -20,9 +20,9 @@
 #include <string.h>
 
 #define STREAM_INIT 0x8000u
-#define STREAM_EPOCH 0x9000u  /* + epoch: shuffle */
-#define STREAM_ZD 0x200000u   /* + epoch: noise for D steps */
-#define STREAM_ZG 0x300000u   /* + epoch: noise for G steps */
+#define STREAM_EPOCH 0x9000u /* + epoch: shuffle */
+#define STREAM_ZD 0x200000u  /* + epoch: noise for D steps */
+#define STREAM_ZG 0x300000u  /* + epoch: noise for G steps */
 #define STREAM_SAMPLE 0xa000u
 #define CHUNK 1024
 
@@ -152,7 +152,8 @@ static nota_status trainer_new(trainer *tr, gan *g, int64_t rows, uint64_t seed)
     if (!st) st = nota_nn_adam_new(&ao, &tr->og);
     if (!st) st = nota_nn_optim_add_net(tr->od, g->disc);
     if (!st) st = nota_nn_optim_add_net(tr->og, g->gen);
-    for (int i = 0; i < W_N && !st; i++) st = nota_tensor_new_2d(rows, cols[i], &tr->t[i]);
+    for (int i = 0; i < W_N && !st; i++)
+        st = nota_tensor_new_2d(rows, cols[i], &tr->t[i]);
     if (st) return st;
     for (int64_t i = 0; i < rows; i++) {
         nota_tensor_f32(tr->t[W_REAL])[i] = (float)(1.0 - g->smooth);
@@ -165,7 +166,8 @@ static nota_status trainer_new(trainer *tr, gan *g, int64_t rows, uint64_t seed)
 static void trainer_free(trainer *tr) {
     nota_nn_optim_free(tr->od);
     nota_nn_optim_free(tr->og);
-    for (int i = 0; i < W_N; i++) nota_tensor_free(tr->t[i]);
+    for (int i = 0; i < W_N; i++)
+        nota_tensor_free(tr->t[i]);
 }
 
 static nota_status train_loop(gan *g, const nota_tensor *train, const nota_host *host,
@@ -192,9 +194,10 @@ static nota_status train_loop(gan *g, const nota_tensor *train, const nota_host 
             bool g_step = (nb + 1) % g->d_steps == 0;
             st = batch(&tr, m, e, b0, g_step, &dl, &gl);
             if (!st && (!isfinite(dl) || (g_step && !isfinite(gl))))
-                st = nota_error(NOTA_ENUMERIC, "gan fit: loss is not finite (D %g, G %g) at epoch "
-                                "%lld, batch %lld; no model kept (try a smaller lr than %g)", dl,
-                                gl, (long long)e + 1, (long long)nb + 1, g->lr);
+                st = nota_error(NOTA_ENUMERIC,
+                                "gan fit: loss is not finite (D %g, G %g) at epoch "
+                                "%lld, batch %lld; no model kept (try a smaller lr than %g)",
+                                dl, gl, (long long)e + 1, (long long)nb + 1, g->lr);
             dsum += dl;
             if (g_step) {
                 gsum += gl;
@@ -217,14 +220,17 @@ static nota_status train_loop(gan *g, const nota_tensor *train, const nota_host 
 nota_status gan_fit(gan *g, const nota_tensor *train, const nota_tensor *valid,
                     const nota_host *host) {
     if (!nota_tensor_f32(train) || train->ndim < 2)
-        return nota_error(NOTA_EINVAL, "gan fit: expected f32 data (N, ...), found %s with %d "
-                          "dimension(s)", nota_dtype_name(train->dtype), train->ndim);
+        return nota_error(NOTA_EINVAL,
+                          "gan fit: expected f32 data (N, ...), found %s with %d "
+                          "dimension(s)",
+                          nota_dtype_name(train->dtype), train->ndim);
     if (train->shape[0] < 2)
         return nota_error(NOTA_EINVAL, "gan fit: need at least 2 items, got %lld",
                           (long long)train->shape[0]);
     nota_status st = nota_tensor_check_finite(train, "gan fit: training data");
     if (st) return st;
-    if (valid) nota_log(host, NOTA_LOG_INFO, "gan: validation data is not used (no early stopping)");
+    if (valid)
+        nota_log(host, NOTA_LOG_INFO, "gan: validation data is not used (no early stopping)");
     uint64_t seed = host ? host->seed : 0;
     gan_release(g);
     st = lat_items_fit_standard(&g->items, train, "gan fit");
@@ -236,16 +242,16 @@ nota_status gan_fit(gan *g, const nota_tensor *train, const nota_tensor *valid,
 
 nota_status gan_fitted(const gan *g, const char *what) {
     return g->gen ? NOTA_OK
-                  : nota_error(NOTA_EINVAL, "gan %s: the model is not fitted (fit or load it first)",
-                               what);
+                  : nota_error(NOTA_EINVAL,
+                               "gan %s: the model is not fitted (fit or load it first)", what);
 }
 
 /* G(z) for n codes (n × latent) → (n, item shape) in data units. */
 nota_status gan_generate(gan *g, float *z, int64_t n, nota_tensor **out) {
     int64_t d = g->items.d, h = g->latent;
     float *y = malloc((size_t)n * (size_t)d * sizeof *y);
-    nota_status st = y ? NOTA_OK : nota_error(NOTA_ENOMEM, "gan: cannot allocate %lld items",
-                                              (long long)n);
+    nota_status st =
+        y ? NOTA_OK : nota_error(NOTA_ENOMEM, "gan: cannot allocate %lld items", (long long)n);
     for (int64_t r0 = 0; r0 < n && !st; r0 += CHUNK) {
         int64_t m = n - r0 < CHUNK ? n - r0 : CHUNK, shape[2] = {m, h};
         nota_tensor *t;
@@ -269,7 +275,8 @@ nota_status gan_sample(gan *g, int64_t n, double temperature, const nota_host *h
     float *z = malloc((size_t)n * (size_t)g->latent * sizeof *z);
     if (!z) return nota_error(NOTA_ENOMEM, "gan sample: cannot allocate %lld codes", (long long)n);
     nota_rng_fill_normal(host ? host->seed : 0, STREAM_SAMPLE, z, (size_t)(n * g->latent));
-    for (int64_t i = 0; i < n * g->latent; i++) z[i] *= (float)temperature;
+    for (int64_t i = 0; i < n * g->latent; i++)
+        z[i] *= (float)temperature;
     st = gan_generate(g, z, n, out);
     free(z);
     return st;

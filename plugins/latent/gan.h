@@ -12,9 +12,9 @@ typedef struct gan {
     int64_t batch, epochs, d_steps;
     double lr, beta1, smooth, clip;
     /* fitted state (nets NULL until fit or load) */
-    lat_items items;     /* per-column standardisation */
-    nota_nn_net *gen;    /* latent → …hidden reversed → d */
-    nota_nn_net *disc;   /* d → …hidden → 1 logit */
+    lat_items items;   /* per-column standardisation */
+    nota_nn_net *gen;  /* latent → …hidden reversed → d */
+    nota_nn_net *disc; /* d → …hidden → 1 logit */
 } gan;
 
 nota_status gan_new(const nota_config *cfg, gan **out);

@@ -26,16 +26,20 @@ static void put(nota_metric *out, size_t cap, size_t *n, const char *name, doubl
 
 /* Per-column mean and sd (population) of n rows × d. */
 static void moments(const float *x, int64_t n, int64_t d, double *mean, double *sd) {
-    for (int64_t j = 0; j < d; j++) mean[j] = sd[j] = 0;
+    for (int64_t j = 0; j < d; j++)
+        mean[j] = sd[j] = 0;
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) mean[j] += x[i * d + j];
-    for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
+        for (int64_t j = 0; j < d; j++)
+            mean[j] += x[i * d + j];
+    for (int64_t j = 0; j < d; j++)
+        mean[j] /= (double)n;
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < d; j++) {
             double c = x[i * d + j] - mean[j];
             sd[j] += c * c;
         }
-    for (int64_t j = 0; j < d; j++) sd[j] = sqrt(sd[j] / (double)n);
+    for (int64_t j = 0; j < d; j++)
+        sd[j] = sqrt(sd[j] / (double)n);
 }
 
 /* Mean sigmoid(D(x)) over n rows of data-unit x. */
@@ -49,7 +53,8 @@ static nota_status d_prob(gan *g, const float *x, int64_t n, float *buf, double 
         lat_items_gather(&g->items, x, NULL, r0, m, false, buf);
         nota_status st = nota_tensor_wrap(NOTA_F32, 2, shape, buf, &t);
         if (!st) st = nota_nn_net_forward(g->disc, t, &o);
-        for (int64_t i = 0; i < m && !st; i++) s += 1.0 / (1.0 + exp(-nota_tensor_f32(o)[i]));
+        for (int64_t i = 0; i < m && !st; i++)
+            s += 1.0 / (1.0 + exp(-nota_tensor_f32(o)[i]));
         nota_tensor_free(t);
         if (st) return st;
     }

@@ -19,8 +19,10 @@ nota_status lat_parse_hidden(const char *who, const char *text, int64_t *sizes, 
         errno = 0;
         long long v = strtoll(p, &end, 10);
         if (end == p || errno || v < 1 || v > 65536 || (*end && *end != ','))
-            return nota_error(NOTA_EINVAL, "%s: option hidden='%s': expected comma-separated "
-                              "layer sizes in 1..65536, e.g. \"512,256\"", who, text);
+            return nota_error(NOTA_EINVAL,
+                              "%s: option hidden='%s': expected comma-separated "
+                              "layer sizes in 1..65536, e.g. \"512,256\"",
+                              who, text);
         if (*n == LAT_MAX_HIDDEN)
             return nota_error(NOTA_EINVAL, "%s: option hidden='%s': at most %d hidden layers", who,
                               text, LAT_MAX_HIDDEN);
@@ -66,17 +68,19 @@ static nota_status check_tensor(const nota_modelfile *mf, const char *name, int 
     nota_status st = nota_modelfile_get_tensor(mf, name, &t);
     if (st) return nota_error_prefix(st, "%s model: ", who);
     bool ok = t->ndim == ndim && t->dtype == NOTA_F32;
-    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
+    for (int i = 0; ok && i < ndim; i++)
+        ok = t->shape[i] == shape[i];
     if (ok) return NOTA_OK;
     char a[96], b[96];
     return nota_error(NOTA_EFORMAT, "%s model: tensor '%s' is %s %s, the config needs f32 %s", who,
-                      name, nota_dtype_name(t->dtype), nota_shape_str(t->ndim, t->shape, a, sizeof a),
+                      name, nota_dtype_name(t->dtype),
+                      nota_shape_str(t->ndim, t->shape, a, sizeof a),
                       nota_shape_str(ndim, shape, b, sizeof b));
 }
 
 nota_status lat_mlp_check_file(const nota_modelfile *mf, const char *prefix, int64_t in,
-                               const int64_t *hidden, int n, bool reverse, int64_t out,
-                               bool bias, const char *who) {
+                               const int64_t *hidden, int n, bool reverse, int64_t out, bool bias,
+                               const char *who) {
     int64_t prev = in;
     for (int i = 0; i <= n; i++) {
         int64_t next = i == n ? out : hidden[reverse ? n - 1 - i : i], ws[2] = {next, prev};
@@ -125,8 +129,10 @@ nota_status lat_items_fit_standard(lat_items *it, const nota_tensor *x, const ch
         return nota_error(NOTA_ENOMEM, "%s: cannot allocate column statistics", who);
     }
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) acc[j] += p[i * d + j];
-    for (int64_t j = 0; j < d; j++) acc[j] /= (double)n;
+        for (int64_t j = 0; j < d; j++)
+            acc[j] += p[i * d + j];
+    for (int64_t j = 0; j < d; j++)
+        acc[j] /= (double)n;
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < d; j++) {
             double c = p[i * d + j] - acc[j];
@@ -166,7 +172,8 @@ nota_status lat_items_fit_unit(lat_items *it, const nota_tensor *x, const char *
 
 double lat_items_log_jacobian(const lat_items *it) {
     double s = 0;
-    for (int64_t j = 0; j < it->d; j++) s += log((double)it->scale[j]);
+    for (int64_t j = 0; j < it->d; j++)
+        s += log((double)it->scale[j]);
     return s;
 }
 
@@ -193,21 +200,26 @@ nota_status lat_items_output(const lat_items *it, const float *y, int64_t n, not
     float *o = nota_tensor_f32(*out);
     int64_t d = it->d;
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) o[i * d + j] = y[i * d + j] * it->scale[j] + it->shift[j];
+        for (int64_t j = 0; j < d; j++)
+            o[i * d + j] = y[i * d + j] * it->scale[j] + it->shift[j];
     return NOTA_OK;
 }
 
 nota_status lat_items_check(const lat_items *it, const nota_tensor *x, const char *what) {
     if (!nota_tensor_f32(x) || x->ndim < 2)
-        return nota_error(NOTA_EINVAL, "%s: expected f32 data (N, ...), found %s with %d "
-                          "dimension(s)", what, nota_dtype_name(x->dtype), x->ndim);
+        return nota_error(NOTA_EINVAL,
+                          "%s: expected f32 data (N, ...), found %s with %d "
+                          "dimension(s)",
+                          what, nota_dtype_name(x->dtype), x->ndim);
     if ((int64_t)nota_tensor_row_size(x) != it->d) {
         char a[96], b[96];
         int64_t want[NOTA_MAX_DIMS];
         want[0] = x->shape[0];
         memcpy(want + 1, it->item_shape, (size_t)it->item_ndim * sizeof(int64_t));
-        return nota_error(NOTA_ESHAPE, "%s: the model was fitted on items of %lld values, shape %s; "
-                          "data is %s", what, (long long)it->d,
+        return nota_error(NOTA_ESHAPE,
+                          "%s: the model was fitted on items of %lld values, shape %s; "
+                          "data is %s",
+                          what, (long long)it->d,
                           nota_shape_str(it->item_ndim + 1, want, a, sizeof a),
                           nota_shape_str(x->ndim, x->shape, b, sizeof b));
     }
@@ -236,10 +248,12 @@ nota_status lat_items_load(lat_items *it, const nota_modelfile *mf, const char *
     if (st) return nota_error_prefix(st, "%s model: ", who);
     char a[96], b[96];
     if (!nota_tensor_f32(s) || !nota_tensor_f32(c) || !nota_tensor_same_shape(s, c))
-        return nota_error(NOTA_EFORMAT, "%s model: tensors 'shift' %s %s and 'scale' %s %s must "
-                          "be f32 of one shape", who, nota_dtype_name(s->dtype),
-                          nota_shape_str(s->ndim, s->shape, a, sizeof a),
-                          nota_dtype_name(c->dtype), nota_shape_str(c->ndim, c->shape, b, sizeof b));
+        return nota_error(NOTA_EFORMAT,
+                          "%s model: tensors 'shift' %s %s and 'scale' %s %s must "
+                          "be f32 of one shape",
+                          who, nota_dtype_name(s->dtype),
+                          nota_shape_str(s->ndim, s->shape, a, sizeof a), nota_dtype_name(c->dtype),
+                          nota_shape_str(c->ndim, c->shape, b, sizeof b));
     if ((st = nota_tensor_check_finite(s, "shift")) || (st = nota_tensor_check_finite(c, "scale")))
         return nota_error_prefix(st, "%s model: ", who);
     size_t d = nota_tensor_numel(s);
@@ -264,7 +278,8 @@ nota_status lat_items_load(lat_items *it, const nota_modelfile *mf, const char *
 
 void lat_permute(uint64_t seed, uint64_t stream, int64_t n, int64_t *idx) {
     nota_rng r = nota_rng_make(seed, stream);
-    for (int64_t i = 0; i < n; i++) idx[i] = i;
+    for (int64_t i = 0; i < n; i++)
+        idx[i] = i;
     for (int64_t i = n - 1; i > 0; i--) {
         int64_t j = (int64_t)nota_rng_below(&r, (uint64_t)i + 1);
         int64_t t = idx[i];
@@ -318,7 +333,8 @@ void lat_snapshot_free(lat_snapshot *s) {
 }
 
 nota_status lat_views(nota_tensor *const *full, nota_tensor **views, int n, int64_t m) {
-    for (int i = 0; i < n; i++) views[i] = NULL;
+    for (int i = 0; i < n; i++)
+        views[i] = NULL;
     for (int i = 0; i < n; i++) {
         nota_status st = nota_tensor_rows(full[i], 0, m, &views[i]);
         if (st) {

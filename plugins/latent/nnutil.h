@@ -27,8 +27,8 @@ nota_status lat_mlp_new(int64_t in, const int64_t *hidden, int n, bool reverse, 
  * allocate networks larger than the file itself. NOTA_EFORMAT / ENOTFOUND
  * naming the tensor, prefixed "<who> model: ". */
 nota_status lat_mlp_check_file(const nota_modelfile *mf, const char *prefix, int64_t in,
-                               const int64_t *hidden, int n, bool reverse, int64_t out,
-                               bool bias, const char *who);
+                               const int64_t *hidden, int n, bool reverse, int64_t out, bool bias,
+                               const char *who);
 
 /* The data a model was fitted on: item shape and the per-column map to the
  * network's units, x_net = (x − shift) / scale. */

@@ -120,7 +120,8 @@ typedef struct work {
 } work;
 
 static void work_free(work *w) {
-    for (int i = 0; i < W_N; i++) nota_tensor_free(w->t[i]);
+    for (int i = 0; i < W_N; i++)
+        nota_tensor_free(w->t[i]);
     free(w->iv);
     free(w->lv);
     memset(w, 0, sizeof *w);
@@ -132,7 +133,8 @@ static nota_status work_new(const vae *v, int64_t rows, work *w) {
     int64_t d = v->items.d, h = v->latent;
     int64_t cols[W_N] = {d, h, h, 2 * h, d, 1, d};
     nota_status st = NOTA_OK;
-    for (int i = 0; i < W_N && !st; i++) st = nota_tensor_new_2d(rows, cols[i], &w->t[i]);
+    for (int i = 0; i < W_N && !st; i++)
+        st = nota_tensor_new_2d(rows, cols[i], &w->t[i]);
     w->iv = malloc((size_t)d * sizeof(double));
     w->lv = malloc((size_t)d * sizeof(double));
     if (!st && (!w->iv || !w->lv))
@@ -142,7 +144,8 @@ static nota_status work_new(const vae *v, int64_t rows, work *w) {
         work_free(w);
         return st;
     }
-    for (int64_t i = 0; i < rows; i++) nota_tensor_f32(w->t[W_ONES])[i] = 1.0f;
+    for (int64_t i = 0; i < rows; i++)
+        nota_tensor_f32(w->t[W_ONES])[i] = 1.0f;
     return NOTA_OK;
 }
 
@@ -163,7 +166,8 @@ static double gauss_nll(const vae *v, work *w, const float *x, const float *mu, 
             s += 0.5 * (r2iv + w->lv[j] + LOG2PI);
             if (dout) {
                 dout[i * d + j] = (float)(-r * w->iv[j] * inv_m);
-                dlv[i * d + j] = lvraw[j] < VAE_LOGVAR_MIN ? 0.0f : (float)(0.5 * (1 - r2iv) * inv_m);
+                dlv[i * d + j] =
+                    lvraw[j] < VAE_LOGVAR_MIN ? 0.0f : (float)(0.5 * (1 - r2iv) * inv_m);
             }
         }
     return s;
@@ -188,8 +192,8 @@ static nota_status batch_step(vae *v, work *w, int64_t m, uint64_t seed, uint64_
     if (st) goto done;
     if (v->bernoulli) {
         /* batch mean: the gradient comes out already divided by m */
-        st = nota_nn_loss_bce_logits(out, t[W_X], NOTA_NN_BATCH_MEAN, rec,
-                                     train ? t[W_DOUT] : NULL);
+        st =
+            nota_nn_loss_bce_logits(out, t[W_X], NOTA_NN_BATCH_MEAN, rec, train ? t[W_DOUT] : NULL);
         *rec *= (double)m;
     } else {
         *rec = gauss_nll(v, w, nota_tensor_f32(t[W_X]), nota_tensor_f32(out), nota_tensor_f32(lv),
@@ -199,7 +203,8 @@ static nota_status batch_step(vae *v, work *w, int64_t m, uint64_t seed, uint64_
     if (!st) st = nota_nn_loss_gaussian_kl(stats, NOTA_NN_SUM, kl, train ? t[W_DSTATS] : NULL);
     if (st || !train) goto done;
     float *g = nota_tensor_f32(t[W_DSTATS]), k = (float)(beta / (double)m);
-    for (size_t i = 0; i < nota_tensor_numel(t[W_DSTATS]); i++) g[i] *= k;
+    for (size_t i = 0; i < nota_tensor_numel(t[W_DSTATS]); i++)
+        g[i] *= k;
     st = nota_nn_net_backward(v->dec, t[W_DOUT], &dz);
     if (!st) st = nota_nn_reparam_backward(stats, t[W_EPS], dz, t[W_DSTATS]);
     if (!st) st = nota_nn_net_backward(v->enc, t[W_DSTATS], NULL);
@@ -235,10 +240,10 @@ nota_status vae_elbo_terms(vae *v, const float *x, const int64_t *idx, int64_t n
 
 /* Which rows train and which validate. */
 typedef struct split {
-    int64_t *perm;                 /* all training-tensor rows, validation ones first */
+    int64_t *perm; /* all training-tensor rows, validation ones first */
     int64_t n_train, n_valid;
-    const float *vx;               /* rows the validation loss reads */
-    const int64_t *vidx;           /* NULL: rows 0..n_valid−1 of vx */
+    const float *vx;     /* rows the validation loss reads */
+    const int64_t *vidx; /* NULL: rows 0..n_valid−1 of vx */
 } split;
 
 static nota_status make_split(const vae *v, const nota_tensor *train, const nota_tensor *valid,
@@ -246,8 +251,8 @@ static nota_status make_split(const vae *v, const nota_tensor *train, const nota
     int64_t n = train->shape[0];
     memset(s, 0, sizeof *s);
     s->perm = malloc((size_t)n * sizeof *s->perm);
-    if (!s->perm) return nota_error(NOTA_ENOMEM, "vae fit: cannot allocate %lld indices",
-                                    (long long)n);
+    if (!s->perm)
+        return nota_error(NOTA_ENOMEM, "vae fit: cannot allocate %lld indices", (long long)n);
     lat_permute(seed, STREAM_SPLIT, n, s->perm);
     if (valid) {
         s->n_train = n;
@@ -269,8 +274,10 @@ static nota_status make_split(const vae *v, const nota_tensor *train, const nota
 
 static nota_status check_fit_data(const nota_tensor *train, const nota_tensor *valid) {
     if (!nota_tensor_f32(train) || train->ndim < 2)
-        return nota_error(NOTA_EINVAL, "vae fit: expected f32 data (N, ...), found %s with %d "
-                          "dimension(s)", nota_dtype_name(train->dtype), train->ndim);
+        return nota_error(NOTA_EINVAL,
+                          "vae fit: expected f32 data (N, ...), found %s with %d "
+                          "dimension(s)",
+                          nota_dtype_name(train->dtype), train->ndim);
     if (train->shape[0] < 2)
         return nota_error(NOTA_EINVAL, "vae fit: need at least 2 items, got %lld",
                           (long long)train->shape[0]);
@@ -279,8 +286,10 @@ static nota_status check_fit_data(const nota_tensor *train, const nota_tensor *v
     if (!nota_tensor_f32(valid) || valid->ndim < 2 ||
         nota_tensor_row_size(valid) != nota_tensor_row_size(train)) {
         char a[96], b[96];
-        return nota_error(NOTA_ESHAPE, "vae fit: validation data %s %s does not match training "
-                          "data %s", nota_dtype_name(valid->dtype),
+        return nota_error(NOTA_ESHAPE,
+                          "vae fit: validation data %s %s does not match training "
+                          "data %s",
+                          nota_dtype_name(valid->dtype),
                           nota_shape_str(valid->ndim, valid->shape, a, sizeof a),
                           nota_shape_str(train->ndim, train->shape, b, sizeof b));
     }
@@ -320,21 +329,24 @@ static nota_status train_loop(vae *v, const nota_tensor *train, const split *s,
                 break;
             }
             int64_t m = s->n_train - b0 < rows ? s->n_train - b0 : rows;
-            for (int64_t i = 0; i < m; i++) order[b0 + i] = tidx[order[b0 + i]];
+            for (int64_t i = 0; i < m; i++)
+                order[b0 + i] = tidx[order[b0 + i]];
             lat_items_gather(&v->items, x, order + b0, 0, m, v->bernoulli,
                              nota_tensor_f32(w.t[W_X]));
             double r, k;
             /* KL warm-up: β ramps linearly from 0 over the first `warmup`
              * epochs, so the decoder learns to use z before the KL term
              * pulls every posterior onto the prior (posterior collapse). */
-            double ramp = v->warmup > 0 ? ((double)e + (double)b0 / (double)s->n_train) /
-                                              (double)v->warmup : 1.0;
+            double ramp = v->warmup > 0
+                              ? ((double)e + (double)b0 / (double)s->n_train) / (double)v->warmup
+                              : 1.0;
             double beta = v->beta * (ramp < 1 ? ramp : 1);
             nota_nn_optim_zero_grad(opt);
             st = batch_step(v, &w, m, seed, STREAM_NOISE + (uint64_t)e, (uint64_t)b0, beta, true,
                             &r, &k);
             if (!st && !isfinite(r + beta * k))
-                st = nota_error(NOTA_ENUMERIC, "vae fit: loss is not finite (%g) at epoch %lld, "
+                st = nota_error(NOTA_ENUMERIC,
+                                "vae fit: loss is not finite (%g) at epoch %lld, "
                                 "batch %lld; no model kept (try a smaller lr than %g)",
                                 r + beta * k, (long long)e + 1, (long long)(b0 / rows) + 1, v->lr);
             if (!st) st = nota_nn_optim_step(opt);
@@ -349,9 +361,10 @@ static nota_status train_loop(vae *v, const nota_tensor *train, const split *s,
             if (st) break;
             vl = (r + v->beta * k) / (double)s->n_valid + jac;
             if (!isfinite(vl)) {
-                st = nota_error(NOTA_ENUMERIC, "vae fit: validation loss is not finite (%g) at "
-                                "epoch %lld; no model kept (try a smaller lr than %g)", vl,
-                                (long long)e + 1, v->lr);
+                st = nota_error(NOTA_ENUMERIC,
+                                "vae fit: validation loss is not finite (%g) at "
+                                "epoch %lld; no model kept (try a smaller lr than %g)",
+                                vl, (long long)e + 1, v->lr);
                 break;
             }
             snprintf(detail, sizeof detail, "train %.4f valid %.4f nats/item", tl, vl);
@@ -369,8 +382,10 @@ static nota_status train_loop(vae *v, const nota_tensor *train, const split *s,
                 stale = 0;
                 lat_snapshot_take(&snap);
             } else if (++stale >= v->patience) {
-                nota_log(host, NOTA_LOG_INFO, "vae: early stop after epoch %lld, best epoch %lld "
-                         "(valid %.4f)", (long long)e + 1, (long long)best_epoch + 1, best);
+                nota_log(host, NOTA_LOG_INFO,
+                         "vae: early stop after epoch %lld, best epoch %lld "
+                         "(valid %.4f)",
+                         (long long)e + 1, (long long)best_epoch + 1, best);
                 break;
             }
         }
@@ -399,8 +414,10 @@ nota_status vae_fit(vae *v, const nota_tensor *train, const nota_tensor *valid,
     }
     st = vae_build(v, seed);
     if (!st) {
-        nota_log(host, NOTA_LOG_INFO, "vae: d=%lld latent=%lld, %zu weights, %lld train / %lld "
-                 "valid rows", (long long)v->items.d, (long long)v->latent,
+        nota_log(host, NOTA_LOG_INFO,
+                 "vae: d=%lld latent=%lld, %zu weights, %lld train / %lld "
+                 "valid rows",
+                 (long long)v->items.d, (long long)v->latent,
                  nota_nn_net_num_weights(v->enc) + nota_nn_net_num_weights(v->dec),
                  (long long)s.n_train, (long long)s.n_valid);
         st = train_loop(v, train, &s, host, seed);

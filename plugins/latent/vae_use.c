@@ -30,8 +30,8 @@
 
 static nota_status fitted(const vae *v, const char *what) {
     return v->dec ? NOTA_OK
-                  : nota_error(NOTA_EINVAL, "vae %s: the model is not fitted (fit or load it first)",
-                               what);
+                  : nota_error(NOTA_EINVAL,
+                               "vae %s: the model is not fitted (fit or load it first)", what);
 }
 
 /* Forward rows [0, m) of buf (m × cols) through net; y borrowed from net. */
@@ -114,7 +114,8 @@ nota_status vae_sample(vae *v, int64_t n, double temperature, const nota_host *h
         st = nota_error(NOTA_ENOMEM, "vae sample: cannot allocate %lld samples", (long long)n);
     } else {
         nota_rng_fill_normal(seed, STREAM_SAMPLE, z, (size_t)n * (size_t)h);
-        for (int64_t i = 0; i < n * h; i++) z[i] *= (float)temperature;
+        for (int64_t i = 0; i < n * h; i++)
+            z[i] *= (float)temperature;
         st = decode_rows(v, z, n, v->sample_noise, seed, 0, y);
         if (!st) st = lat_items_output(&v->items, y, n, out);
     }
@@ -225,7 +226,8 @@ static nota_status iw_loglik(vae *v, const nota_tensor *x, const nota_host *host
                 top = a > top ? a : top;
             }
             double sum = 0;
-            for (int64_t s = 0; s < k; s++) sum += exp(lw[s] - top);
+            for (int64_t s = 0; s < k; s++)
+                sum += exp(lw[s] - top);
             ll[r0 + i] = (float)(top + log(sum) - log((double)k) - jac);
         }
         nota_tensor_free(tx);
@@ -245,7 +247,7 @@ nota_status vae_log_prob(vae *v, const nota_tensor *x, const nota_host *host, no
     if (st) return st;
     if (v->bernoulli)
         return nota_error(NOTA_ENOTSUP, "vae log_prob: the Bernoulli decoder gives no density "
-                          "for continuous data (fit with likelihood=gaussian)");
+                                        "for continuous data (fit with likelihood=gaussian)");
     if ((st = lat_items_check(&v->items, x, "vae log_prob"))) return st;
     int64_t n = x->shape[0];
     if ((st = nota_tensor_new(NOTA_F32, 1, &n, out))) return st;
@@ -272,8 +274,8 @@ nota_status vae_eval(vae *v, const nota_tensor *x, const nota_host *host, nota_m
     if (st) return st;
     int64_t rows = x->shape[0], d = v->items.d;
     double rec, kl, jac = v->bernoulli ? 0 : lat_items_log_jacobian(&v->items);
-    st = vae_elbo_terms(v, nota_tensor_f32(x), NULL, rows, host ? host->seed : 0, STREAM_EVAL,
-                        host, &rec, &kl);
+    st = vae_elbo_terms(v, nota_tensor_f32(x), NULL, rows, host ? host->seed : 0, STREAM_EVAL, host,
+                        &rec, &kl);
     if (st) return st;
     double nelbo = (rec + kl) / (double)rows + jac;
     put(out, cap, n, "neg_elbo_nats", nelbo);
@@ -285,7 +287,8 @@ nota_status vae_eval(vae *v, const nota_tensor *x, const nota_host *host, nota_m
     if (!ll) return nota_error(NOTA_ENOMEM, "vae eval: out of memory");
     st = iw_loglik(v, x, host, ll);
     double s = 0;
-    for (int64_t i = 0; i < rows; i++) s += ll[i];
+    for (int64_t i = 0; i < rows; i++)
+        s += ll[i];
     free(ll);
     if (st) return st;
     put(out, cap, n, "iw_nll_nats", -s / (double)rows);

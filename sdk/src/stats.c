@@ -26,8 +26,8 @@ static void finish(double n, double m2, double m3, double m4, bool constant, not
 
     /* Skewness test: Johnson S_U transformation of g1. */
     double y = g1 * sqrt((n + 1) * (n + 3) / (6.0 * (n - 2)));
-    double beta2 = 3.0 * (n * n + 27 * n - 70) * (n + 1) * (n + 3) /
-                   ((n - 2) * (n + 5) * (n + 7) * (n + 9));
+    double beta2 =
+        3.0 * (n * n + 27 * n - 70) * (n + 1) * (n + 3) / ((n - 2) * (n + 5) * (n + 7) * (n + 9));
     double w2 = -1 + sqrt(2 * (beta2 - 1));
     double delta = 1 / sqrt(0.5 * log(w2));
     double alpha = sqrt(2.0 / (w2 - 1));
@@ -94,8 +94,10 @@ nota_status nota_normality_columns(const nota_tensor *x, const char *what, nota_
     if (!what) what = "data";
     const float *p = nota_tensor_f32(x);
     if (!p || x->ndim < 2)
-        return nota_error(NOTA_EINVAL, "normality tests on %s: expected f32 data (N, d), found "
-                          "%s with %d dimension(s)", what, nota_dtype_name(x->dtype), x->ndim);
+        return nota_error(NOTA_EINVAL,
+                          "normality tests on %s: expected f32 data (N, d), found "
+                          "%s with %d dimension(s)",
+                          what, nota_dtype_name(x->dtype), x->ndim);
     int64_t n = x->shape[0], d = (int64_t)nota_tensor_row_size(x);
     if (n < NOTA_NORMALITY_MIN_N)
         return nota_error(NOTA_EINVAL, "normality tests on %s: need at least %d items, got %lld",
@@ -105,11 +107,14 @@ nota_status nota_normality_columns(const nota_tensor *x, const char *what, nota_
     /* mean, m2, m3, m4 per column, and a "still constant" flag */
     double *acc = calloc((size_t)d * 5, sizeof *acc);
     if (!acc)
-        return nota_error(NOTA_ENOMEM, "normality tests on %s: cannot allocate moments for %lld "
-                          "columns", what, (long long)d);
+        return nota_error(NOTA_ENOMEM,
+                          "normality tests on %s: cannot allocate moments for %lld "
+                          "columns",
+                          what, (long long)d);
     double *mean = acc, *m2 = acc + d, *m3 = acc + 2 * d, *m4 = acc + 3 * d, *same = acc + 4 * d;
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) mean[j] += p[i * d + j];
+        for (int64_t j = 0; j < d; j++)
+            mean[j] += p[i * d + j];
     for (int64_t j = 0; j < d; j++) {
         mean[j] /= (double)n;
         same[j] = 1;

@@ -12,7 +12,8 @@ static char *write_npy(const char *dir, const char *name, int64_t n, int64_t d, 
     cr_assert_eq(nota_tensor_new_2d(n, d, &t), NOTA_OK);
     nota_rng_fill_normal(4, 4, nota_tensor_f32(t), (size_t)(n * d));
     if (constant)
-        for (int64_t i = 0; i < n; i++) nota_tensor_f32(t)[i * d] = 2.0f;
+        for (int64_t i = 0; i < n; i++)
+            nota_tensor_f32(t)[i * d] = 2.0f;
     char *path = malloc(512);
     snprintf(path, 512, "%s/%s", dir, name);
     cr_assert_eq(nota_npy_write(path, t), NOTA_OK, "%s", nota_last_error());
@@ -73,8 +74,10 @@ Test(analyze, limit_and_constant_columns) {
     cr_assert_null(strstr(r.out, "nan"), "%s", r.out);
     host_run_free(&r);
     r = run_host(dir, "analyze", path, NULL);
-    snprintf(expect, sizeof expect, "data %s: 100 items, 3 components (1 constant, counted as "
-                                    "rejected)\n", path);
+    snprintf(expect, sizeof expect,
+             "data %s: 100 items, 3 components (1 constant, counted as "
+             "rejected)\n",
+             path);
     cr_assert_eq(strncmp(r.out, expect, strlen(expect)), 0, "%s", r.out);
     host_run_free(&r);
     free(path);

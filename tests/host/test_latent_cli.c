@@ -15,7 +15,8 @@ static char *write_codes(const char *dir, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         float u = e[i * 6], v = e[i * 6 + 1];
         float f[4] = {u, v, sinf(2 * u), u * v};
-        for (int j = 0; j < 4; j++) x[i * 4 + j] = f[j] + 0.05f * e[i * 6 + 2 + j];
+        for (int j = 0; j < 4; j++)
+            x[i * 4 + j] = f[j] + 0.05f * e[i * 6 + 2 + j];
     }
     free(e);
     char *path = malloc(512);

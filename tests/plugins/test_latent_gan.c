@@ -20,7 +20,8 @@ static nota_tensor *manifold(int64_t n, uint64_t seed) {
     for (int64_t r = 0; r < n; r++) {
         double u = e[r * (2 + D)], v = e[r * (2 + D) + 1];
         double f[D] = {u, v, sin(2 * u), cos(2 * u) * v, u * v, u * u - 1, 3 + 0.5 * v, sin(u + v)};
-        for (int j = 0; j < D; j++) x[r * D + j] = (float)(f[j] + 0.05 * e[r * (2 + D) + 2 + j]);
+        for (int j = 0; j < D; j++)
+            x[r * D + j] = (float)(f[j] + 0.05 * e[r * (2 + D) + 2 + j]);
     }
     free(e);
     return t;
@@ -81,10 +82,14 @@ Test(latent_gan, training_moves_sample_moments_toward_the_data) {
     cr_assert_eq(p->sample(b, 20000, 1.0, &h, &s), NOTA_OK);
     for (int j = 0; j < D; j++) {
         double m1 = 0, m2 = 0, d1 = 0, d2 = 0;
-        for (int i = 0; i < 20000; i++) m1 += nota_tensor_f32(s)[i * D + j] / 20000.0;
-        for (int i = 0; i < 3000; i++) m2 += nota_tensor_f32(x)[i * D + j] / 3000.0;
-        for (int i = 0; i < 20000; i++) d1 += pow(nota_tensor_f32(s)[i * D + j] - m1, 2) / 20000;
-        for (int i = 0; i < 3000; i++) d2 += pow(nota_tensor_f32(x)[i * D + j] - m2, 2) / 3000;
+        for (int i = 0; i < 20000; i++)
+            m1 += nota_tensor_f32(s)[i * D + j] / 20000.0;
+        for (int i = 0; i < 3000; i++)
+            m2 += nota_tensor_f32(x)[i * D + j] / 3000.0;
+        for (int i = 0; i < 20000; i++)
+            d1 += pow(nota_tensor_f32(s)[i * D + j] - m1, 2) / 20000;
+        for (int i = 0; i < 3000; i++)
+            d2 += pow(nota_tensor_f32(x)[i * D + j] - m2, 2) / 3000;
         cr_assert_lt(fabs(m1 - m2), 0.5 * sqrt(d2), "column %d mean %g vs %g", j, m1, m2);
         cr_assert_lt(fabs(log(d1 / d2)), 1.0, "column %d variance %g vs %g", j, d1, d2);
     }
@@ -155,14 +160,16 @@ Test(latent_gan, unsupported_and_bad_input_are_refused_exactly) {
     const nota_plugin *p = test_load_plugin("latent");
     nota_host h = test_host(1);
     nota_tensor *x = manifold(300, 4), *other, *out = NULL;
-    for (int r = 0; r < 300; r++) nota_tensor_f32(x)[r * D + 5] = 1.0f; /* a constant column */
+    for (int r = 0; r < 300; r++)
+        nota_tensor_f32(x)[r * D + 5] = 1.0f; /* a constant column */
     nota_model *m = gan_model(p, "epochs=2", NULL, &h);
     nota_host hc = h;
     hc.cancelled = always;
     cr_assert_eq(p->fit(m, x, NULL, &hc), NOTA_ECANCELED);
     cr_assert_str_eq(nota_last_error(), "gan fit: cancelled at epoch 1; no model kept");
     cr_assert_eq(p->sample(m, 3, 1.0, &h, &out), NOTA_EINVAL);
-    cr_assert_str_eq(nota_last_error(), "gan sample: the model is not fitted (fit or load it first)");
+    cr_assert_str_eq(nota_last_error(),
+                     "gan sample: the model is not fitted (fit or load it first)");
 
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     cr_assert_eq(p->sample(m, 50, 1.0, &h, &out), NOTA_OK);
@@ -180,7 +187,7 @@ Test(latent_gan, unsupported_and_bad_input_are_refused_exactly) {
     size_t n;
     cr_assert_eq(p->eval(m, other, &h, met, 8, &n), NOTA_ESHAPE);
     cr_assert_str_eq(nota_last_error(), "gan eval: the model was fitted on items of 8 values, "
-                     "shape (9, 8); data is (9, 3)");
+                                        "shape (9, 8); data is (9, 3)");
     cr_assert_eq(p->decode(m, other, &h, &out), NOTA_ESHAPE);
     cr_assert_str_eq(nota_last_error(), "gan decode: expected f32 noise (N, 8), found f32 (9, 3)");
     nota_tensor_free(other);
@@ -209,8 +216,8 @@ Test(latent_gan, stabiliser_options_train_and_repeat) {
     const nota_plugin *p = test_load_plugin("latent");
     nota_host h = test_host(21);
     nota_tensor *x = manifold(400, 9), *a, *b;
-    const char *sets[] = {"kind=gan", "hidden=32,16", "latent=4", "batch=32", "epochs=4",
-                          "label_smoothing=0", "d_steps=2", "clip=0.5"};
+    const char *sets[] = {"kind=gan", "hidden=32,16",      "latent=4",  "batch=32",
+                          "epochs=4", "label_smoothing=0", "d_steps=2", "clip=0.5"};
     nota_model *m1 = test_create(p, sets, 8, &h), *m2 = test_create(p, sets, 8, &h);
     cr_assert_eq(p->fit(m1, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     cr_assert_eq(p->fit(m2, x, NULL, &h), NOTA_OK, "%s", nota_last_error());

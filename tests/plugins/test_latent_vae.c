@@ -21,7 +21,8 @@ static nota_tensor *manifold(int64_t n, uint64_t seed) {
     for (int64_t r = 0; r < n; r++) {
         double u = e[r * (2 + D)], v = e[r * (2 + D) + 1];
         double f[D] = {u, v, sin(2 * u), cos(2 * u) * v, u * v, u * u - 1, 3 + 0.5 * v, sin(u + v)};
-        for (int j = 0; j < D; j++) x[r * D + j] = (float)(f[j] + 0.05 * e[r * (2 + D) + 2 + j]);
+        for (int j = 0; j < D; j++)
+            x[r * D + j] = (float)(f[j] + 0.05 * e[r * (2 + D) + 2 + j]);
     }
     free(e);
     return t;
@@ -35,7 +36,8 @@ static nota_model *vae_model(const nota_plugin *p, const char *const *extra, siz
                              const nota_host *h) {
     const char *sets[16];
     memcpy(sets, small, sizeof small);
-    for (size_t i = 0; i < n_extra; i++) sets[N_SMALL + i] = extra[i];
+    for (size_t i = 0; i < n_extra; i++)
+        sets[N_SMALL + i] = extra[i];
     return test_create(p, sets, N_SMALL + n_extra, h);
 }
 
@@ -100,7 +102,8 @@ Test(latent_vae, training_lowers_the_loss_and_beats_the_gaussian) {
     nota_tensor *lp;
     cr_assert_eq(p->log_prob(b, test, &h, &lp), NOTA_OK);
     double s = 0;
-    for (int i = 0; i < 1000; i++) s += nota_tensor_f32(lp)[i];
+    for (int i = 0; i < 1000; i++)
+        s += nota_tensor_f32(lp)[i];
     cr_assert_float_eq(-s / 1000, iw, 1e-4 * fabs(iw) + 1e-4);
     nota_tensor_free(lp);
     p->destroy(a);
@@ -156,19 +159,22 @@ Test(latent_vae, constant_column_gives_finite_numbers) {
     const nota_plugin *p = test_load_plugin("latent");
     nota_host h = test_host(5);
     nota_tensor *x = manifold(400, 4);
-    for (int r = 0; r < 400; r++) nota_tensor_f32(x)[r * D + 3] = -2.5f;
+    for (int r = 0; r < 400; r++)
+        nota_tensor_f32(x)[r * D + 3] = -2.5f;
     const char *extra[] = {"epochs=3"};
     nota_model *m = vae_model(p, extra, 1, &h);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     nota_metric met[16];
     size_t n;
     cr_assert_eq(p->eval(m, x, &h, met, 16, &n), NOTA_OK, "%s", nota_last_error());
-    for (size_t i = 0; i < n; i++) cr_assert(isfinite(met[i].value), "%s", met[i].name);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(isfinite(met[i].value), "%s", met[i].name);
     nota_tensor *s;
     cr_assert_eq(p->sample(m, 100, 1.0, &h, &s), NOTA_OK);
     cr_assert_eq(nota_tensor_check_finite(s, "samples"), NOTA_OK, "%s", nota_last_error());
     /* decoder means sit near the constant (0 in standardised units) */
-    for (int r = 0; r < 100; r++) cr_assert_float_eq(nota_tensor_f32(s)[r * D + 3], -2.5f, 0.25);
+    for (int r = 0; r < 100; r++)
+        cr_assert_float_eq(nota_tensor_f32(s)[r * D + 3], -2.5f, 0.25);
     nota_tensor_free(s);
     nota_tensor_free(x);
     p->destroy(m);
@@ -192,11 +198,12 @@ Test(latent_vae, bernoulli_on_images_keeps_the_image_shape) {
     cr_assert_eq(s->ndim, 4);
     cr_assert_eq(s->shape[0], 10);
     cr_assert_eq(s->shape[3], 4);
-    for (int i = 0; i < 160; i++) cr_assert(nota_tensor_f32(s)[i] >= 0 && nota_tensor_f32(s)[i] <= 256);
+    for (int i = 0; i < 160; i++)
+        cr_assert(nota_tensor_f32(s)[i] >= 0 && nota_tensor_f32(s)[i] <= 256);
     cr_assert_eq(p->log_prob(m, x, &h, &lp), NOTA_ENOTSUP);
     cr_assert_null(lp);
     cr_assert_str_eq(nota_last_error(), "vae log_prob: the Bernoulli decoder gives no density for "
-                     "continuous data (fit with likelihood=gaussian)");
+                                        "continuous data (fit with likelihood=gaussian)");
     nota_metric met[16], met2[16];
     size_t n, n2;
     cr_assert_eq(p->eval(m, x, &h, met, 16, &n), NOTA_OK);
@@ -226,7 +233,8 @@ Test(latent_vae, bad_input_and_cancel_are_refused_exactly) {
     const char *extra[] = {"epochs=1"};
     nota_model *m = vae_model(p, extra, 1, &h);
     cr_assert_eq(p->sample(m, 5, 1.0, &h, &out), NOTA_EINVAL);
-    cr_assert_str_eq(nota_last_error(), "vae sample: the model is not fitted (fit or load it first)");
+    cr_assert_str_eq(nota_last_error(),
+                     "vae sample: the model is not fitted (fit or load it first)");
 
     nota_tensor_f32(x)[3 * D + 6] = INFINITY;
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_ENUMERIC);
@@ -239,22 +247,23 @@ Test(latent_vae, bad_input_and_cancel_are_refused_exactly) {
     cr_assert_eq(p->fit(m, x, NULL, &hc), NOTA_ECANCELED);
     cr_assert_str_eq(nota_last_error(), "vae fit: cancelled at epoch 1; no model kept");
     cr_assert_eq(p->encode(m, x, &h, &out), NOTA_EINVAL);
-    cr_assert_str_eq(nota_last_error(), "vae encode: the model is not fitted (fit or load it first)");
+    cr_assert_str_eq(nota_last_error(),
+                     "vae encode: the model is not fitted (fit or load it first)");
 
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     cr_assert_eq(nota_tensor_new_2d(6, 5, &other), NOTA_OK);
     cr_assert_eq(p->encode(m, other, &h, &out), NOTA_ESHAPE);
     cr_assert_null(out);
     cr_assert_str_eq(nota_last_error(), "vae encode: the model was fitted on items of 8 values, "
-                     "shape (6, 8); data is (6, 5)");
+                                        "shape (6, 8); data is (6, 5)");
     cr_assert_eq(p->log_prob(m, other, &h, &out), NOTA_ESHAPE);
     cr_assert_str_eq(nota_last_error(), "vae log_prob: the model was fitted on items of 8 values, "
-                     "shape (6, 8); data is (6, 5)");
+                                        "shape (6, 8); data is (6, 5)");
     cr_assert_eq(p->decode(m, other, &h, &out), NOTA_ESHAPE);
     cr_assert_str_eq(nota_last_error(), "vae decode: expected f32 codes (N, 4), found f32 (6, 5)");
     cr_assert_eq(p->fit(m, x, other, &h), NOTA_ESHAPE);
     cr_assert_str_eq(nota_last_error(), "vae fit: validation data f32 (6, 5) does not match "
-                     "training data (200, 8)");
+                                        "training data (200, 8)");
     nota_tensor_free(other);
 
     const char *bad[] = {"kind=vae", "hidden=64,,32"};
@@ -263,7 +272,7 @@ Test(latent_vae, bad_input_and_cancel_are_refused_exactly) {
     nota_model *m2 = NULL;
     cr_assert_eq(p->create(cfg, &h, &m2), NOTA_EINVAL);
     cr_assert_str_eq(nota_last_error(), "vae: option hidden='64,,32': expected comma-separated "
-                     "layer sizes in 1..65536, e.g. \"512,256\"");
+                                        "layer sizes in 1..65536, e.g. \"512,256\"");
     nota_config_free(cfg);
     nota_tensor *two;
     cr_assert_eq(nota_tensor_rows(x, 0, 1, &two), NOTA_OK);
@@ -282,8 +291,8 @@ Test(latent_vae, diverging_fit_stops_with_an_error) {
     const nota_plugin *p = test_load_plugin("latent");
     nota_host h = test_host(7);
     nota_tensor *x = manifold(3000, 1);
-    const char *sets[] = {"kind=vae", "hidden=64,32", "latent=4", "batch=64", "lr=1",
-                          "valid_frac=0"};
+    const char *sets[] = {"kind=vae", "hidden=64,32", "latent=4",
+                          "batch=64", "lr=1",         "valid_frac=0"};
     nota_model *m = test_create(p, sets, 6, &h);
     nota_status st = p->fit(m, x, NULL, &h);
     const char *e = nota_last_error();
@@ -339,16 +348,18 @@ Test(latent_vae, iw_likelihood_is_calibrated_on_gaussian_data) {
         float e[5], *x = nota_tensor_f32(xs[k]);
         nota_rng r = nota_rng_make(100 + (uint64_t)k, 0);
         for (int i = 0; i < 3000; i++) {
-            for (int j = 0; j < 5; j++) e[j] = nota_rng_normal(&r);
+            for (int j = 0; j < 5; j++)
+                e[j] = nota_rng_normal(&r);
             for (int j = 0; j < 5; j++) {
                 float v = 10;
-                for (int c = 0; c < 5; c++) v += 3 * A[j][c] * e[c];
+                for (int c = 0; c < 5; c++)
+                    v += 3 * A[j][c] * e[c];
                 x[i * 5 + j] = v;
             }
         }
     }
-    const char *vs[] = {"kind=vae", "hidden=64,32", "latent=5", "patience=10", "epochs=200",
-                        "lr=3e-3"};
+    const char *vs[] = {"kind=vae",    "hidden=64,32", "latent=5",
+                        "patience=10", "epochs=200",   "lr=3e-3"};
     const char *gs[] = {"kind=gaussian"};
     nota_model *v = test_create(p, vs, 6, &h), *g = test_create(p, gs, 1, &h);
     cr_assert_eq(p->fit(v, xs[0], NULL, &h), NOTA_OK, "%s", nota_last_error());
@@ -394,7 +405,7 @@ Test(latent_vae, load_checks_tensor_shapes_against_the_config) {
     cr_assert_eq(p->load(forged, &h, &m2), NOTA_EFORMAT);
     cr_assert_null(m2);
     cr_assert_str_eq(nota_last_error(), "vae model: tensor 'encoder.0.weight' is f32 (64, 8), the "
-                     "config needs f32 (65536, 8)");
+                                        "config needs f32 (65536, 8)");
     /* and the untouched file loads */
     cr_assert_eq(p->load(mf, &h, &m2), NOTA_OK, "%s", nota_last_error());
     p->destroy(m2);

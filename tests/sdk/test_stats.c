@@ -62,7 +62,7 @@ Test(stats, matches_scipy_on_every_fixture_column) {
     row rows[64];
     int n = read_expected(rows, 64);
     cr_assert_eq(n, 11, "expected.csv has %d rows", n);
-    static const char *names[] = {"skew", "kurtosis", "z_skew", "p_skew", "z_kurt",
+    static const char *names[] = {"skew",   "kurtosis", "z_skew", "p_skew", "z_kurt",
                                   "p_kurt", "k2",       "p_k2",   "jb",     "p_jb"};
     for (int i = 0; i < n; i++) {
         nota_tensor *x = load(rows[i].name);
@@ -71,9 +71,10 @@ Test(stats, matches_scipy_on_every_fixture_column) {
         cr_assert_eq(nota_normality_columns(x, rows[i].name, res, NULL), NOTA_OK, "%s",
                      nota_last_error());
         const nota_normality *r = &res[rows[i].col];
-        double got[10] = {r->skew, r->kurtosis, r->z_skew, r->p_skew, r->z_kurt,
-                          r->p_kurt, r->k2,      r->p_k2,   r->jb,     r->p_jb};
-        for (int k = 0; k < 10; k++) assert_close(got[k], rows[i].v[k], names[k], &rows[i]);
+        double got[10] = {r->skew,   r->kurtosis, r->z_skew, r->p_skew, r->z_kurt,
+                          r->p_kurt, r->k2,       r->p_k2,   r->jb,     r->p_jb};
+        for (int k = 0; k < 10; k++)
+            assert_close(got[k], rows[i].v[k], names[k], &rows[i]);
         cr_assert_not(r->constant);
         /* the single-sample entry point (strided column) gives the same numbers */
         nota_normality one;
@@ -117,15 +118,17 @@ Test(stats, constant_column_is_flagged_and_rejected_without_nan) {
     cr_assert_eq(nota_tensor_new_2d(50, 2, &x), NOTA_OK);
     float *p = nota_tensor_f32(x);
     nota_rng_fill_normal(1, 2, p, 100);
-    for (int i = 0; i < 50; i++) p[i * 2 + 1] = 3.25f;
+    for (int i = 0; i < 50; i++)
+        p[i * 2 + 1] = 3.25f;
     nota_normality r[2];
     nota_normality_summary s;
     cr_assert_eq(nota_normality_columns(x, "x", r, &s), NOTA_OK);
     cr_assert(r[1].constant);
     cr_assert_not(r[0].constant);
-    double v[] = {r[1].skew, r[1].kurtosis, r[1].z_skew, r[1].z_kurt, r[1].k2, r[1].jb,
-                  r[1].p_k2, r[1].p_jb};
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) cr_assert_eq(v[i], 0.0, "field %zu", i);
+    double v[] = {r[1].skew, r[1].kurtosis, r[1].z_skew, r[1].z_kurt,
+                  r[1].k2,   r[1].jb,       r[1].p_k2,   r[1].p_jb};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        cr_assert_eq(v[i], 0.0, "field %zu", i);
     cr_assert(isfinite(r[0].k2) && isfinite(r[0].jb));
     cr_assert_eq(s.constant, 1);
     cr_assert_geq(s.k2_reject_01, 1);
@@ -140,7 +143,8 @@ Test(stats, item_shape_is_flattened_to_columns) {
     int64_t shape[3] = {500, 2, 3};
     cr_assert_eq(nota_tensor_reshape(x, 3, shape), NOTA_OK);
     cr_assert_eq(nota_normality_columns(x, "x", b, NULL), NOTA_OK);
-    for (int j = 0; j < 6; j++) cr_assert_eq(a[j].k2, b[j].k2);
+    for (int j = 0; j < 6; j++)
+        cr_assert_eq(a[j].k2, b[j].k2);
     nota_tensor_free(x);
 }
 
@@ -168,13 +172,15 @@ Test(stats, bad_inputs_are_refused_with_exact_messages) {
     int64_t n = 40;
     cr_assert_eq(nota_tensor_new(NOTA_F32, 1, &n, &x), NOTA_OK);
     cr_assert_eq(nota_normality_columns(x, "v", NULL, NULL), NOTA_EINVAL);
-    cr_assert_str_eq(nota_last_error(),
-                     "normality tests on v: expected f32 data (N, d), found f32 with 1 dimension(s)");
+    cr_assert_str_eq(
+        nota_last_error(),
+        "normality tests on v: expected f32 data (N, d), found f32 with 1 dimension(s)");
     nota_tensor_free(x);
     int64_t s2[2] = {40, 3};
     cr_assert_eq(nota_tensor_new(NOTA_U8, 2, s2, &x), NOTA_OK);
     cr_assert_eq(nota_normality_columns(x, "img", NULL, NULL), NOTA_EINVAL);
-    cr_assert_str_eq(nota_last_error(),
-                     "normality tests on img: expected f32 data (N, d), found u8 with 2 dimension(s)");
+    cr_assert_str_eq(
+        nota_last_error(),
+        "normality tests on img: expected f32 data (N, d), found u8 with 2 dimension(s)");
     nota_tensor_free(x);
 }

@@ -18,11 +18,11 @@
 #ifndef NOTA_STATS_H
 #define NOTA_STATS_H
 
-#include <stddef.h>
-#include <stdint.h>
-#include <stdbool.h>
 #include "nota/status.h"
 #include "nota/tensor.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,20 +33,20 @@ extern "C" {
 #define NOTA_NORMALITY_MIN_N 20
 
 typedef struct nota_normality {
-    double skew;         /* biased sample skewness g1 = m3 / m2^1.5 */
-    double kurtosis;     /* b2 = m4 / m2² (3 for a normal) */
+    double skew;           /* biased sample skewness g1 = m3 / m2^1.5 */
+    double kurtosis;       /* b2 = m4 / m2² (3 for a normal) */
     double z_skew, p_skew; /* D'Agostino skewness z and its two-sided p */
     double z_kurt, p_kurt; /* Anscombe–Glynn kurtosis z and its two-sided p */
-    double k2, p_k2;     /* D'Agostino–Pearson K² = z_skew² + z_kurt², p = exp(−K²/2) */
-    double jb, p_jb;     /* Jarque–Bera n/6 (g1² + (b2−3)²/4), p = exp(−JB/2) */
-    bool constant;       /* every value equal: statistics 0, p-values 0 */
+    double k2, p_k2;       /* D'Agostino–Pearson K² = z_skew² + z_kurt², p = exp(−K²/2) */
+    double jb, p_jb;       /* Jarque–Bera n/6 (g1² + (b2−3)²/4), p = exp(−JB/2) */
+    bool constant;         /* every value equal: statistics 0, p-values 0 */
 } nota_normality;
 
 /* Counts over the columns of one data set. */
 typedef struct nota_normality_summary {
-    int64_t n;           /* items (rows) */
-    int64_t d;           /* components (columns) */
-    int64_t constant;    /* constant columns (counted as rejected by both tests) */
+    int64_t n;                          /* items (rows) */
+    int64_t d;                          /* components (columns) */
+    int64_t constant;                   /* constant columns (counted as rejected by both tests) */
     int64_t k2_reject_05, k2_reject_01; /* columns with p_k2 < 0.05 / < 0.01 */
     int64_t jb_reject_05, jb_reject_01; /* columns with p_jb < 0.05 / < 0.01 */
 } nota_normality_summary;
