@@ -1,6 +1,7 @@
 /* The scatter plugin boundary: descriptor, option table, and the transform
  * entry point (the scattering transform alone, no model: what Kymatio is used
- * for).
+ * for). The fitted model (scattering → whitened PCA → decoder) is in
+ * model.c, model_io.c, pca.c and decoder.c.
  *
  * Scale: the host hands images over as f32 in [0, 256) (u8 value + 0.5 when
  * not dequantized). Scattering is positively homogeneous (S(a·x) = a·S(x) for
@@ -12,9 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model.h"
 #include "scatter.h"
 
-static const nota_option scatter_options[] = {
+const nota_option scatter_options[] = {
     {"J", NOTA_VAL_INT, "2", "scattering scales (output is H/2^J × W/2^J)", 1, SCAT_MAX_J, NULL},
     {"L", NOTA_VAL_INT, "8", "scattering angles", 1, SCAT_MAX_L, NULL},
     {"input_shift", NOTA_VAL_FLOAT, "0", "added to the input before scaling", -1e6, 1e6, NULL},
@@ -22,9 +24,26 @@ static const nota_option scatter_options[] = {
      "input multiplier after the shift (1/256 maps host images to [0, 1); 1 for f32 data "
      "already in [0, 1])",
      1e-12, 1e12, NULL},
+    {"k", NOTA_VAL_INT, "512", "PCA components kept (capped at the numerical rank)", 1, 65536,
+     NULL},
+    {"channels", NOTA_VAL_STRING, "auto",
+     "decoder channels per resolution, coarse to fine, J+1 sizes such as 128,64,32 (auto: "
+     "32·2^(J−s), geometric, ending at 32)",
+     0, 0, NULL},
+    {"lr", NOTA_VAL_FLOAT, "1e-3", "decoder Adam learning rate", 0, 1, NULL},
+    {"batch", NOTA_VAL_INT, "128", "decoder mini-batch size", 1, 1000000, NULL},
+    {"epochs", NOTA_VAL_INT, "20", "decoder training epochs (at most)", 1, 1000000, NULL},
+    {"patience", NOTA_VAL_INT, "3", "stop after this many epochs without a better validation L1",
+     1, 1000000, NULL},
+    {"valid_frac", NOTA_VAL_FLOAT, "0.1",
+     "fraction held out for early stopping when no --valid set is given (0 = none)", 0, 0.9,
+     NULL},
+    {"renorm", NOTA_VAL_BOOL, "false",
+     "sample: put each Gaussian code on the sphere of radius sqrt(k), as the original code does",
+     0, 0, NULL},
 };
 
-static nota_status get_geometry(const nota_config *cfg, int *J, int *L, double *shift,
+nota_status scatter_geometry(const nota_config *cfg, int *J, int *L, double *shift,
                                 double *scale) {
     int64_t j, l;
     nota_status st = nota_config_get_int(cfg, "J", &j);
@@ -44,7 +63,7 @@ static nota_status scatter_features(scat_cache *c, const nota_config *cfg, const
     *out = NULL;
     int J = 0, L = 0;
     double shift = 0, scale = 1;
-    nota_status st = get_geometry(cfg, &J, &L, &shift, &scale);
+    nota_status st = scatter_geometry(cfg, &J, &L, &shift, &scale);
     if (st) return st;
     if (shift == 0 && scale == 1) return scat_transform_tensor(c, J, L, x, what, host, out);
     if (!x || x->dtype != NOTA_F32)
@@ -72,13 +91,25 @@ static const nota_plugin descriptor = {
     .abi_version = NOTA_ABI_VERSION,
     .struct_size = sizeof(nota_plugin),
     .name = "scatter",
-    .version = 1,
+    .version = SCATTER_VERSION,
     .family = "scatter",
     .description = "2-D scattering transform (Kymatio's definition); whitened PCA codes of it "
                    "with a convolutional decoder (Angles & Mallat)",
-    .caps = NOTA_CAP_TRANSFORM,
+    .caps = NOTA_CAP_FIT | NOTA_CAP_SAMPLE | NOTA_CAP_ENCODE | NOTA_CAP_DECODE | NOTA_CAP_EVAL |
+            NOTA_CAP_TRANSFORM,
     .options = scatter_options,
     .n_options = sizeof scatter_options / sizeof scatter_options[0],
+    .create = scatter_create,
+    .fit = scatter_fit,
+    .sample = scatter_sample,
+    .encode = scatter_encode,
+    .decode = scatter_decode,
+    .eval = scatter_eval,
+    .save = scatter_save,
+    .load = scatter_load,
+    .destroy = scatter_destroy,
+    .data_shape = scatter_data_shape,
+    .code_shape = scatter_code_shape,
     .transform = transform,
 };
 
