@@ -103,6 +103,8 @@ Test(analyze, refusals) {
 
     r = run_host(dir, "analyze", path, "--seed", "3", NULL);
     cr_assert_eq(r.code, 2);
+    cr_assert_str_eq(r.err, "nota-host: error: option '--seed' does not apply to 'analyze'\n"
+                            "Run 'nota-host help analyze' for usage.\n");
     host_run_free(&r);
     free(path);
     tmpdir_remove(dir);
