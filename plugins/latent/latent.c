@@ -32,11 +32,12 @@ static const nota_option options[] = {
      "gan (generative adversarial network)",
      0, 0, "gaussian|vae|gan"},
     {"k", NOTA_VAL_INT, "0",
-     "principal components kept (0 = all); the rest share one residual variance (PPCA)", 0, 1000000,
-     NULL},
+     "gaussian: principal components kept (0 = all); the rest share one residual variance (PPCA)",
+     0, 1000000, NULL},
     {"var_floor", NOTA_VAL_FLOAT, "1e-6",
-     "eigenvalue floor, as a fraction of the average variance (keeps constant columns finite)", 0,
-     1, NULL},
+     "gaussian: eigenvalue floor, as a fraction of the average variance (keeps constant columns "
+     "finite)",
+     0, 1, NULL},
     {"preprocess", NOTA_VAL_STRING, "none",
      "gaussian: none, or logit (8-bit images in [0, 256): y = logit(l + (1 - 2l) x / 256), "
      "Jacobian included in log_prob, as flows do)",
