@@ -37,12 +37,13 @@ static const opt_spec OPTS[] = {
     {"json", 0, false, HOST_OPT_JSON},
     {"help", 'h', false, HOST_OPT_HELP},
     {"verbose", 'v', false, HOST_OPT_VERBOSE},
+    {"bpp", 0, true, HOST_OPT_BPP},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
 static const char *const CMD_NAMES[] = {NULL,     "help",   "plugins", "info", "fit",
                                         "sample", "encode", "decode",  "eval",
-                                        "analyze", "transform"};
+                                        "analyze",  "compress", "decompress", "transform"};
 
 host_cmd host_cmd_from_name(const char *name) {
     for (int i = 1; i < (int)(sizeof CMD_NAMES / sizeof CMD_NAMES[0]); i++)
@@ -80,6 +81,11 @@ unsigned host_cmd_options(host_cmd c) {
                HOST_OPT_JSON;
     case HOST_CMD_ANALYZE:
         return always | HOST_OPT_LABEL | HOST_OPT_LIMIT | HOST_OPT_JSON;
+    case HOST_CMD_COMPRESS:
+        return always | HOST_OPT_BPP | HOST_OPT_OUT | HOST_OPT_SET | HOST_OPT_SEED |
+               HOST_OPT_THREADS | HOST_OPT_JSON;
+    case HOST_CMD_DECOMPRESS:
+        return always | HOST_OPT_OUT | HOST_OPT_THREADS | HOST_OPT_JSON;
     case HOST_CMD_TRANSFORM:
         return always | HOST_OPT_DATA | HOST_OPT_LABEL | HOST_OPT_LIMIT | HOST_OPT_OUT |
                HOST_OPT_SET | HOST_OPT_THREADS;
@@ -166,6 +172,15 @@ static int set_value(host_args *a, const opt_spec *o, const char *v, char *err, 
         a->temperature = t;
         break;
     }
+    case HOST_OPT_BPP: {
+        char *end;
+        errno = 0;
+        double b = strtod(v, &end);
+        if (!*v || *end || errno || !isfinite(b) || b <= 0 || b > 64)
+            return fail(err, cap, "--bpp expects bits per pixel in (0, 64], got '%s'", v);
+        a->bpp = b;
+        break;
+    }
     case HOST_OPT_SET: {
         const char **s = realloc(a->sets, (a->n_sets + 1) * sizeof *s);
         if (!s) return fail(err, cap, "out of memory while parsing --set");
@@ -222,6 +237,16 @@ static int check_required(const host_args *a, char *err, size_t cap) {
         if (!a->plugin) return fail(err, cap, "'fit' needs --plugin NAME|PATH");
         if (!a->data) return fail(err, cap, "'fit' needs --data SPEC");
         if (!a->out) return fail(err, cap, "'fit' needs --out FILE.nota");
+        return 0;
+    case HOST_CMD_COMPRESS:
+        if (!a->positional) return fail(err, cap, "'compress' needs IMAGE.png");
+        if (!a->plugin) return fail(err, cap, "'compress' needs --plugin NAME|PATH");
+        if (!(a->given & HOST_OPT_BPP)) return fail(err, cap, "'compress' needs --bpp B");
+        if (!a->out) return fail(err, cap, "'compress' needs --out FILE");
+        return 0;
+    case HOST_CMD_DECOMPRESS:
+        if (!a->positional) return fail(err, cap, "'decompress' needs a compressed FILE");
+        if (!a->out) return fail(err, cap, "'decompress' needs --out IMAGE.png");
         return 0;
     case HOST_CMD_TRANSFORM:
         if (!a->plugin) return fail(err, cap, "'transform' needs --plugin NAME|PATH");

@@ -25,6 +25,8 @@ typedef enum host_cmd {
     HOST_CMD_DECODE,
     HOST_CMD_EVAL,
     HOST_CMD_ANALYZE,
+    HOST_CMD_COMPRESS,
+    HOST_CMD_DECOMPRESS,
     HOST_CMD_TRANSFORM
 } host_cmd;
 
@@ -44,7 +46,8 @@ enum host_opt {
     HOST_OPT_CODES = 1u << 11,
     HOST_OPT_JSON = 1u << 12,
     HOST_OPT_HELP = 1u << 13,
-    HOST_OPT_VERBOSE = 1u << 14
+    HOST_OPT_VERBOSE = 1u << 14,
+    HOST_OPT_BPP = 1u << 15
 };
 
 typedef struct host_args {
@@ -56,6 +59,7 @@ typedef struct host_args {
     int64_t limit; /* 0: all items */
     int64_t n;
     double temperature;
+    double bpp; /* compress: target bits per pixel */
     uint64_t seed;
     int threads; /* 0: number of CPUs */
     bool json, help;

@@ -65,6 +65,20 @@ static const cmd_help HELP[] = {
      "centre of each 8-bit level. Constant columns count as rejected. Needs N >= 20.",
      "  --label K, --limit N  filter the data as for fit\n"
      "  --json              one JSON object, with every component's p-values\n"},
+    {HOST_CMD_COMPRESS, "nota-host compress --plugin NAME|PATH IMAGE.png --bpp B --out FILE",
+     "Compress one PNG image (grey or RGB) at about B bits per pixel with a codec plugin;\n"
+     "decodes the result once to report its PSNR. The file is written atomically.",
+     "  --bpp B             target bits per pixel, 8 * bytes / (W * H), in (0, 64]\n"
+     "  --out FILE          compressed file to write; its folder must exist\n"
+     "  --set KEY=VALUE     plugin option (repeatable; see 'help compress --plugin X')\n"
+     "  --seed S            base random seed (default 0)\n"
+     "  --threads T         worker threads (default: number of CPUs)\n"
+     "  --json              print the result as one JSON object\n"},
+    {HOST_CMD_DECOMPRESS, "nota-host decompress FILE --out IMAGE.png",
+     "Decode a compressed file to a PNG; the plugin is named inside the file.",
+     "  --out IMAGE.png     image to write (atomically); its folder must exist\n"
+     "  --threads T         worker threads (default: number of CPUs)\n"
+     "  --json              print the result as one JSON object\n"},
     {HOST_CMD_TRANSFORM, "nota-host transform --plugin NAME|PATH --data SPEC --out OUT.npy",
      "Apply a plugin's fixed transform (e.g. the scattering transform) to every item;\n"
      "images are taken at the centre of each 8-bit level. Nothing is fitted or saved.",
@@ -102,6 +116,8 @@ static void general_help(void) {
            "  decode    map codes back to data\n"
            "  eval      score a model on a dataset\n"
            "  analyze   per-component normality tests of a data set\n"
+           "  compress  compress an image with a codec plugin\n"
+           "  decompress  decode a compressed image\n"
            "  transform apply a plugin's fixed transform (scattering) to data\n"
            "  help      show help for a command ('help fit --plugin X' lists X's options)\n\n"
            "Options for every command:\n"
@@ -155,7 +171,8 @@ int host_cmd_help(host_ctx *c) {
     nota_status st = host_plugin_open(&c->registry, c->args.plugin, &p);
     if (st) return host_fail(st);
     printf("\n");
-    plugin_help(p->desc, p->path, topic == HOST_CMD_FIT || topic == HOST_CMD_TRANSFORM ||
+    plugin_help(p->desc, p->path,
+                topic == HOST_CMD_FIT || topic == HOST_CMD_COMPRESS || topic == HOST_CMD_TRANSFORM ||
                     topic == HOST_CMD_NONE);
     host_plugin_close(p);
     return HOST_EXIT_OK;

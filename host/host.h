@@ -97,5 +97,7 @@ int host_cmd_decode(host_ctx *c);
 int host_cmd_eval(host_ctx *c);
 int host_cmd_analyze(host_ctx *c);
 int host_cmd_transform(host_ctx *c);
+int host_cmd_compress(host_ctx *c);   /* commands_compress.c */
+int host_cmd_decompress(host_ctx *c); /* commands_compress.c */
 
 #endif

@@ -108,6 +108,12 @@ int main(int argc, char **argv) {
         case HOST_CMD_ANALYZE:
             rc = host_cmd_analyze(&c);
             break;
+        case HOST_CMD_COMPRESS:
+            rc = host_cmd_compress(&c);
+            break;
+        case HOST_CMD_DECOMPRESS:
+            rc = host_cmd_decompress(&c);
+            break;
         case HOST_CMD_TRANSFORM:
             rc = host_cmd_transform(&c);
             break;

@@ -116,6 +116,7 @@ static nota_status check_functions(const nota_plugin *d, const char *path) {
         {NOTA_CAP_LOG_PROB, "log_prob", d->log_prob != NULL},
         {NOTA_CAP_EVAL, "eval", d->eval != NULL},
         {NOTA_CAP_TRANSFORM, "transform", d->transform != NULL},
+        {NOTA_CAP_COMPRESS, "compress", d->compress && d->decompress},
     };
     /* A plugin that only transforms (a fixed feature map) has no models. */
     bool models = (d->caps & ~(uint32_t)NOTA_CAP_TRANSFORM) != 0;

@@ -316,3 +316,25 @@ nota_status nota_png_grid_write(const char *path, const nota_tensor *images, int
     free(pix);
     return st;
 }
+
+nota_status nota_png_write(const char *path, const nota_tensor *image) {
+    if (!path || !image) return nota_error(NOTA_EINVAL, "nota_png_write: path or image is NULL");
+    const uint8_t *src = nota_tensor_u8(image);
+    if (!src || image->ndim != 3 || (image->shape[0] != 1 && image->shape[0] != 3) ||
+        image->shape[1] < 1 || image->shape[2] < 1 || image->shape[1] > PNG_MAX_SIDE ||
+        image->shape[2] > PNG_MAX_SIDE) {
+        char b[96];
+        return nota_error(NOTA_ESHAPE, "png '%s': image is %s %s, expected u8 (C, H, W) with C "
+                          "1 or 3 and sides 1..%u",
+                          path, nota_dtype_name(image->dtype),
+                          nota_shape_str(image->ndim, image->shape, b, sizeof b), PNG_MAX_SIDE);
+    }
+    size_t c = (size_t)image->shape[0], h = (size_t)image->shape[1], w = (size_t)image->shape[2];
+    uint8_t *pix = malloc(c * h * w);
+    if (!pix) return nota_error(NOTA_ENOMEM, "png '%s': cannot allocate %zux%zu pixels", path, w, h);
+    for (size_t ch = 0; ch < c; ch++) /* planar (C, H, W) → interleaved rows */
+        for (size_t i = 0; i < h * w; i++) pix[i * c + ch] = src[ch * h * w + i];
+    nota_status st = write_png(path, pix, w, h, (int)c);
+    free(pix);
+    return st;
+}

@@ -67,6 +67,9 @@ nota_status nota_png_folder_read(const char *dir, nota_tensor **out); /* u8 (N,C
  * linearly from [lo, hi] to [0, 255] and clamped; u8 is written as is. */
 nota_status nota_png_grid_write(const char *path, const nota_tensor *images, int cols, float lo,
                                 float hi);
+/* Write one u8 image (C, H, W), C in {1, 3}, as a PNG of exactly that size
+ * (no border), atomically like every writer here. */
+nota_status nota_png_write(const char *path, const nota_tensor *image);
 
 #ifdef __cplusplus
 }

@@ -149,7 +149,22 @@ typedef struct nota_plugin {
      * NOTA_CAP_TRANSFORM declares it. */
     nota_status (*transform)(const nota_config *cfg, const nota_tensor *x, const nota_host *host,
                              nota_tensor **out);
+    /* Image compression (NOTA_CAP_COMPRESS declares both). compress codes one
+     * u8 image (C, H, W), C in {1, 3}, at about `bpp` bits per pixel into
+     * *bytes (malloc'd; the caller frees with free()), configured by `cfg`
+     * built from `options`. The bytes begin with the NOTA_CODED_MAGIC prefix
+     * naming the plugin, so a host finds the decoder from the file alone.
+     * decompress reads such bytes (untrusted input: refuse damage with a
+     * message) into *image, a u8 (C, H, W) tensor owned by the caller. */
+    nota_status (*compress)(const nota_config *cfg, const nota_tensor *image, double bpp,
+                            const nota_host *host, uint8_t **bytes, size_t *n);
+    nota_status (*decompress)(const uint8_t *bytes, size_t n, const nota_host *host,
+                              nota_tensor **image);
 } nota_plugin;
+
+/* Compressed files start with these 4 bytes, then one byte L (1..64) and the
+ * L-byte plugin name; the rest belongs to the plugin. */
+#define NOTA_CODED_MAGIC "NTC1"
 
 /* The size of the first ABI-1 descriptor (everything up to code_shape). A
  * host accepts any struct_size from this up: fields past an older plugin's

@@ -1,0 +1,61 @@
+/* dfm_codec.h — quantization of a DFM network and its compact .dfm file.
+ *
+ * Weights are quantized per output column (each column of a layer's (2K, out)
+ * weight matrix has its own symmetric range ±s·L, L = 2^(bits−1) − 1, s
+ * stored as an IEEE half), so a column of small coefficients keeps its
+ * resolution. The file (all integers little-endian):
+ *
+ *   "NTC1" u8 len "dfm"           host prefix naming the plugin (plugin.h)
+ *   u8 version (1), u8 channels (1|3), u8 width (1..12), u8 depth (1..16),
+ *   u8 bits (2..8), f16 coordinate scale, varint H, varint W (1..65535 each,
+ *   H·W ≤ 2^26)
+ *   f16 scale per output column, layer by layer (Σ out_i of them)
+ *   raw deflate stream of one byte per weight: zigzag(q), layer by layer,
+ *   row-major; exactly as many bytes as the architecture has weights
+ *   u32 CRC-32 (zlib) of every byte before it
+ *
+ * A .dfm is untrusted input: the decoder checks the length before every
+ * read, the CRC before parsing, every header field against its bound, the
+ * decompressed length exactly, and refuses trailing bytes.
+ */
+#ifndef DFM_CODEC_H
+#define DFM_CODEC_H
+
+#include "dfm_net.h"
+
+#define DFM_FORMAT_VERSION 1
+#define DFM_MAX_SIDE 65535
+#define DFM_MAX_PIXELS ((int64_t)1 << 26)
+#define DFM_MIN_BITS 2
+#define DFM_MAX_BITS 8
+
+typedef struct dfm_code {
+    int channels, width, depth, bits;
+    uint16_t coord_scale_h; /* half */
+    int64_t h, w;
+    uint16_t *scales; /* Σ out_i halves (owned) */
+    int8_t *q;        /* weight count entries (owned) */
+    int64_t n_scales, n_weights;
+} dfm_code;
+
+uint16_t dfm_half_from_float(float f); /* round to nearest even */
+float dfm_half_to_float(uint16_t h);
+
+/* Quantize layer weights w (rows, out) to q with per-column half scales;
+ * writes the dequantized weights into deq (may alias nothing). */
+void dfm_quantize(const float *w, int64_t rows, int64_t out, int bits, int8_t *q,
+                  uint16_t *scales, float *deq);
+
+/* Allocate code->scales and code->q for the architecture already set in
+ * code (channels, width, depth). */
+nota_status dfm_code_alloc(dfm_code *code);
+void dfm_code_free(dfm_code *code);
+
+/* Serialize / parse. encode mallocs *bytes (caller frees with free()). */
+nota_status dfm_encode(const dfm_code *code, uint8_t **bytes, size_t *n);
+nota_status dfm_decode(const uint8_t *bytes, size_t n, dfm_code *code);
+
+/* Load the dequantized weights of `code` into a new network. */
+nota_status dfm_code_to_net(const dfm_code *code, int threads, dfm_net **out);
+
+#endif

@@ -1,0 +1,136 @@
+/* nota-host compress / decompress with the dfm plugin: a synthetic PNG goes
+ * through a .dfm file and back at a stated PSNR, decodes identically twice,
+ * and the commands refuse missing options, plugins that cannot compress,
+ * files that are not compressed images, damaged files and unknown plugin
+ * names with exact messages, writing nothing. Small image, short training. */
+#include <math.h>
+
+#include "host_run.h"
+
+static nota_tensor *sinusoids(void) {
+    int64_t shape[3] = {3, 20, 28};
+    nota_tensor *t;
+    cr_assert_eq(nota_tensor_new(NOTA_U8, 3, shape, &t), NOTA_OK);
+    uint8_t *p = nota_tensor_u8(t);
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 20; y++)
+            for (int x = 0; x < 28; x++)
+                p[(c * 20 + y) * 28 + x] =
+                    (uint8_t)lround(127.5 + 60 * sin(2 * M_PI * (x / 28.0 + 0.2 * c)) +
+                                    40 * cos(2 * M_PI * y / 20.0));
+    return t;
+}
+
+static double psnr(const nota_tensor *a, const nota_tensor *b) {
+    double se = 0;
+    for (size_t i = 0; i < a->nbytes; i++) {
+        double d = (double)nota_tensor_u8(a)[i] - nota_tensor_u8(b)[i];
+        se += d * d;
+    }
+    return 10 * log10(255.0 * 255.0 * (double)a->nbytes / se);
+}
+
+static void write_bytes(const char *path, const void *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+Test(dfm_cli, compress_decompress_roundtrip) {
+    char *dir = tmpdir_make(), png[600], dfm[600], out1[600], out2[600];
+    snprintf(png, sizeof png, "%s/in.png", dir);
+    snprintf(dfm, sizeof dfm, "%s/in.dfm", dir);
+    snprintf(out1, sizeof out1, "%s/out1.png", dir);
+    snprintf(out2, sizeof out2, "%s/out2.png", dir);
+    nota_tensor *img = sinusoids();
+    cr_assert_eq(nota_png_write(png, img), NOTA_OK, "%s", nota_last_error());
+    host_run r = run_host(dir, "compress", "--plugin", "dfm", png, "--bpp", "6", "--out", dfm,
+                          "--set", "width=4", "--set", "depth=3", "--set", "steps=300", "--set",
+                          "qat_steps=50", "--threads", "1", "--json", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "\"plugin\":\"dfm\",\"width\":28,\"height\":20,\"channels\":3"),
+              "%s", r.out);
+    struct stat sb;
+    cr_assert_eq(stat(dfm, &sb), 0);
+    char want[64];
+    snprintf(want, sizeof want, "\"bytes\":%lld,", (long long)sb.st_size);
+    cr_assert(strstr(r.out, want), "%s does not report %s", r.out, want);
+    host_run_free(&r);
+    r = run_host(dir, "decompress", dfm, "--out", out1, NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "(plugin dfm, 28x20, 3 channels)"), "%s", r.out);
+    host_run_free(&r);
+    r = run_host(dir, "decompress", dfm, "--out", out2, "--threads", "2", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    host_run_free(&r);
+    nota_tensor *a, *b;
+    cr_assert_eq(nota_png_read(out1, &a), NOTA_OK);
+    cr_assert_eq(nota_png_read(out2, &b), NOTA_OK);
+    cr_assert(a->shape[0] == 3 && a->shape[1] == 20 && a->shape[2] == 28);
+    cr_assert_eq(memcmp(a->data, b->data, a->nbytes), 0);
+    cr_assert(psnr(img, a) > 28.0, "PSNR %.2f dB", psnr(img, a));
+    nota_tensor_free(a), nota_tensor_free(b), nota_tensor_free(img);
+    tmpdir_remove(dir);
+}
+
+Test(dfm_cli, refusals) {
+    char *dir = tmpdir_make(), png[600], bad[600], out[600], msg[1400];
+    snprintf(png, sizeof png, "%s/in.png", dir);
+    snprintf(bad, sizeof bad, "%s/bad.dfm", dir);
+    snprintf(out, sizeof out, "%s/out.png", dir);
+    nota_tensor *img = sinusoids();
+    cr_assert_eq(nota_png_write(png, img), NOTA_OK);
+    nota_tensor_free(img);
+
+    host_run r = run_host(dir, "compress", "--plugin", "dfm", png, "--out", bad, NULL);
+    cr_assert_eq(r.code, 2);
+    cr_assert(strstr(r.err, "nota-host: error: 'compress' needs --bpp B\n") == r.err, "%s", r.err);
+    host_run_free(&r);
+    r = run_host(dir, "compress", "--plugin", "dfm", png, "--bpp", "0", "--out", bad, NULL);
+    cr_assert_eq(r.code, 2);
+    cr_assert(strstr(r.err, "nota-host: error: --bpp expects bits per pixel in (0, 64], got '0'"),
+              "%s", r.err);
+    host_run_free(&r);
+    r = run_host(dir, "compress", "--plugin", "dfm", png, "--bpp", "1", "--out", bad, "--set",
+                 "bits=9", NULL);
+    cr_assert_eq(r.code, 2, "%s", r.err);
+    host_run_free(&r);
+    r = run_host(dir, "compress", "--plugin", "latent", png, "--bpp", "1", "--out", bad, NULL);
+    cr_assert_eq(r.code, 1);
+    cr_assert_str_eq(r.err, "nota-host: error: plugin 'latent' cannot compress (capabilities: "
+                            "fit,sample,encode,decode,log_prob,eval)\n");
+    host_run_free(&r);
+    cr_assert(!file_exists(bad));
+
+    write_bytes(bad, "hello world, not a dfm", 22);
+    r = run_host(dir, "decompress", bad, "--out", out, NULL);
+    cr_assert_eq(r.code, 1);
+    snprintf(msg, sizeof msg,
+             "nota-host: error: '%s' is not a nota compressed file (no \"NTC1\" header)\n", bad);
+    cr_assert_str_eq(r.err, msg);
+    host_run_free(&r);
+
+    write_bytes(bad, "NTC1\004nope1234567890", 19);
+    r = run_host(dir, "decompress", bad, "--out", out, NULL);
+    cr_assert_eq(r.code, 1);
+    cr_assert(strstr(r.err, "nope"), "%s", r.err);
+    host_run_free(&r);
+
+    write_bytes(bad, "NTC1\003dfm\001\003\004\003\010\000\070\024\034\000\000\000\000", 21);
+    r = run_host(dir, "decompress", bad, "--out", out, NULL);
+    cr_assert_eq(r.code, 1);
+    snprintf(msg, sizeof msg, "nota-host: error: '%s': dfm: checksum mismatch (stored 00000000, "
+             "computed ", bad);
+    cr_assert(strstr(r.err, msg) == r.err, "%s", r.err);
+    cr_assert(strstr(r.err, "): the file is damaged or truncated\n"), "%s", r.err);
+    host_run_free(&r);
+
+    r = run_host(dir, "decompress", dir, "--out", out, NULL);
+    cr_assert_eq(r.code, 1);
+    snprintf(msg, sizeof msg, "nota-host: error: '%s' is not a regular file\n", dir);
+    cr_assert_str_eq(r.err, msg);
+    host_run_free(&r);
+    cr_assert(!file_exists(out));
+    tmpdir_remove(dir);
+}
