@@ -43,7 +43,7 @@ static const opt_spec OPTS[] = {
 
 static const char *const CMD_NAMES[] = {NULL,     "help",   "plugins", "info", "fit",
                                         "sample", "encode", "decode",  "eval",
-                                        "analyze",  "compress", "decompress", "transform"};
+                                        "analyze",  "compress", "decompress", "transform", "compose"};
 
 host_cmd host_cmd_from_name(const char *name) {
     for (int i = 1; i < (int)(sizeof CMD_NAMES / sizeof CMD_NAMES[0]); i++)
@@ -52,7 +52,7 @@ host_cmd host_cmd_from_name(const char *name) {
 }
 
 const char *host_cmd_name(host_cmd c) {
-    return c > HOST_CMD_NONE && c <= HOST_CMD_TRANSFORM ? CMD_NAMES[c] : "";
+    return c > HOST_CMD_NONE && c <= HOST_CMD_COMPOSE ? CMD_NAMES[c] : "";
 }
 
 unsigned host_cmd_options(host_cmd c) {
@@ -89,6 +89,8 @@ unsigned host_cmd_options(host_cmd c) {
     case HOST_CMD_TRANSFORM:
         return always | HOST_OPT_DATA | HOST_OPT_LABEL | HOST_OPT_LIMIT | HOST_OPT_OUT |
                HOST_OPT_SET | HOST_OPT_THREADS;
+    case HOST_CMD_COMPOSE:
+        return always | HOST_OPT_OUT;
     }
     return always;
 }
@@ -213,6 +215,10 @@ static int positional(host_args *a, const char *arg, char *err, size_t cap) {
     }
     bool takes_one = a->cmd != HOST_CMD_PLUGINS && a->cmd != HOST_CMD_FIT &&
                      a->cmd != HOST_CMD_TRANSFORM;
+    if (a->cmd == HOST_CMD_COMPOSE && a->positional && !a->positional2) {
+        a->positional2 = arg;
+        return 0;
+    }
     if (!takes_one || a->positional)
         return fail(err, cap, "unexpected argument '%s' for '%s'", arg, a->cmd_name);
     a->positional = arg;
@@ -252,6 +258,11 @@ static int check_required(const host_args *a, char *err, size_t cap) {
         if (!a->plugin) return fail(err, cap, "'transform' needs --plugin NAME|PATH");
         if (!a->data) return fail(err, cap, "'transform' needs --data SPEC");
         if (!a->out) return fail(err, cap, "'transform' needs --out FILE.npy");
+        return 0;
+    case HOST_CMD_COMPOSE:
+        if (!a->positional2)
+            return fail(err, cap, "'compose' needs PRIOR.nota and DECODER.nota");
+        if (!a->out) return fail(err, cap, "'compose' needs --out FILE.nota");
         return 0;
     default:
         break;

@@ -27,7 +27,8 @@ typedef enum host_cmd {
     HOST_CMD_ANALYZE,
     HOST_CMD_COMPRESS,
     HOST_CMD_DECOMPRESS,
-    HOST_CMD_TRANSFORM
+    HOST_CMD_TRANSFORM,
+    HOST_CMD_COMPOSE
 } host_cmd;
 
 /* Bits of host_args.given, one per option. */
@@ -54,6 +55,7 @@ typedef struct host_args {
     host_cmd cmd;
     const char *cmd_name;   /* as typed; NULL when no command was given */
     const char *positional; /* MODEL / FILE, or the topic of `help` */
+    const char *positional2; /* compose: the decoder model */
     const char *plugin, *data, *valid, *out, *codes;
     int label;     /* -1: all classes */
     int64_t limit; /* 0: all items */

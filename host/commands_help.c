@@ -87,6 +87,11 @@ static const cmd_help HELP[] = {
      "  --out OUT.npy       output, f32 (N, ...); its folder must exist\n"
      "  --set KEY=VALUE     plugin option (repeatable; see 'help transform --plugin X')\n"
      "  --threads T         worker threads (default: number of CPUs)\n"},
+    {HOST_CMD_COMPOSE, "nota-host compose PRIOR.nota DECODER.nota --out PIPELINE.nota",
+     "Make a pipeline model: `sample` draws codes from PRIOR and decodes them with\n"
+     "DECODER; other commands use DECODER. The prior's items must have the shape of\n"
+     "the decoder's codes. Both are stored inside, as sub-models prior and decoder.",
+     "  --out PIPELINE.nota  model file to write; its folder must exist\n"},
     {HOST_CMD_HELP, "nota-host help [COMMAND] [--plugin NAME|PATH]",
      "Show help for a command; with --plugin, the plugin's options too.", ""},
 };
@@ -119,6 +124,7 @@ static void general_help(void) {
            "  compress  compress an image with a codec plugin\n"
            "  decompress  decode a compressed image\n"
            "  transform apply a plugin's fixed transform (scattering) to data\n"
+           "  compose   pipeline of a prior and a decoder (sample = decode(prior))\n"
            "  help      show help for a command ('help fit --plugin X' lists X's options)\n\n"
            "Options for every command:\n"
            "  --plugin NAME|PATH  a plugin name (NAME.so in the plugin folders) or a file\n"

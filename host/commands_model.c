@@ -6,12 +6,14 @@
 
 #include "host.h"
 
-typedef enum gen_op { GEN_SAMPLE, GEN_ENCODE, GEN_DECODE } gen_op;
+/* GEN_PIPELINE: a pipeline's prior samples, its decoder decodes (one job). */
+typedef enum gen_op { GEN_SAMPLE, GEN_ENCODE, GEN_DECODE, GEN_PIPELINE } gen_op;
 
 typedef struct gen_state {
     gen_op op;
     const nota_plugin *p;
     nota_model *m;
+    const host_model *prior; /* GEN_PIPELINE */
     int64_t n;
     double temperature;
     const nota_tensor *in;
@@ -27,13 +29,24 @@ static nota_status gen_job(host_job *job, const nota_host *host) {
         return s->p->encode(s->m, s->in, host, &s->out);
     case GEN_DECODE:
         return s->p->decode(s->m, s->in, host, &s->out);
+    case GEN_PIPELINE: {
+        const nota_plugin *pp = s->prior->plugin->desc;
+        nota_tensor *z = NULL;
+        nota_status st = pp->sample(s->prior->m, s->n, s->temperature, host, &z);
+        if (!st && (!z || !nota_tensor_f32(z) || z->ndim < 1 || z->shape[0] != s->n))
+            st = nota_error(NOTA_ESHAPE, "plugin '%s': sample did not return f32 (%lld, ...)",
+                            pp->name, (long long)s->n);
+        if (!st) st = s->p->decode(s->m, z, host, &s->out);
+        nota_tensor_free(z);
+        return st;
+    }
     }
     return nota_error(NOTA_EINVAL, "unknown job");
 }
 
 /* The plugin's result must be f32 with one row per input item. */
 static nota_status check_out(const gen_state *s, int64_t rows) {
-    static const char *const fn[] = {"sample", "encode", "decode"};
+    static const char *const fn[] = {"sample", "encode", "decode", "sample"};
     if (!s->out || !nota_tensor_f32(s->out) || s->out->ndim < 1 || s->out->shape[0] != rows)
         return nota_error(NOTA_ESHAPE, "plugin '%s': %s did not return f32 (%lld, ...)", s->p->name,
                           fn[s->op], (long long)rows);
@@ -92,14 +105,15 @@ static int with_model(host_ctx *c, gen_body body) {
 }
 
 static int sample_body(host_ctx *c, host_runner *r, host_model *hm) {
-    int rc = need_cap(c, hm, NOTA_CAP_SAMPLE, "sample");
+    int rc = hm->prior ? HOST_EXIT_OK : need_cap(c, hm, NOTA_CAP_SAMPLE, "sample");
     if (rc) return rc;
     const char *prefix = c->args.out ? c->args.out : "samples";
     char path[4096];
     snprintf(path, sizeof path, "%s.npy", prefix);
     nota_status st = host_check_out_dir(path);
     if (st) return host_fail(st);
-    gen_state s = {.op = GEN_SAMPLE,
+    gen_state s = {.op = hm->prior ? GEN_PIPELINE : GEN_SAMPLE,
+                   .prior = hm->prior,
                    .p = hm->plugin->desc,
                    .m = hm->m,
                    .n = c->args.n,

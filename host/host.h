@@ -54,11 +54,20 @@ typedef struct host_model {
     nota_model *m;
     int64_t data_shape[NOTA_MAX_DIMS];
     int data_ndim; /* 0 when the plugin does not know it */
+    struct host_model *prior; /* a pipeline's prior (owned); NULL otherwise */
 } host_model;
 
 /* Load args.positional, find its plugin (refusing a different --plugin), and
  * rebuild the model. Returns an exit code (0 ok) having printed any error. */
 int host_model_open(host_ctx *c, const nota_host *host, host_model *hm);
+/* The same for a file named by the caller (compose opens two). */
+int host_model_open_file(host_ctx *c, const char *file, const nota_host *host, host_model *hm);
+/* Pipelines (commands_compose.c): the plugin name a pipeline file records
+ * (reserved), and opening its sub-models into hm: the decoder's model, with
+ * the prior in hm->prior. */
+#define HOST_PIPELINE_PLUGIN "pipeline"
+#define HOST_PIPELINE_VERSION 1
+int host_pipeline_open(host_ctx *c, const char *file, const nota_host *host, host_model *hm);
 void host_model_close(host_model *hm);
 /* Refuse (1) a model file made by another plugin than an explicit --plugin. */
 int host_model_check_plugin(host_ctx *c, const char *file, const char *made_by);
@@ -97,6 +106,7 @@ int host_cmd_decode(host_ctx *c);
 int host_cmd_eval(host_ctx *c);
 int host_cmd_analyze(host_ctx *c);
 int host_cmd_transform(host_ctx *c);
+int host_cmd_compose(host_ctx *c);
 int host_cmd_compress(host_ctx *c);   /* commands_compress.c */
 int host_cmd_decompress(host_ctx *c); /* commands_compress.c */
 

@@ -117,6 +117,9 @@ int main(int argc, char **argv) {
         case HOST_CMD_TRANSFORM:
             rc = host_cmd_transform(&c);
             break;
+        case HOST_CMD_COMPOSE:
+            rc = host_cmd_compose(&c);
+            break;
         default:
             rc = host_usage(NULL, "no command given");
             break;

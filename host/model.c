@@ -2,6 +2,7 @@
  * its plugin, loading datasets with the --label/--limit filter, checking that
  * data fits a model, and the batched log-likelihood behind bits/dim. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "host.h"
@@ -25,8 +26,11 @@ int host_model_check_plugin(host_ctx *c, const char *file, const char *made_by) 
 }
 
 int host_model_open(host_ctx *c, const nota_host *host, host_model *hm) {
+    return host_model_open_file(c, c->args.positional, host, hm);
+}
+
+int host_model_open_file(host_ctx *c, const char *file, const nota_host *host, host_model *hm) {
     memset(hm, 0, sizeof *hm);
-    const char *file = c->args.positional;
     nota_status st = nota_modelfile_load(file, NULL, &hm->mf);
     if (st) return host_fail(st);
     const char *made_by = nota_modelfile_plugin(hm->mf);
@@ -35,6 +39,11 @@ int host_model_open(host_ctx *c, const nota_host *host, host_model *hm) {
         rc = host_error("model '%s' names plugin '%s', which is not a valid plugin name", file,
                         made_by);
         goto fail;
+    }
+    if (strcmp(made_by, HOST_PIPELINE_PLUGIN) == 0) { /* commands_compose.c */
+        rc = host_pipeline_open(c, file, host, hm);
+        if (rc) goto fail;
+        return HOST_EXIT_OK;
     }
     rc = host_model_check_plugin(c, file, made_by);
     if (rc) goto fail;
@@ -68,6 +77,10 @@ fail:
 }
 
 void host_model_close(host_model *hm) {
+    if (hm->prior) {
+        host_model_close(hm->prior);
+        free(hm->prior);
+    }
     if (hm->m && hm->plugin) hm->plugin->desc->destroy(hm->m);
     host_plugin_close(hm->plugin);
     nota_modelfile_free(hm->mf);
