@@ -48,6 +48,7 @@ static void quantize_all(fit_state *s) {
 static nota_status run_phase(fit_state *s, const char *stage, int64_t steps, float lr, bool quant) {
     dfm_net *n = s->n;
     int C = n->channels;
+    if (steps <= 0) return NOTA_OK;
     nota_nn_adam_opts ao = nota_nn_adam_defaults();
     ao.schedule = (nota_nn_schedule){NOTA_NN_LR_COSINE, lr, lr * 0.01f, steps};
     nota_nn_optim *opt;

@@ -235,3 +235,40 @@ Test(dfm_codec, bad_compress_arguments_refused) {
     nota_tensor_free(two);
     nota_config_free(cfg);
 }
+
+/* The architecture comes from the byte budget (most weights whose estimated
+ * file fits), unless forced; the header records it. No training here. */
+static void arch_for(const char *const *sets, size_t n_sets, double bpp, int *width, int *depth,
+                     size_t *bytes) {
+    int64_t shape[3] = {3, 256, 256};
+    nota_tensor *img;
+    cr_assert_eq(nota_tensor_new(NOTA_U8, 3, shape, &img), NOTA_OK);
+    memset(img->data, 100, img->nbytes);
+    const char *base[4] = {"steps=0", "qat_steps=0"};
+    for (size_t i = 0; i < n_sets; i++) base[2 + i] = sets[i];
+    nota_config *cfg;
+    cr_assert_eq(nota_config_from_options(P->options, P->n_options, base, 2 + n_sets, &cfg),
+                 NOTA_OK);
+    nota_host host = test_host(1);
+    uint8_t *b;
+    cr_assert_eq(P->compress(cfg, img, bpp, &host, &b, bytes), NOTA_OK, "%s", nota_last_error());
+    *width = b[10], *depth = b[11];
+    free(b);
+    nota_config_free(cfg);
+    nota_tensor_free(img);
+}
+
+Test(dfm_codec, architecture_from_budget) {
+    int w, d;
+    size_t n;
+    arch_for(NULL, 0, 0.25, &w, &d, &n); /* 2048 bytes: issue 6's 6×4 (1,968 weights) */
+    cr_assert(w == 6 && d == 4, "width %d depth %d", w, d);
+    arch_for(NULL, 0, 0.1, &w, &d, &n); /* 819 bytes: 4×6 (640 weights) beats 5×3 (456) */
+    cr_assert(w == 4 && d == 6, "width %d depth %d", w, d);
+    const char *forced[] = {"width=4"};
+    arch_for(forced, 1, 0.25, &w, &d, &n);
+    cr_assert(w == 4 && d == 8, "width %d depth %d", w, d);
+    const char *both[] = {"width=3", "depth=2"};
+    arch_for(both, 2, 0.25, &w, &d, &n);
+    cr_assert(w == 3 && d == 2, "width %d depth %d", w, d);
+}
