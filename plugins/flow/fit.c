@@ -1,17 +1,18 @@
 /* Greedy fitting, one layer at a time.
  *
  * Each layer picks its rotation (a patch or full layer from the schedule;
- * Haar-random directions, or every search_every-th layer directions found
- * in the current data, see directions.c), rotates the training and validation batches, then
- * fits one spline per coordinate — in parallel over coordinates, each worker
- * with its own KDE scratch. A coordinate keeps its spline only if the
- * training log-likelihood gain it brings, mean[log φ(y) − log φ(x) + log s'],
- * beats an AIC-like penalty (min_gain × knots / N nats): below that the gain
- * is mostly fitted noise, and leaving the coordinate alone keeps the
- * train–test gap from growing. Training log-likelihood is tracked exactly
- * from these gains (rotations leave Σ log φ unchanged); validation
- * log-likelihood is computed on held-out items after every layer, and the
- * model is cut back to its best validation layer when patience runs out.
+ * Haar-random directions, or — every search_every-th layer — directions
+ * found in the current data, see directions.c), rotates the training and
+ * validation batches, fits one spline per coordinate (in parallel over
+ * coordinates, each worker with its own KDE scratch) and rotates back.
+ * A coordinate keeps its spline only if the training log-likelihood gain
+ * it brings, mean[log φ(y) − log φ(x) + log s'], beats an AIC-like penalty
+ * (min_gain × knots / N nats): below that the gain is mostly fitted noise,
+ * and leaving the coordinate alone keeps the train–test gap from growing.
+ * Training log-likelihood is tracked exactly from these gains (rotations
+ * leave Σ log φ unchanged); validation log-likelihood is computed on
+ * held-out items after every layer, and the model is cut back to its best
+ * validation layer when patience runs out.
  */
 #include <math.h>
 #include <stdio.h>
