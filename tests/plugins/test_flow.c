@@ -445,3 +445,42 @@ Test(flow, load_refuses_a_broken_spline) {
     nota_tensor_free(x);
     p->destroy(m);
 }
+
+static float saved_layers(const nota_plugin *p, nota_model *m) {
+    nota_modelfile *mf = to_file(p, m);
+    const nota_tensor *meta;
+    cr_assert_eq(nota_modelfile_get_tensor(mf, "meta", &meta), NOTA_OK);
+    float n = nota_tensor_f32(meta)[3];
+    nota_modelfile_free(mf);
+    return n;
+}
+
+Test(flow, stopping_rules_patience_and_time_limit) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(6);
+    /* patience 2 on a toy that saturates: stops well before max_layers */
+    const char *pat[] = {"max_layers=400", "patience=2"};
+    nota_model *m = test_create(p, pat, 2, &h);
+    nota_tensor *x = moons(3000, 5);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    float n = saved_layers(p, m);
+    cr_assert(n >= 1 && n < 400, "%g layers kept", n);
+    p->destroy(m);
+    /* a time limit already spent before the first layer: a valid 0-layer
+     * model (standardisation only) that saves, loads and scores */
+    const char *tl[] = {"time_limit=1e-9"};
+    m = test_create(p, tl, 1, &h);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(saved_layers(p, m), 0.0f);
+    nota_modelfile *mf = to_file(p, m);
+    nota_model *m2;
+    cr_assert_eq(p->load(mf, &h, &m2), NOTA_OK, "%s", nota_last_error());
+    nota_modelfile_free(mf);
+    assert_roundtrip(p, m2, x, &h);
+    double a = mean_log_prob(p, m, x, &h), b = mean_log_prob(p, m2, x, &h);
+    cr_assert_eq(a, b);
+    cr_assert(isfinite(a));
+    nota_tensor_free(x);
+    p->destroy(m);
+    p->destroy(m2);
+}
