@@ -38,12 +38,12 @@ static const nota_option options[] = {
      100000000, NULL},
     {"ica_iters", NOTA_VAL_INT, "8", "FastICA fixed-point iterations per layer", 1, 1000, NULL},
     {"knots", NOTA_VAL_INT, "32", "knots per marginal spline", 4, 512, NULL},
-    {"grid", NOTA_VAL_INT, "1024", "grid points of each marginal's kernel density estimate",
+    {"grid", NOTA_VAL_INT, "1024", "grid points of each marginal's smoothed CDF",
      64, 65536, NULL},
     {"damping", NOTA_VAL_FLOAT, "0.7",
      "fraction of the way each layer moves a marginal toward N(0,1) (1 = all the way)", 0.01, 1,
      NULL},
-    {"bandwidth", NOTA_VAL_FLOAT, "1.0", "factor on Silverman's KDE bandwidth", 0.05, 20, NULL},
+    {"bandwidth", NOTA_VAL_FLOAT, "1.0", "factor on the CDF smoothing bandwidth 0.9 min(sd, IQR/1.349) N^(-1/3)", 0.05, 20, NULL},
     {"min_gain", NOTA_VAL_FLOAT, "1.0",
      "a coordinate's spline is kept only if its training log-likelihood gain exceeds "
      "min_gain × knots / N nats (else the coordinate is left unchanged)", 0, 1000, NULL},
@@ -210,7 +210,7 @@ static const nota_plugin descriptor = {
     .name = "flow",
     .version = FLOW_VERSION,
     .family = "flow",
-    .description = "rotation flow (iterative Gaussianization): random/PCA rotations, full or "
+    .description = "rotation flow (iterative Gaussianization): random/PCA/ICA rotations, full or "
                    "patch-wise, and monotone spline marginals; exact likelihood",
     .caps = NOTA_CAP_FIT | NOTA_CAP_SAMPLE | NOTA_CAP_ENCODE | NOTA_CAP_DECODE |
             NOTA_CAP_LOG_PROB,
