@@ -215,6 +215,12 @@ static nota_status parse_header(reader *r, dfm_code *c) {
     if ((int64_t)h * w > DFM_MAX_PIXELS)
         return nota_error(NOTA_EFORMAT, "dfm: image %ux%u has more than %lld pixels", w, h,
                           (long long)DFM_MAX_PIXELS);
+    int64_t nw = dfm_net_weight_count((int)wd, (int)dp, (int)ch);
+    if ((int64_t)h * w > DFM_MAX_WORK / nw)
+        return nota_error(NOTA_ELIMIT,
+                          "dfm: decoding %ux%u pixels through %lld weights exceeds the work "
+                          "limit of %lld pixel-weights",
+                          w, h, (long long)nw, (long long)DFM_MAX_WORK);
     c->channels = (int)ch, c->width = (int)wd, c->depth = (int)dp, c->bits = (int)bits;
     c->coord_scale_h = (uint16_t)cs, c->h = h, c->w = w;
     return NOTA_OK;

@@ -28,6 +28,10 @@
 #define DFM_MAX_PIXELS ((int64_t)1 << 26)
 #define DFM_MIN_BITS 2
 #define DFM_MAX_BITS 8
+/* Decoding costs about pixels × weights multiply-adds; deflate lets a tiny
+ * file declare a huge network, so the product is bounded (2^41: an
+ * 8192×8192 image through ~30k weights, minutes of CPU). */
+#define DFM_MAX_WORK ((int64_t)1 << 41)
 
 typedef struct dfm_code {
     int channels, width, depth, bits;

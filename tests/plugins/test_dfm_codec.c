@@ -205,6 +205,13 @@ Test(dfm_codec, forged_headers_refused) {
     b[15] = 0xff, b[16] = 0xff, b[17] = 0xff;
     reseal(b, N);
     refused(b, N, NOTA_EFORMAT, "dfm: header truncated or malformed");
+    /* A 21-byte file declaring an 8192×8192 image through a width-12,
+     * depth-16 network (1.4M weights): refused before any allocation. */
+    uint8_t bomb[24] = {'N', 'T', 'C', '1', 3, 'd', 'f', 'm', 1, 3, 12, 16, 8, 0x00, 0x38,
+                        0x80, 0x40, 0x80, 0x40, 0x03, 0};
+    reseal(bomb, 24);
+    refused(bomb, 24, NOTA_ELIMIT, "dfm: decoding 8192x8192 pixels through 1400928 weights "
+            "exceeds the work limit of 2199023255552 pixel-weights");
     /* Trailing byte after the weight stream, and a stream cut short. */
     memcpy(b, BYTES, N - 4);
     b[N - 4] = 0;
