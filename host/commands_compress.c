@@ -70,8 +70,10 @@ static nota_status read_bounded(const char *path, uint8_t **out, size_t *n) {
     }
     if ((uint64_t)sb.st_size > HOST_CODED_MAX_BYTES) {
         fclose(f);
-        return nota_error(NOTA_ELIMIT, "'%s' is %lld bytes, more than the %zu a compressed file "
-                          "may have", path, (long long)sb.st_size, HOST_CODED_MAX_BYTES);
+        return nota_error(NOTA_ELIMIT,
+                          "'%s' is %lld bytes, more than the %zu a compressed file "
+                          "may have",
+                          path, (long long)sb.st_size, HOST_CODED_MAX_BYTES);
     }
     size_t size = (size_t)sb.st_size;
     uint8_t *buf = malloc(size ? size : 1);
@@ -128,12 +130,12 @@ static nota_status compress_job(host_job *job, const nota_host *host) {
     if (back->nbytes != s->image->nbytes || back->ndim != 3 ||
         memcmp(back->shape, s->image->shape, sizeof back->shape[0] * 3) != 0) {
         nota_tensor_free(back);
-        return nota_error(NOTA_ESHAPE, "plugin '%s' decoded an image of another size",
-                          s->p->name);
+        return nota_error(NOTA_ESHAPE, "plugin '%s' decoded an image of another size", s->p->name);
     }
     const uint8_t *a = nota_tensor_u8(s->image), *b = nota_tensor_u8(back);
     double se = 0.0;
-    for (size_t i = 0; i < back->nbytes; i++) se += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    for (size_t i = 0; i < back->nbytes; i++)
+        se += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
     s->psnr = se > 0.0 ? 10.0 * log10(255.0 * 255.0 * (double)back->nbytes / se) : INFINITY;
     nota_tensor_free(back);
     return NOTA_OK;
@@ -141,8 +143,7 @@ static nota_status compress_job(host_job *job, const nota_host *host) {
 
 static int usage_config_error(const host_ctx *c) {
     host_error("%s", nota_last_error());
-    fprintf(stderr, "Run 'nota-host help compress --plugin %s' for its options.\n",
-            c->args.plugin);
+    fprintf(stderr, "Run 'nota-host help compress --plugin %s' for its options.\n", c->args.plugin);
     return HOST_EXIT_USAGE;
 }
 
@@ -168,8 +169,8 @@ static void report_compress(const host_ctx *c, const compress_state *s) {
     }
     printf("wrote %s (plugin %s, %lldx%lld, %lld channels): %zu bytes, %.4f bpp, PSNR %.2f dB, "
            "encode %.2f s, decode %.3f s\n",
-           c->args.out, s->p->name, (long long)sh[2], (long long)sh[1], (long long)sh[0], s->n,
-           bpp, s->psnr, s->enc_s, s->dec_s);
+           c->args.out, s->p->name, (long long)sh[2], (long long)sh[1], (long long)sh[0], s->n, bpp,
+           s->psnr, s->enc_s, s->dec_s);
 }
 
 int host_cmd_compress(host_ctx *c) {
@@ -202,8 +203,8 @@ int host_cmd_compress(host_ctx *c) {
         runner = !st;
     }
     s.cfg = cfg, s.image = image;
-    host_job job = {.name = "compress", .device = {NOTA_DEVICE_CPU, 0}, .run = compress_job,
-                    .arg = &s};
+    host_job job = {
+        .name = "compress", .device = {NOTA_DEVICE_CPU, 0}, .run = compress_job, .arg = &s};
     if (!st) st = host_runner_submit(&r, &job);
     if (!st) {
         host_runner_run(&r);
@@ -263,14 +264,13 @@ int host_cmd_decompress(host_ctx *c) {
         printf(",\"plugin\":");
         host_json_str(stdout, name);
         printf(",\"width\":%lld,\"height\":%lld,\"channels\":%lld,\"decode_seconds\":",
-               (long long)image->shape[2], (long long)image->shape[1],
-               (long long)image->shape[0]);
+               (long long)image->shape[2], (long long)image->shape[1], (long long)image->shape[0]);
         host_json_num(stdout, secs);
         printf("}\n");
     } else {
         printf("wrote %s (plugin %s, %lldx%lld, %lld channels) in %.3f s\n", c->args.out, name,
-               (long long)image->shape[2], (long long)image->shape[1],
-               (long long)image->shape[0], secs);
+               (long long)image->shape[2], (long long)image->shape[1], (long long)image->shape[0],
+               secs);
     }
     nota_tensor_free(image);
     free(bytes);

@@ -25,25 +25,23 @@ struct nota_model {
 
 static const nota_option options[] = {
     {"width", NOTA_VAL_INT, "0",
-     "hidden width m of the coordinate network (0 = choose from the byte budget)", 0,
-     DFM_MAX_WIDTH, NULL},
-    {"depth", NOTA_VAL_INT, "0",
-     "number of Fourier layers (0 = choose from the byte budget)", 0, DFM_MAX_DEPTH, NULL},
+     "hidden width m of the coordinate network (0 = choose from the byte budget)", 0, DFM_MAX_WIDTH,
+     NULL},
+    {"depth", NOTA_VAL_INT, "0", "number of Fourier layers (0 = choose from the byte budget)", 0,
+     DFM_MAX_DEPTH, NULL},
     {"bits", NOTA_VAL_INT, "8", "bits per quantized weight", DFM_MIN_BITS, DFM_MAX_BITS, NULL},
     {"coord_scale", NOTA_VAL_FLOAT, "0.5",
-     "pixel positions are mapped to [0, s]^2 (s = 1 makes opposite edges meet)", 0.001, 64,
-     NULL},
+     "pixel positions are mapped to [0, s]^2 (s = 1 makes opposite edges meet)", 0.001, 64, NULL},
     {"init_std", NOTA_VAL_FLOAT, "0.045",
      "weights start from N(0, init_std^2) (0 = the kit's N(0, 1/2^m))", 0, 10, NULL},
     {"steps", NOTA_VAL_INT, "1500", "Adam steps of the float fit (cosine decay)", 0, 10000000,
      NULL},
     {"lr", NOTA_VAL_FLOAT, "3e-3", "Adam learning rate of the float fit", 1e-7, 1, NULL},
-    {"qat_steps", NOTA_VAL_INT, "300",
-     "quantization-aware fine-tuning steps (0 = plain rounding)", 0, 10000000, NULL},
+    {"qat_steps", NOTA_VAL_INT, "300", "quantization-aware fine-tuning steps (0 = plain rounding)",
+     0, 10000000, NULL},
     {"qat_lr", NOTA_VAL_FLOAT, "1e-3", "Adam learning rate of the fine-tuning", 1e-7, 1, NULL},
     {"batch", NOTA_VAL_INT, "16384",
-     "pixels per step (fewer than the image's: a random subset each step)", 256, 1 << 26,
-     NULL},
+     "pixels per step (fewer than the image's: a random subset each step)", 256, 1 << 26, NULL},
 };
 
 static int64_t varint_len(int64_t v) { return v < 128 ? 1 : v < 16384 ? 2 : 3; }
@@ -125,8 +123,8 @@ static nota_status compress(const nota_config *cfg, const nota_tensor *image, do
     double budget = bpp * (double)(h * w) / 8.0;
     choose_arch(h, w, C, (int)s.bits, budget, (int)s.width, (int)s.depth, &width, &depth);
     s.fit.seed = host ? host->seed : 0;
-    dfm_code code = {.channels = C, .width = width, .depth = depth, .bits = (int)s.bits,
-                     .h = h, .w = w};
+    dfm_code code = {
+        .channels = C, .width = width, .depth = depth, .bits = (int)s.bits, .h = h, .w = w};
     code.coord_scale_h = dfm_half_from_float((float)s.coord_scale);
     nota_log(host, NOTA_LOG_INFO,
              "dfm: %lldx%lld image, budget %.0f bytes: width %d, depth %d, %lld weights at %d bits",
@@ -145,8 +143,9 @@ static nota_status compress(const nota_config *cfg, const nota_tensor *image, do
     if (!st) st = dfm_encode(&code, bytes, n);
     if (!st) st = dfm_net_render(net, h, w, DFM_RENDER_BATCH, render);
     if (!st)
-        nota_log(host, NOTA_LOG_INFO, "dfm: %zu bytes (%.4f bpp), PSNR %.2f dB float, %.2f dB coded",
-                 *n, 8.0 * (double)*n / (double)(h * w), psnr_float,
+        nota_log(host, NOTA_LOG_INFO,
+                 "dfm: %zu bytes (%.4f bpp), PSNR %.2f dB float, %.2f dB coded", *n,
+                 8.0 * (double)*n / (double)(h * w), psnr_float,
                  dfm_psnr_u8(nota_tensor_u8(image), render, h * w * C));
     free(render);
     dfm_net_free(net);
@@ -178,7 +177,7 @@ static nota_status load(const nota_modelfile *mf, const nota_host *host, nota_mo
     (void)mf, (void)host;
     *out = NULL;
     return nota_error(NOTA_ENOTSUP, "dfm: compression mode keeps no model files; a .dfm file is "
-                      "read with 'nota-host decompress FILE.dfm --out OUT.png'");
+                                    "read with 'nota-host decompress FILE.dfm --out OUT.png'");
 }
 
 static void destroy(nota_model *m) { free(m); }

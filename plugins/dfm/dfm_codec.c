@@ -52,12 +52,13 @@ float dfm_half_to_float(uint16_t h) {
     return (h & 0x8000u) ? -v : v;
 }
 
-void dfm_quantize(const float *w, int64_t rows, int64_t out, int bits, int8_t *q,
-                  uint16_t *scales, float *deq) {
+void dfm_quantize(const float *w, int64_t rows, int64_t out, int bits, int8_t *q, uint16_t *scales,
+                  float *deq) {
     int lim = (1 << (bits - 1)) - 1;
     for (int64_t o = 0; o < out; o++) {
         float m = 0.0f;
-        for (int64_t r = 0; r < rows; r++) m = fmaxf(m, fabsf(w[r * out + o]));
+        for (int64_t r = 0; r < rows; r++)
+            m = fmaxf(m, fabsf(w[r * out + o]));
         uint16_t h = dfm_half_from_float(m / (float)lim);
         if ((h & 0x7c00u) == 0x7c00u) h = 0x7bffu; /* largest finite half */
         scales[o] = h;
@@ -100,7 +101,8 @@ static size_t put_varint(uint8_t *p, uint32_t v) {
 }
 
 static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* Raw deflate of `in` into `out` (capacity cap) with one strategy; 0 on failure. */
@@ -246,16 +248,18 @@ static nota_status inflate_weights(const uint8_t *in, size_t n, dfm_code *c) {
         st = nota_error(NOTA_EFORMAT, "dfm: weight stream damaged or cut short (zlib: %s)",
                         rc == Z_DATA_ERROR ? "invalid data" : "incomplete");
     else if (got != nw)
-        st = nota_error(NOTA_EFORMAT, "dfm: weight stream holds %s%zu weights, the architecture "
-                        "needs %zu", got > nw ? "more than " : "", got > nw ? nw : got, nw);
+        st = nota_error(NOTA_EFORMAT,
+                        "dfm: weight stream holds %s%zu weights, the architecture "
+                        "needs %zu",
+                        got > nw ? "more than " : "", got > nw ? nw : got, nw);
     else if (left)
         st = nota_error(NOTA_EFORMAT, "dfm: %zu trailing bytes after the weight stream", left);
     int lim = (1 << (c->bits - 1)) - 1;
     for (size_t i = 0; i < nw && !st; i++) {
         int v = sym[i] & 1 ? -(int)(sym[i] >> 1) - 1 : (int)(sym[i] >> 1);
         if (v < -lim || v > lim)
-            st = nota_error(NOTA_EFORMAT, "dfm: weight %zu = %d outside ±%d for %d bits", i, v,
-                            lim, c->bits);
+            st = nota_error(NOTA_EFORMAT, "dfm: weight %zu = %d outside ±%d for %d bits", i, v, lim,
+                            c->bits);
         else
             c->q[i] = (int8_t)v;
     }
@@ -266,16 +270,20 @@ static nota_status inflate_weights(const uint8_t *in, size_t n, dfm_code *c) {
 nota_status dfm_decode(const uint8_t *bytes, size_t n, dfm_code *c) {
     memset(c, 0, sizeof *c);
     if (n < DFM_MIN_FILE)
-        return nota_error(NOTA_EFORMAT, "dfm: file is %zu bytes, shorter than the smallest .dfm "
-                          "(%d bytes)", n, DFM_MIN_FILE);
+        return nota_error(NOTA_EFORMAT,
+                          "dfm: file is %zu bytes, shorter than the smallest .dfm "
+                          "(%d bytes)",
+                          n, DFM_MIN_FILE);
     if (memcmp(bytes, DFM_PREFIX, DFM_PREFIX_LEN) != 0)
         return nota_error(NOTA_EFORMAT, "dfm: not a .dfm file (no \"NTC1\" dfm prefix)");
     uint32_t stored = (uint32_t)bytes[n - 4] | (uint32_t)bytes[n - 3] << 8 |
                       (uint32_t)bytes[n - 2] << 16 | (uint32_t)bytes[n - 1] << 24;
     uint32_t crc = (uint32_t)crc32(0L, bytes, (uInt)(n - 4));
     if (stored != crc)
-        return nota_error(NOTA_ECHECKSUM, "dfm: checksum mismatch (stored %08x, computed %08x): the "
-                          "file is damaged or truncated", stored, crc);
+        return nota_error(NOTA_ECHECKSUM,
+                          "dfm: checksum mismatch (stored %08x, computed %08x): the "
+                          "file is damaged or truncated",
+                          stored, crc);
     reader r = {bytes, DFM_PREFIX_LEN, n - 4};
     nota_status st = parse_header(&r, c);
     if (st) return st;
@@ -287,8 +295,10 @@ nota_status dfm_decode(const uint8_t *bytes, size_t n, dfm_code *c) {
             st = nota_error(NOTA_EFORMAT, "dfm: file ends inside the %lld column scales",
                             (long long)c->n_scales);
         else if ((h & 0x8000u) || (h & 0x7c00u) == 0x7c00u)
-            st = nota_error(NOTA_EFORMAT, "dfm: column scale %lld (0x%04x) is negative or not "
-                            "finite", (long long)i, h);
+            st = nota_error(NOTA_EFORMAT,
+                            "dfm: column scale %lld (0x%04x) is negative or not "
+                            "finite",
+                            (long long)i, h);
         else
             c->scales[i] = (uint16_t)h;
     }

@@ -47,8 +47,8 @@ float dfm_half_to_float(uint16_t h);
 
 /* Quantize layer weights w (rows, out) to q with per-column half scales;
  * writes the dequantized weights into deq (may alias nothing). */
-void dfm_quantize(const float *w, int64_t rows, int64_t out, int bits, int8_t *q,
-                  uint16_t *scales, float *deq);
+void dfm_quantize(const float *w, int64_t rows, int64_t out, int bits, int8_t *q, uint16_t *scales,
+                  float *deq);
 
 /* Allocate code->scales and code->q for the architecture already set in
  * code (channels, width, depth). */

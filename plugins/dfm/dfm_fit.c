@@ -53,7 +53,8 @@ static nota_status run_phase(fit_state *s, const char *stage, int64_t steps, flo
     ao.schedule = (nota_nn_schedule){NOTA_NN_LR_COSINE, lr, lr * 0.01f, steps};
     nota_nn_optim *opt;
     nota_status st = nota_nn_adam_new(&ao, &opt);
-    for (int i = 0; i < n->depth && !st; i++) st = nota_nn_optim_add_layer(opt, n->layer[i]);
+    for (int i = 0; i < n->depth && !st; i++)
+        st = nota_nn_optim_add_layer(opt, n->layer[i]);
     if (st) {
         nota_nn_optim_free(opt);
         return st;
@@ -68,7 +69,8 @@ static nota_status run_phase(fit_state *s, const char *stage, int64_t steps, flo
         }
         if (quant) {
             quantize_all(s);
-            for (int i = 0; i < n->depth; i++) n->wq[i] = s->deq[i];
+            for (int i = 0; i < n->depth; i++)
+                n->wq[i] = s->deq[i];
         }
         if (!full)
             for (int64_t b = 0; b < s->batch; b++) {
@@ -86,8 +88,10 @@ static nota_status run_phase(fit_state *s, const char *stage, int64_t steps, flo
             s->g[i] = (float)(scale * d);
         }
         if (!isfinite(se)) {
-            st = nota_error(NOTA_ENUMERIC, "dfm: loss is not finite at %s step %lld (lr %g too "
-                            "high?)", stage, (long long)step, (double)lr);
+            st = nota_error(NOTA_ENUMERIC,
+                            "dfm: loss is not finite at %s step %lld (lr %g too "
+                            "high?)",
+                            stage, (long long)step, (double)lr);
             break;
         }
         st = dfm_net_backward(n, s->g);
@@ -101,7 +105,8 @@ static nota_status run_phase(fit_state *s, const char *stage, int64_t steps, flo
             nota_progress(s->host, stage, (double)step + 1, (double)steps, detail);
         }
     }
-    for (int i = 0; i < n->depth; i++) n->wq[i] = NULL;
+    for (int i = 0; i < n->depth; i++)
+        n->wq[i] = NULL;
     nota_nn_optim_free(opt);
     return st;
 }
@@ -130,7 +135,8 @@ nota_status dfm_fit(dfm_net *n, const uint8_t *img, int64_t h, int64_t w, const 
     }
     dfm_coords(h, w, n->coord_scale, 0, s.npix, s.xy);
     for (int64_t p = 0; p < s.npix; p++)
-        for (int c = 0; c < C; c++) s.t[p * C + c] = (float)img[c * s.npix + p] / 127.5f - 1.0f;
+        for (int c = 0; c < C; c++)
+            s.t[p * C + c] = (float)img[c * s.npix + p] / 127.5f - 1.0f;
     st = run_phase(&s, "fit", o->steps, o->lr, false);
     if (!st && psnr_float) {
         st = dfm_net_render(n, h, w, DFM_RENDER_BATCH, render);
@@ -145,6 +151,7 @@ nota_status dfm_fit(dfm_net *n, const uint8_t *img, int64_t h, int64_t w, const 
     }
 done:
     free(s.xy), free(s.t), free(s.bxy), free(s.bt), free(s.g), free(render);
-    for (int i = 0; i < DFM_MAX_DEPTH; i++) free(s.deq[i]);
+    for (int i = 0; i < DFM_MAX_DEPTH; i++)
+        free(s.deq[i]);
     return st;
 }

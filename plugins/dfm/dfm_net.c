@@ -58,9 +58,11 @@ nota_status dfm_parallel(int threads, int64_t rows, dfm_range_fn fn, void *ctx) 
         started++;
     }
     fn(ctx, jobs[0].lo, jobs[0].hi);
-    for (int i = 1; i <= started; i++) pthread_join(tid[i], NULL);
+    for (int i = 1; i <= started; i++)
+        pthread_join(tid[i], NULL);
     /* Slices whose thread could not start run here, so the result is whole. */
-    for (int64_t i = started + 1; i < t; i++) fn(ctx, jobs[i].lo, jobs[i].hi);
+    for (int64_t i = started + 1; i < t; i++)
+        fn(ctx, jobs[i].lo, jobs[i].hi);
     return NOTA_OK;
 }
 
@@ -103,9 +105,9 @@ static nota_tensor *param(const dfm_net *n, int i, bool grad) {
 
 nota_status dfm_net_init_normal(dfm_net *n, double std, uint64_t seed) {
     for (int i = 0; i < n->depth; i++) {
-        nota_status st = nota_nn_init_tensor(param(n, i, false), NOTA_NN_INIT_NORMAL, 0.0, std,
-                                             dfm_net_layer_rows(n, i), n->out[i], seed,
-                                             (uint64_t)i);
+        nota_status st =
+            nota_nn_init_tensor(param(n, i, false), NOTA_NN_INIT_NORMAL, 0.0, std,
+                                dfm_net_layer_rows(n, i), n->out[i], seed, (uint64_t)i);
         if (st) return st;
     }
     return NOTA_OK;
@@ -127,7 +129,8 @@ static void free_workspace(dfm_net *n) {
 
 void dfm_net_free(dfm_net *n) {
     if (!n) return;
-    for (int i = 0; i < n->depth; i++) nota_nn_layer_free(n->layer[i]);
+    for (int i = 0; i < n->depth; i++)
+        nota_nn_layer_free(n->layer[i]);
     free_workspace(n);
     free(n);
 }
@@ -208,7 +211,8 @@ nota_status dfm_net_forward(dfm_net *n, const float *coords, int64_t rows, const
                    res ? 1.0f : 0.0f, n->x[i + 1], n->out[i]);
     }
     float *o = n->x[n->depth];
-    for (int64_t i = 0; i < rows * n->channels; i++) o[i] = tanhf(o[i]);
+    for (int64_t i = 0; i < rows * n->channels; i++)
+        o[i] = tanhf(o[i]);
     n->rows = rows;
     *y = o;
     return NOTA_OK;
@@ -242,15 +246,16 @@ nota_status dfm_net_backward(dfm_net *n, const float *dy) {
     int64_t rows = n->rows;
     const float *y = n->x[n->depth];
     float *g = n->dy, *gn = n->dx;
-    for (int64_t i = 0; i < rows * n->channels; i++) g[i] = dy[i] * (1.0f - y[i] * y[i]);
+    for (int64_t i = 0; i < rows * n->channels; i++)
+        g[i] = dy[i] * (1.0f - y[i] * y[i]);
     for (int i = n->depth - 1; i >= 0; i--) {
         int64_t f = dfm_net_layer_rows(n, i);
         nota_sgemm(true, false, f, n->out[i], rows, 1.0f, n->phi[i], f, g, n->out[i], 1.0f,
                    dfm_net_grads(n, i), n->out[i]);
         if (i == 0) break;
         const float *w = n->wq[i] ? n->wq[i] : dfm_net_weights(n, i);
-        nota_sgemm(false, true, rows, f, n->out[i], 1.0f, g, n->out[i], w, n->out[i], 0.0f,
-                   n->dphi, f);
+        nota_sgemm(false, true, rows, f, n->out[i], 1.0f, g, n->out[i], w, n->out[i], 0.0f, n->dphi,
+                   f);
         dx_ctx c = {n->phi[i], n->dphi, g, gn, n->in[i], n->in[i] == n->out[i]};
         dfm_parallel(n->threads, rows, input_grad, &c);
         float *t = g;
@@ -270,7 +275,8 @@ void dfm_coords(int64_t h, int64_t w, float scale, int64_t first, int64_t rows, 
 nota_status dfm_net_render(dfm_net *n, int64_t h, int64_t w, int64_t batch, uint8_t *out) {
     int64_t npix = h * w;
     float *xy = malloc((size_t)(batch * 2) * sizeof(float));
-    if (!xy) return nota_error(NOTA_ENOMEM, "dfm: cannot allocate %lld coordinates", (long long)batch);
+    if (!xy)
+        return nota_error(NOTA_ENOMEM, "dfm: cannot allocate %lld coordinates", (long long)batch);
     nota_status st = NOTA_OK;
     for (int64_t p = 0; p < npix && !st; p += batch) {
         int64_t rows = npix - p < batch ? npix - p : batch;
@@ -280,7 +286,9 @@ nota_status dfm_net_render(dfm_net *n, int64_t h, int64_t w, int64_t batch, uint
         for (int64_t i = 0; i < rows && !st; i++)
             for (int c = 0; c < n->channels; c++) {
                 float v = floorf((y[i * n->channels + c] + 1.0f) * 127.5f + 0.5f);
-                out[(int64_t)c * npix + p + i] = (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
+                out[(int64_t)c * npix + p + i] = (uint8_t)(v < 0.0f     ? 0.0f
+                                                           : v > 255.0f ? 255.0f
+                                                                        : v);
             }
     }
     free(xy);

@@ -33,7 +33,7 @@ typedef struct dfm_net {
     int threads;
     /* Batch workspace (capacity `cap` rows): inputs of each layer, features,
      * final pre-tanh output, gradients. */
-    int64_t cap, rows; /* workspace capacity; rows of the last forward */
+    int64_t cap, rows;           /* workspace capacity; rows of the last forward */
     float *x[DFM_MAX_DEPTH + 1]; /* x[0] coords (cap, 2) … x[depth] outputs (cap, C) */
     float *phi[DFM_MAX_DEPTH];   /* (cap, 2·2^in) */
     float *dphi, *dx, *dy;       /* scratch for backward */

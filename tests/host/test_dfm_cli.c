@@ -49,8 +49,8 @@ Test(dfm_cli, compress_decompress_roundtrip) {
                           "--set", "width=4", "--set", "depth=3", "--set", "steps=300", "--set",
                           "qat_steps=50", "--threads", "1", "--json", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
-    cr_assert(strstr(r.out, "\"plugin\":\"dfm\",\"width\":28,\"height\":20,\"channels\":3"),
-              "%s", r.out);
+    cr_assert(strstr(r.out, "\"plugin\":\"dfm\",\"width\":28,\"height\":20,\"channels\":3"), "%s",
+              r.out);
     struct stat sb;
     cr_assert_eq(stat(dfm, &sb), 0);
     char want[64];
@@ -120,8 +120,10 @@ Test(dfm_cli, refusals) {
     write_bytes(bad, "NTC1\003dfm\001\003\004\003\010\000\070\024\034\000\000\000\000", 21);
     r = run_host(dir, "decompress", bad, "--out", out, NULL);
     cr_assert_eq(r.code, 1);
-    snprintf(msg, sizeof msg, "nota-host: error: '%s': dfm: checksum mismatch (stored 00000000, "
-             "computed ", bad);
+    snprintf(msg, sizeof msg,
+             "nota-host: error: '%s': dfm: checksum mismatch (stored 00000000, "
+             "computed ",
+             bad);
     cr_assert(strstr(r.err, msg) == r.err, "%s", r.err);
     cr_assert(strstr(r.err, "): the file is damaged or truncated\n"), "%s", r.err);
     host_run_free(&r);

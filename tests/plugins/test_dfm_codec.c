@@ -19,14 +19,16 @@ static uint32_t ref_crc32(const uint8_t *p, size_t n) {
     uint32_t c = 0xffffffffu;
     for (size_t i = 0; i < n; i++) {
         c ^= p[i];
-        for (int k = 0; k < 8; k++) c = c & 1u ? (c >> 1) ^ 0xedb88320u : c >> 1;
+        for (int k = 0; k < 8; k++)
+            c = c & 1u ? (c >> 1) ^ 0xedb88320u : c >> 1;
     }
     return c ^ 0xffffffffu;
 }
 
 static void reseal(uint8_t *b, size_t n) {
     uint32_t c = ref_crc32(b, n - 4);
-    for (int i = 0; i < 4; i++) b[n - 4 + i] = (uint8_t)(c >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        b[n - 4 + i] = (uint8_t)(c >> (8 * i));
 }
 
 /* A smooth C×H×W image: a few sinusoids per channel, in 20..235. */
@@ -155,16 +157,20 @@ Test(dfm_codec, damaged_files_refused) {
     memcpy(b, BYTES, N);
     b[N / 2] ^= 0x10;
     uint32_t stored = ref_crc32(BYTES, N - 4);
-    snprintf(msg, sizeof msg, "dfm: checksum mismatch (stored %08x, computed %08x): the file is "
-             "damaged or truncated", stored, ref_crc32(b, N - 4));
+    snprintf(msg, sizeof msg,
+             "dfm: checksum mismatch (stored %08x, computed %08x): the file is "
+             "damaged or truncated",
+             stored, ref_crc32(b, N - 4));
     refused(b, N, NOTA_ECHECKSUM, msg);
 
     memcpy(b, BYTES, N); /* truncated by one byte: the CRC is read from the wrong place */
-    snprintf(msg, sizeof msg, "dfm: checksum mismatch (stored %02x%02x%02x%02x, computed %08x): "
-             "the file is damaged or truncated", b[N - 2], b[N - 3], b[N - 4], b[N - 5],
-             ref_crc32(b, N - 5));
+    snprintf(msg, sizeof msg,
+             "dfm: checksum mismatch (stored %02x%02x%02x%02x, computed %08x): "
+             "the file is damaged or truncated",
+             b[N - 2], b[N - 3], b[N - 4], b[N - 5], ref_crc32(b, N - 5));
     refused(b, N - 1, NOTA_ECHECKSUM, msg);
-    refused(b, 10, NOTA_EFORMAT, "dfm: file is 10 bytes, shorter than the smallest .dfm (21 bytes)");
+    refused(b, 10, NOTA_EFORMAT,
+            "dfm: file is 10 bytes, shorter than the smallest .dfm (21 bytes)");
     refused(b, 0, NOTA_EFORMAT, "dfm: file is 0 bytes, shorter than the smallest .dfm (21 bytes)");
     b[1] = 'X';
     refused(b, N, NOTA_EFORMAT, "dfm: not a .dfm file (no \"NTC1\" dfm prefix)");
@@ -207,10 +213,11 @@ Test(dfm_codec, forged_headers_refused) {
     refused(b, N, NOTA_EFORMAT, "dfm: header truncated or malformed");
     /* A 21-byte file declaring an 8192×8192 image through a width-12,
      * depth-16 network (1.4M weights): refused before any allocation. */
-    uint8_t bomb[24] = {'N', 'T', 'C', '1', 3, 'd', 'f', 'm', 1, 3, 12, 16, 8, 0x00, 0x38,
-                        0x80, 0x40, 0x80, 0x40, 0x03, 0};
+    uint8_t bomb[24] = {'N', 'T', 'C',  '1',  3,    'd',  'f',  'm',  1,    3, 12,
+                        16,  8,   0x00, 0x38, 0x80, 0x40, 0x80, 0x40, 0x03, 0};
     reseal(bomb, 24);
-    refused(bomb, 24, NOTA_ELIMIT, "dfm: decoding 8192x8192 pixels through 1400928 weights "
+    refused(bomb, 24, NOTA_ELIMIT,
+            "dfm: decoding 8192x8192 pixels through 1400928 weights "
             "exceeds the work limit of 2199023255552 pixel-weights");
     /* Trailing byte after the weight stream, and a stream cut short. */
     memcpy(b, BYTES, N - 4);
@@ -233,8 +240,7 @@ Test(dfm_codec, bad_compress_arguments_refused) {
     nota_tensor *two;
     cr_assert_eq(nota_tensor_new(NOTA_U8, 3, shape, &two), NOTA_OK);
     cr_assert_eq(P->compress(cfg, two, 1.0, &host, &b, &n), NOTA_EINVAL);
-    cr_assert_str_eq(nota_last_error(),
-                     "dfm: compress needs a u8 image (C, H, W) with C = 1 or 3");
+    cr_assert_str_eq(nota_last_error(), "dfm: compress needs a u8 image (C, H, W) with C = 1 or 3");
     cr_assert(b == NULL && n == 0);
     cr_assert_eq(P->compress(cfg, IMG, 0.0, &host, &b, &n), NOTA_EINVAL);
     cr_assert_str_eq(nota_last_error(), "dfm: bits per pixel 0 out of range (0, 64]");
@@ -252,7 +258,8 @@ static void arch_for(const char *const *sets, size_t n_sets, double bpp, int *wi
     cr_assert_eq(nota_tensor_new(NOTA_U8, 3, shape, &img), NOTA_OK);
     memset(img->data, 100, img->nbytes);
     const char *base[4] = {"steps=0", "qat_steps=0"};
-    for (size_t i = 0; i < n_sets; i++) base[2 + i] = sets[i];
+    for (size_t i = 0; i < n_sets; i++)
+        base[2 + i] = sets[i];
     nota_config *cfg;
     cr_assert_eq(nota_config_from_options(P->options, P->n_options, base, 2 + n_sets, &cfg),
                  NOTA_OK);

@@ -20,7 +20,8 @@ static void direct(const dfm_net *n, const float *xy, double *y) {
         int in = n->in[i], out = n->out[i];
         int64_t K = (int64_t)1 << in;
         const float *w = dfm_net_weights(n, i);
-        for (int o = 0; o < out; o++) nx[o] = in == out ? x[o] : 0.0;
+        for (int o = 0; o < out; o++)
+            nx[o] = in == out ? x[o] : 0.0;
         for (int64_t k = 0; k < K; k++) {
             double th = 0.0;
             for (int j = 0; j < in; j++)
@@ -28,9 +29,11 @@ static void direct(const dfm_net *n, const float *xy, double *y) {
             for (int o = 0; o < out; o++)
                 nx[o] += w[k * out + o] * cos(th) + w[(K + k) * out + o] * sin(th);
         }
-        for (int o = 0; o < out; o++) x[o] = nx[o];
+        for (int o = 0; o < out; o++)
+            x[o] = nx[o];
     }
-    for (int c = 0; c < n->channels; c++) y[c] = tanh(x[c]);
+    for (int c = 0; c < n->channels; c++)
+        y[c] = tanh(x[c]);
 }
 
 static dfm_net *make(int width, int depth, int channels, int threads) {
@@ -103,7 +106,8 @@ Test(dfm_net, gradient_check_whole_network) {
         nota_rng_fill_normal(9, (uint64_t)t, u, (size_t)(rows * C));
         const float *y = NULL;
         cr_assert_eq(dfm_net_forward(net, xy, rows, &y), NOTA_OK);
-        for (int i = 0; i < net->depth; i++) nota_nn_layer_zero_grad(net->layer[i]);
+        for (int i = 0; i < net->depth; i++)
+            nota_nn_layer_zero_grad(net->layer[i]);
         cr_assert_eq(dfm_net_backward(net, u), NOTA_OK);
         for (int i = 0; i < net->depth; i++) {
             float *w = dfm_net_weights(net, i), *g = dfm_net_grads(net, i);
@@ -114,12 +118,14 @@ Test(dfm_net, gradient_check_whole_network) {
                 w[e] = keep + h;
                 for (int r = 0; r < rows; r++) {
                     direct(net, xy + 2 * r, yy);
-                    for (int c = 0; c < C; c++) lp += u[r * C + c] * yy[c];
+                    for (int c = 0; c < C; c++)
+                        lp += u[r * C + c] * yy[c];
                 }
                 w[e] = keep - h;
                 for (int r = 0; r < rows; r++) {
                     direct(net, xy + 2 * r, yy);
-                    for (int c = 0; c < C; c++) lm += u[r * C + c] * yy[c];
+                    for (int c = 0; c < C; c++)
+                        lm += u[r * C + c] * yy[c];
                 }
                 w[e] = keep;
                 double fd = (lp - lm) / (2.0 * ((double)(keep + h) - (double)keep));
