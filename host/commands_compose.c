@@ -26,8 +26,8 @@ static int open_sub(host_ctx *c, const char *file, const char *name, const nota_
                           file, name);
     nota_status st = host_plugin_open(&c->registry, made_by, &hm->plugin);
     if (st)
-        return host_fail(nota_error_prefix(st, "model '%s', sub-model '%s' needs plugin '%s': ",
-                                           file, name, made_by));
+        return host_fail(nota_error_prefix(
+            st, "model '%s', sub-model '%s' needs plugin '%s': ", file, name, made_by));
     const nota_plugin *d = hm->plugin->desc;
     if (!d->load)
         return host_error("model '%s', sub-model '%s' names plugin '%s', which makes no models",
@@ -83,12 +83,14 @@ int host_cmd_compose(host_ctx *c) {
     if (!rc && prior.data_ndim == 0)
         rc = host_error("prior '%s' does not report the shape of its samples", pf);
     bool same = !rc && nd == prior.data_ndim;
-    for (int i = 0; same && i < nd; i++) same = code[i] == prior.data_shape[i];
+    for (int i = 0; same && i < nd; i++)
+        same = code[i] == prior.data_shape[i];
     if (!rc && !same) {
         char a[128], b[128];
-        rc = host_error("prior '%s' samples items of shape %s, decoder '%s' takes codes of shape %s",
-                        pf, nota_shape_str(prior.data_ndim, prior.data_shape, a, sizeof a), df,
-                        nota_shape_str(nd, code, b, sizeof b));
+        rc =
+            host_error("prior '%s' samples items of shape %s, decoder '%s' takes codes of shape %s",
+                       pf, nota_shape_str(prior.data_ndim, prior.data_shape, a, sizeof a), df,
+                       nota_shape_str(nd, code, b, sizeof b));
     }
     nota_modelfile *mf = NULL;
     if (!rc) {
@@ -104,8 +106,8 @@ int host_cmd_compose(host_ctx *c) {
     if (!rc) {
         char s[128];
         printf("wrote %s (pipeline: prior %s (%s) samples codes %s for decoder %s (%s))\n",
-               c->args.out, pf, prior.plugin->desc->name, nota_shape_str(nd, code, s, sizeof s),
-               df, dec.plugin->desc->name);
+               c->args.out, pf, prior.plugin->desc->name, nota_shape_str(nd, code, s, sizeof s), df,
+               dec.plugin->desc->name);
     }
     nota_modelfile_free(mf);
     host_model_close(&prior);

@@ -64,8 +64,8 @@ int host_cmd_transform(host_ctx *c) {
     s.cfg = cfg;
     s.x = x;
     if (!st) {
-        host_job job = {.name = "transform", .device = {NOTA_DEVICE_CPU, 0}, .run = transform_job,
-                        .arg = &s};
+        host_job job = {
+            .name = "transform", .device = {NOTA_DEVICE_CPU, 0}, .run = transform_job, .arg = &s};
         st = host_runner_submit(&r, &job);
         if (!st) {
             host_runner_run(&r);

@@ -23,7 +23,8 @@
 
 nota_status scat_arch_channels(scat_arch *a, const char *text) {
     if (strcmp(text, "auto") == 0) {
-        for (int s = 0; s <= a->J; s++) a->ch[s] = (int64_t)32 << (a->J - s);
+        for (int s = 0; s <= a->J; s++)
+            a->ch[s] = (int64_t)32 << (a->J - s);
         return NOTA_OK;
     }
     const char *p = text;
@@ -31,8 +32,7 @@ nota_status scat_arch_channels(scat_arch *a, const char *text) {
     while (*p) {
         char *end;
         long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 4096 || n > a->J || (*end && *end != ','))
-            break;
+        if (end == p || v < 1 || v > 4096 || n > a->J || (*end && *end != ',')) break;
         a->ch[n++] = v;
         p = *end ? end + 1 : end;
         if (!*end) {
@@ -67,8 +67,12 @@ nota_status scat_dec_build(const scat_arch *a, uint64_t seed, nota_nn_net **out)
             st = nota_nn_net_add(net, l);
         nota_nn_conv2d_opts co = {.in_channels = a->ch[s - 1],
                                   .out_channels = last ? a->C : a->ch[s],
-                                  .kernel_h = 3, .kernel_w = 3, .stride = 1, .padding = 1,
-                                  .padding_mode = NOTA_NN_PAD_ZERO, .bias = true};
+                                  .kernel_h = 3,
+                                  .kernel_w = 3,
+                                  .stride = 1,
+                                  .padding = 1,
+                                  .padding_mode = NOTA_NN_PAD_ZERO,
+                                  .bias = true};
         if (!st && !(st = nota_nn_conv2d_new(&co, &l))) st = nota_nn_net_add(net, l);
         if (!st && !last && !(st = nota_nn_batchnorm_new(a->ch[s], true, 0.1f, 1e-5f, &l)))
             st = nota_nn_net_add(net, l);
@@ -90,7 +94,8 @@ static nota_status expect_tensor(const nota_modelfile *mf, const char *name, int
     nota_status st = nota_modelfile_get_tensor(mf, name, &t);
     if (st) return st;
     bool ok = t->ndim == nd;
-    for (int i = 0; ok && i < nd; i++) ok = t->shape[i] == shape[i];
+    for (int i = 0; ok && i < nd; i++)
+        ok = t->shape[i] == shape[i];
     if (ok) return NOTA_OK;
     char a[96], b[96];
     return nota_error(NOTA_EFORMAT, "scatter model: tensor '%s' has shape %s, the config needs %s",
@@ -119,7 +124,8 @@ static void gather(const scat_arch *a, const scat_rows *r, const int64_t *order,
         memcpy(bz + i * a->k, r->z + row * a->k, (size_t)a->k * sizeof *bz);
         const float *x = r->x + row * item;
         if (bt)
-            for (int64_t j = 0; j < item; j++) bt[i * item + j] = x[j] / 128.0f - 1.0f;
+            for (int64_t j = 0; j < item; j++)
+                bt[i * item + j] = x[j] / 128.0f - 1.0f;
     }
 }
 
@@ -162,8 +168,8 @@ static nota_status batch_views(const batch *b, int64_t m, batch *v) {
     return st;
 }
 
-nota_status scat_dec_metrics(nota_nn_net *net, const scat_arch *a, const scat_rows *r,
-                             double *l1, double *psnr) {
+nota_status scat_dec_metrics(nota_nn_net *net, const scat_arch *a, const scat_rows *r, double *l1,
+                             double *psnr) {
     enum { ROWS = 256 };
     batch b, v;
     nota_status st = batch_new(a, ROWS, &b);
@@ -177,7 +183,8 @@ nota_status scat_dec_metrics(nota_nn_net *net, const scat_arch *a, const scat_ro
             st = nota_error(NOTA_ENOMEM, "scatter: out of memory");
             break;
         }
-        for (int64_t i = 0; i < m; i++) order[i] = b0 + i;
+        for (int64_t i = 0; i < m; i++)
+            order[i] = b0 + i;
         gather(a, r, order, m, nota_tensor_f32(b.z), nota_tensor_f32(b.t));
         free(order);
         const nota_tensor *y;
@@ -218,7 +225,8 @@ nota_status scat_dec_decode(nota_nn_net *net, const scat_arch *a, const float *z
         if (st) break;
         const float *src = nota_tensor_f32(y);
         float *dst = nota_tensor_f32(*out) + b0 * item;
-        for (int64_t i = 0; i < m * item; i++) dst[i] = (src[i] + 1.0f) * 128.0f;
+        for (int64_t i = 0; i < m * item; i++)
+            dst[i] = (src[i] + 1.0f) * 128.0f;
     }
     nota_nn_net_set_training(net, true);
     nota_tensor_free(zt);
@@ -251,7 +259,8 @@ static double now(void) {
 
 static void permute(uint64_t seed, uint64_t stream, int64_t n, int64_t *idx) {
     nota_rng r = nota_rng_make(seed, stream);
-    for (int64_t i = 0; i < n; i++) idx[i] = i;
+    for (int64_t i = 0; i < n; i++)
+        idx[i] = i;
     for (int64_t i = n - 1; i > 0; i--) {
         int64_t j = (int64_t)nota_rng_below(&r, (uint64_t)i + 1), t = idx[i];
         idx[i] = idx[j], idx[j] = t;
@@ -296,9 +305,10 @@ nota_status scat_dec_train(nota_nn_net *net, const scat_arch *a, const scat_rows
             if (!st) st = nota_nn_net_backward(net, v.g, NULL);
             batch_free(&v);
             if (!st && !isfinite(loss))
-                st = nota_error(NOTA_ENUMERIC, "scatter fit: loss is not finite at epoch %lld; "
-                                "no model kept (try a smaller lr than %g)", (long long)e + 1,
-                                o->lr);
+                st = nota_error(NOTA_ENUMERIC,
+                                "scatter fit: loss is not finite at epoch %lld; "
+                                "no model kept (try a smaller lr than %g)",
+                                (long long)e + 1, o->lr);
             if (!st) st = nota_nn_optim_step(opt);
         }
         if (st) break;
@@ -308,8 +318,8 @@ nota_status scat_dec_train(nota_nn_net *net, const scat_arch *a, const scat_rows
         double secs = now() - t0; /* the training steps alone, for benchmarks */
         if (va->n > 0 && (st = scat_dec_metrics(net, a, va, &vl1, &vps))) break;
         if (va->n > 0)
-            snprintf(detail, sizeof detail, "train L1 %.4f PSNR %.2f dB, valid L1 %.4f PSNR %.2f dB",
-                     tl1, tps, vl1, vps);
+            snprintf(detail, sizeof detail,
+                     "train L1 %.4f PSNR %.2f dB, valid L1 %.4f PSNR %.2f dB", tl1, tps, vl1, vps);
         else
             snprintf(detail, sizeof detail, "train L1 %.4f PSNR %.2f dB", tl1, tps);
         nota_progress(host, "scatter epoch", (double)(e + 1), (double)o->epochs, detail);
@@ -317,14 +327,18 @@ nota_status scat_dec_train(nota_nn_net *net, const scat_arch *a, const scat_rows
                  (long long)o->epochs, detail, secs);
         if (va->n == 0) continue;
         if (!isfinite(vl1)) {
-            st = nota_error(NOTA_ENUMERIC, "scatter fit: validation L1 is not finite at epoch "
-                            "%lld; no model kept", (long long)e + 1);
+            st = nota_error(NOTA_ENUMERIC,
+                            "scatter fit: validation L1 is not finite at epoch "
+                            "%lld; no model kept",
+                            (long long)e + 1);
         } else if (vl1 < best) {
             best = vl1, best_epoch = e, stale = 0;
             snapshot(net, best_w, true);
         } else if (++stale >= o->patience) {
-            nota_log(host, NOTA_LOG_INFO, "scatter: early stop after epoch %lld, best epoch %lld "
-                     "(valid L1 %.4f)", (long long)e + 1, (long long)best_epoch + 1, best);
+            nota_log(host, NOTA_LOG_INFO,
+                     "scatter: early stop after epoch %lld, best epoch %lld "
+                     "(valid L1 %.4f)",
+                     (long long)e + 1, (long long)best_epoch + 1, best);
             break;
         }
     }

@@ -39,7 +39,8 @@ static void gabor(int64_t M, int64_t N, double sigma, double theta, double xi, d
     for (int a = 0; a < 2; a++)
         for (int b = 0; b < 2; b++) {
             double s = 0;
-            for (int k = 0; k < 2; k++) s += R[a][k] * D[k] * Ri[k][b];
+            for (int k = 0; k < 2; k++)
+                s += R[a][k] * D[k] * Ri[k][b];
             curv[a][b] = s / (2 * sigma * sigma);
         }
     double cxi = cos(theta) * xi, sxi = sin(theta) * xi;
@@ -50,8 +51,8 @@ static void gabor(int64_t M, int64_t N, double sigma, double theta, double xi, d
             for (int ex = -2; ex <= 2; ex++)
                 for (int ey = -2; ey <= 2; ey++) {
                     double x = (double)(r + ex * M), y = (double)(c + ey * N);
-                    double q = curv[0][0] * x * x + (curv[0][1] + curv[1][0]) * x * y +
-                               curv[1][1] * y * y;
+                    double q =
+                        curv[0][0] * x * x + (curv[0][1] + curv[1][0]) * x * y + curv[1][1] * y * y;
                     if (q > 60) continue; /* e^-60 ≈ 1e-26: below double rounding */
                     double e = exp(-q), ph = x * cxi + y * sxi;
                     re += e * cos(ph);
@@ -100,8 +101,10 @@ static float *periodize(const double *f, int64_t M, int64_t N, int res) {
     int64_t k = (int64_t)1 << res, m = M / k, n = N / k;
     float *out = malloc((size_t)(m * n) * sizeof *out);
     if (!out) return NULL;
-    int64_t sx = (int64_t)((double)M * pow(2.0, -res - 1)), lx = (int64_t)((double)M * (1 - pow(2.0, -res)));
-    int64_t sy = (int64_t)((double)N * pow(2.0, -res - 1)), ly = (int64_t)((double)N * (1 - pow(2.0, -res)));
+    int64_t sx = (int64_t)((double)M * pow(2.0, -res - 1)),
+            lx = (int64_t)((double)M * (1 - pow(2.0, -res)));
+    int64_t sy = (int64_t)((double)N * pow(2.0, -res - 1)),
+            ly = (int64_t)((double)N * (1 - pow(2.0, -res)));
     for (int64_t a = 0; a < m; a++)
         for (int64_t b = 0; b < n; b++) {
             double s = 0;
@@ -119,14 +122,17 @@ static float *periodize(const double *f, int64_t M, int64_t N, int res) {
 /* Real part of the spectrum of a complex spatial filter z (overwritten). */
 static void real_spectrum(int64_t M, int64_t N, double *z, double *tmp, double *re) {
     dft2(M, N, z, tmp);
-    for (int64_t i = 0; i < M * N; i++) re[i] = z[2 * i];
+    for (int64_t i = 0; i < M * N; i++)
+        re[i] = z[2 * i];
 }
 
 void scat_bank_free(scat_bank *b) {
     if (!b) return;
     for (int n = 0; n < SCAT_MAX_J * SCAT_MAX_L; n++)
-        for (int r = 0; r < SCAT_MAX_J; r++) free(b->psi[n][r]);
-    for (int r = 0; r < SCAT_MAX_J; r++) free(b->phi[r]);
+        for (int r = 0; r < SCAT_MAX_J; r++)
+            free(b->psi[n][r]);
+    for (int r = 0; r < SCAT_MAX_J; r++)
+        free(b->phi[r]);
     free(b);
 }
 
@@ -178,7 +184,8 @@ nota_status scat_bank_new(int64_t H, int64_t W, int J, int L, scat_bank **out) {
     if (ok) {
         gabor(M, N, 0.8 * pow(2.0, J - 1), 0.0, 0.0, 1.0, z);
         real_spectrum(M, N, z, tmp, re);
-        for (int r = 0; ok && r < J; r++) ok = (b->phi[r] = periodize(re, M, N, r)) != NULL;
+        for (int r = 0; ok && r < J; r++)
+            ok = (b->phi[r] = periodize(re, M, N, r)) != NULL;
     }
     free(z), free(env), free(re), free(tmp);
     if (!ok) {

@@ -61,7 +61,8 @@ static nota_status scatter_rows(nota_model *m, const float *x, int64_t n, float 
     nota_status st = scat_cache_get(&m->cache, m->arch.H, m->arch.W, m->J, m->L, &b);
     if (st) return st;
     int64_t cnt = n * m->arch.C * m->arch.H * m->arch.W;
-    for (int64_t i = 0; i < cnt; i++) tmp[i] = (float)(((double)x[i] + m->shift) * m->scale);
+    for (int64_t i = 0; i < cnt; i++)
+        tmp[i] = (float)(((double)x[i] + m->shift) * m->scale);
     return scat_run(b, tmp, n * m->arch.C, out, host, NULL);
 }
 
@@ -74,7 +75,8 @@ static nota_status scatter_pass(nota_model *m, const float *x, int64_t n, scat_p
                                 float *codes, const nota_host *host, const char *stage) {
     int64_t item = m->arch.C * m->arch.H * m->arch.W, D = features(m);
     float *tmp = malloc((size_t)(CHUNK * item) * sizeof *tmp);
-    float *s = malloc((size_t)(CHUNK * D) * sizeof *s), *t2 = malloc((size_t)(CHUNK * D) * sizeof *t2);
+    float *s = malloc((size_t)(CHUNK * D) * sizeof *s),
+          *t2 = malloc((size_t)(CHUNK * D) * sizeof *t2);
     nota_status st = tmp && s && t2 ? NOTA_OK : nota_error(NOTA_ENOMEM, "scatter: out of memory");
     for (int64_t b0 = 0; b0 < n && !st; b0 += CHUNK) {
         int64_t c = n - b0 < CHUNK ? n - b0 : CHUNK;
@@ -94,8 +96,8 @@ static nota_status check_images(const nota_model *m, const nota_tensor *x, const
         return nota_error(NOTA_ESHAPE, "scatter %s: expected f32 images (N, C, H, W), found %s %s",
                           what, x ? nota_dtype_name(x->dtype) : "nothing",
                           x ? nota_shape_str(x->ndim, x->shape, buf, sizeof buf) : "");
-    if (m->fitted && (x->shape[1] != m->arch.C || x->shape[2] != m->arch.H ||
-                      x->shape[3] != m->arch.W)) {
+    if (m->fitted &&
+        (x->shape[1] != m->arch.C || x->shape[2] != m->arch.H || x->shape[3] != m->arch.W)) {
         int64_t want[3] = {m->arch.C, m->arch.H, m->arch.W};
         char b2[96];
         return nota_error(NOTA_ESHAPE, "scatter %s: the model takes images %s, found %s", what,
@@ -105,9 +107,10 @@ static nota_status check_images(const nota_model *m, const nota_tensor *x, const
     int64_t p = (int64_t)1 << m->J;
     if (x->shape[1] > 16 || x->shape[2] % p || x->shape[3] % p || x->shape[2] < p ||
         x->shape[3] < p)
-        return nota_error(NOTA_ESHAPE, "scatter %s: images %s need at most 16 channels and "
-                          "sides that are multiples of 2^J = %lld", what,
-                          nota_shape_str(3, x->shape + 1, buf, sizeof buf), (long long)p);
+        return nota_error(NOTA_ESHAPE,
+                          "scatter %s: images %s need at most 16 channels and "
+                          "sides that are multiples of 2^J = %lld",
+                          what, nota_shape_str(3, x->shape + 1, buf, sizeof buf), (long long)p);
     nota_status st = nota_tensor_check_finite(x, what);
     return st ? nota_error_prefix(st, "scatter ") : NOTA_OK;
 }
@@ -149,7 +152,7 @@ nota_status scatter_fit(nota_model *m, const nota_tensor *train, const nota_tens
     if (!st && valid) st = check_images(m, valid, "fit (validation data)");
     if (!st && valid && memcmp(valid->shape + 1, train->shape + 1, 3 * sizeof(int64_t)) != 0)
         st = nota_error(NOTA_ESHAPE, "scatter fit: validation images differ in shape from the "
-                        "training images");
+                                     "training images");
     if (!st && train->shape[0] < 2)
         st = nota_error(NOTA_EINVAL, "scatter fit: need at least 2 images, got %lld",
                         (long long)train->shape[0]);
@@ -176,11 +179,14 @@ nota_status scatter_fit(nota_model *m, const nota_tensor *train, const nota_tens
         if (!(perm = malloc((size_t)N * sizeof *perm)))
             st = nota_error(NOTA_ENOMEM, "scatter fit: out of memory");
         else if (nv >= N)
-            st = nota_error(NOTA_EINVAL, "scatter fit: valid_frac=%g leaves no training images "
-                            "of %lld", vf, (long long)N);
+            st = nota_error(NOTA_EINVAL,
+                            "scatter fit: valid_frac=%g leaves no training images "
+                            "of %lld",
+                            vf, (long long)N);
         if (!st) {
             nota_rng r = nota_rng_make(seed, STREAM_SPLIT);
-            for (int64_t i = 0; i < N; i++) perm[i] = i;
+            for (int64_t i = 0; i < N; i++)
+                perm[i] = i;
             for (int64_t i = N - 1; i > 0; i--) {
                 int64_t j = (int64_t)nota_rng_below(&r, (uint64_t)i + 1), t = perm[i];
                 perm[i] = perm[j], perm[j] = t;
@@ -190,12 +196,15 @@ nota_status scatter_fit(nota_model *m, const nota_tensor *train, const nota_tens
         }
     }
     if (!st)
-        nota_log(host, NOTA_LOG_INFO, "scatter: decoder of %zu weights, %lld train / %lld valid "
-                 "images", nota_nn_net_num_weights(m->net), (long long)tr.n, (long long)va.n);
+        nota_log(host, NOTA_LOG_INFO,
+                 "scatter: decoder of %zu weights, %lld train / %lld valid "
+                 "images",
+                 nota_nn_net_num_weights(m->net), (long long)tr.n, (long long)va.n);
     if (!st) st = scat_dec_train(m->net, &m->arch, &tr, &va, &o, seed, host);
     const char *keys[4] = {"fit_channels", "fit_height", "fit_width", "fit_k"};
     int64_t vals[4] = {m->arch.C, m->arch.H, m->arch.W, m->arch.k};
-    for (int i = 0; i < 4 && !st; i++) st = nota_config_set_int(m->cfg, keys[i], vals[i]);
+    for (int i = 0; i < 4 && !st; i++)
+        st = nota_config_set_int(m->cfg, keys[i], vals[i]);
     free(codes), free(vcodes), free(perm);
     if (st) unfit(m);
     m->fitted = !st;
@@ -213,8 +222,9 @@ nota_status scatter_encode(nota_model *m, const nota_tensor *x, const nota_host 
     nota_status st = need_fit(m, "encode");
     if (!st) st = check_images(m, x, "encode");
     if (!st) st = nota_tensor_new_2d(x->shape[0], m->pca.k, out);
-    if (!st) st = scatter_pass(m, nota_tensor_f32(x), x->shape[0], NULL, nota_tensor_f32(*out),
-                               host, NULL);
+    if (!st)
+        st = scatter_pass(m, nota_tensor_f32(x), x->shape[0], NULL, nota_tensor_f32(*out), host,
+                          NULL);
     if (st) {
         nota_tensor_free(*out);
         *out = NULL;
@@ -245,8 +255,8 @@ nota_status scatter_sample(nota_model *m, int64_t n, double temperature, const n
     bool renorm = false;
     if (!st) st = nota_config_get_bool(m->cfg, "renorm", &renorm);
     if (st) return st;
-    if (n < 1) return nota_error(NOTA_EINVAL, "scatter sample: n = %lld must be >= 1",
-                                 (long long)n);
+    if (n < 1)
+        return nota_error(NOTA_EINVAL, "scatter sample: n = %lld must be >= 1", (long long)n);
     int64_t k = m->pca.k;
     float *z = malloc((size_t)(n * k) * sizeof *z);
     if (!z) return nota_error(NOTA_ENOMEM, "scatter sample: out of memory");
@@ -255,9 +265,11 @@ nota_status scatter_sample(nota_model *m, int64_t n, double temperature, const n
         /* renorm: every code on the sphere of radius sqrt(k), the typical
          * norm of N(0, I), as the original code does */
         double nrm = 0;
-        for (int64_t j = 0; j < k; j++) nrm += (double)z[i * k + j] * z[i * k + j];
+        for (int64_t j = 0; j < k; j++)
+            nrm += (double)z[i * k + j] * z[i * k + j];
         double f = renorm && nrm > 0 ? sqrt((double)k / nrm) * temperature : temperature;
-        for (int64_t j = 0; j < k; j++) z[i * k + j] = (float)(z[i * k + j] * f);
+        for (int64_t j = 0; j < k; j++)
+            z[i * k + j] = (float)(z[i * k + j] * f);
     }
     st = scat_dec_decode(m->net, &m->arch, z, n, out);
     free(z);
@@ -276,7 +288,8 @@ nota_status scatter_eval(nota_model *m, const nota_tensor *x, const nota_host *h
     nota_tensor_free(z);
     if (st) return st;
     const nota_metric all[2] = {{"psnr_db", psnr}, {"l1", l1}};
-    for (size_t i = 0; i < 2 && i < cap; i++) out[(*n)++] = all[i];
+    for (size_t i = 0; i < 2 && i < cap; i++)
+        out[(*n)++] = all[i];
     return NOTA_OK;
 }
 

@@ -84,8 +84,8 @@ nota_status scat_dec_train(nota_nn_net *net, const scat_arch *a, const scat_rows
                            const nota_host *host);
 /* Reconstruction metrics in eval mode: mean |x̂ − x| and PSNR, both for
  * images scaled to [0, 1] (x / 256). */
-nota_status scat_dec_metrics(nota_nn_net *net, const scat_arch *a, const scat_rows *r,
-                             double *l1, double *psnr);
+nota_status scat_dec_metrics(nota_nn_net *net, const scat_arch *a, const scat_rows *r, double *l1,
+                             double *psnr);
 /* Images (n, C, H, W) in [0, 256) from codes (n × k), eval mode. */
 nota_status scat_dec_decode(nota_nn_net *net, const scat_arch *a, const float *z, int64_t n,
                             nota_tensor **out);
@@ -103,7 +103,6 @@ struct nota_model {
     scat_pca pca;
     nota_nn_net *net;
 };
-
 
 nota_status scatter_create(const nota_config *cfg, const nota_host *host, nota_model **out);
 nota_status scatter_fit(nota_model *m, const nota_tensor *train, const nota_tensor *valid,
@@ -124,7 +123,6 @@ int scatter_code_shape(const nota_model *m, int64_t shape[NOTA_MAX_DIMS]);
 
 /* scatter.c: the option table, and the scattering geometry of a config. */
 extern const nota_option scatter_options[];
-nota_status scatter_geometry(const nota_config *cfg, int *J, int *L, double *shift,
-                             double *scale);
+nota_status scatter_geometry(const nota_config *cfg, int *J, int *L, double *shift, double *scale);
 
 #endif

@@ -36,11 +36,14 @@ static nota_status get(const nota_modelfile *mf, const char *name, int nd, const
     nota_status st = nota_modelfile_get_tensor(mf, name, &t);
     if (st) return nota_error_prefix(st, "scatter model: ");
     bool ok = t->dtype == NOTA_F32 && t->ndim == nd;
-    for (int i = 0; ok && i < nd; i++) ok = t->shape[i] == shape[i];
+    for (int i = 0; ok && i < nd; i++)
+        ok = t->shape[i] == shape[i];
     if (!ok) {
         char a[96], b[96];
-        return nota_error(NOTA_EFORMAT, "scatter model: tensor '%s' is %s %s, the config needs "
-                          "f32 %s", name, nota_dtype_name(t->dtype),
+        return nota_error(NOTA_EFORMAT,
+                          "scatter model: tensor '%s' is %s %s, the config needs "
+                          "f32 %s",
+                          name, nota_dtype_name(t->dtype),
                           nota_shape_str(t->ndim, t->shape, a, sizeof a),
                           nota_shape_str(nd, shape, b, sizeof b));
     }
@@ -60,11 +63,12 @@ static nota_status fit_dims(nota_model *m) {
         if (st) return nota_error_prefix(NOTA_EFORMAT, "scatter model (not fitted?): ");
     }
     int64_t p = (int64_t)1 << m->J;
-    if (v[0] < 1 || v[0] > 16 || v[1] < p || v[1] > 4096 || v[1] % p || v[2] < p ||
-        v[2] > 4096 || v[2] % p || v[3] < 1)
-        return nota_error(NOTA_EFORMAT, "scatter model: fitted on images (%lld, %lld, %lld) "
-                          "with k = %lld, which J = %d cannot describe", (long long)v[0],
-                          (long long)v[1], (long long)v[2], (long long)v[3], m->J);
+    if (v[0] < 1 || v[0] > 16 || v[1] < p || v[1] > 4096 || v[1] % p || v[2] < p || v[2] > 4096 ||
+        v[2] % p || v[3] < 1)
+        return nota_error(NOTA_EFORMAT,
+                          "scatter model: fitted on images (%lld, %lld, %lld) "
+                          "with k = %lld, which J = %d cannot describe",
+                          (long long)v[0], (long long)v[1], (long long)v[2], (long long)v[3], m->J);
     m->arch.C = v[0], m->arch.H = v[1], m->arch.W = v[2], m->arch.k = v[3];
     m->pca.D = v[0] * scat_channels(m->J, m->L) * (v[1] / p) * (v[2] / p);
     m->pca.k = v[3];

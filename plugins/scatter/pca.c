@@ -16,8 +16,7 @@
 nota_status scat_pca_acc_init(scat_pca_acc *a, int64_t D, int64_t chunk) {
     memset(a, 0, sizeof *a);
     if (D < 1 || D > 65536 || chunk < 1)
-        return nota_error(NOTA_EINVAL, "scatter pca: %lld features outside 1..65536",
-                          (long long)D);
+        return nota_error(NOTA_EINVAL, "scatter pca: %lld features outside 1..65536", (long long)D);
     a->D = D, a->cap = chunk;
     a->shift = calloc((size_t)D, sizeof *a->shift);
     a->sum = calloc((size_t)D, sizeof *a->sum);
@@ -43,8 +42,10 @@ nota_status scat_pca_acc_add(scat_pca_acc *a, const float *rows, int64_t m) {
     int64_t D = a->D;
     if (a->n == 0) {
         for (int64_t i = 0; i < m; i++)
-            for (int64_t j = 0; j < D; j++) a->shift[j] += rows[i * D + j];
-        for (int64_t j = 0; j < D; j++) a->shift[j] /= (double)m;
+            for (int64_t j = 0; j < D; j++)
+                a->shift[j] += rows[i * D + j];
+        for (int64_t j = 0; j < D; j++)
+            a->shift[j] /= (double)m;
     }
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < D; j++) {
@@ -65,8 +66,9 @@ void scat_pca_release(scat_pca *p) {
 nota_status scat_pca_finish(const scat_pca_acc *a, int64_t k_max, scat_pca *out) {
     memset(out, 0, sizeof *out);
     int64_t D = a->D, n = a->n;
-    if (n < 2) return nota_error(NOTA_EINVAL, "scatter pca: need at least 2 items, got %lld",
-                                 (long long)n);
+    if (n < 2)
+        return nota_error(NOTA_EINVAL, "scatter pca: need at least 2 items, got %lld",
+                          (long long)n);
     double *cov = malloc((size_t)(D * D) * sizeof *cov), *w = malloc((size_t)D * sizeof *w);
     if (!cov || !w) {
         free(cov), free(w);
@@ -81,10 +83,13 @@ nota_status scat_pca_finish(const scat_pca_acc *a, int64_t k_max, scat_pca *out)
     nota_status st = nota_syev_desc(D, cov, w);
     int64_t rank = 0;
     if (!st)
-        while (rank < D && rank < n - 1 && w[rank] > 1e-9 * w[0] && w[rank] > 0) rank++;
+        while (rank < D && rank < n - 1 && w[rank] > 1e-9 * w[0] && w[rank] > 0)
+            rank++;
     if (!st && rank == 0)
-        st = nota_error(NOTA_ENUMERIC, "scatter pca: the %lld scattering vectors are all equal "
-                        "(covariance is zero)", (long long)n);
+        st = nota_error(NOTA_ENUMERIC,
+                        "scatter pca: the %lld scattering vectors are all equal "
+                        "(covariance is zero)",
+                        (long long)n);
     int64_t k = rank < k_max ? rank : k_max;
     if (!st) {
         out->D = D, out->k = k;
@@ -96,11 +101,13 @@ nota_status scat_pca_finish(const scat_pca_acc *a, int64_t k_max, scat_pca *out)
                             (long long)k);
     }
     if (!st) {
-        for (int64_t j = 0; j < D; j++) out->mean[j] = (float)(a->shift[j] + a->sum[j] / (double)n);
+        for (int64_t j = 0; j < D; j++)
+            out->mean[j] = (float)(a->shift[j] + a->sum[j] / (double)n);
         for (int64_t c = 0; c < k; c++) {
             double s = 1.0 / sqrt(w[c]);
             out->eig[c] = (float)w[c];
-            for (int64_t j = 0; j < D; j++) out->whiten[c * D + j] = (float)(cov[j * D + c] * s);
+            for (int64_t j = 0; j < D; j++)
+                out->whiten[c * D + j] = (float)(cov[j * D + c] * s);
         }
     }
     free(cov), free(w);
@@ -111,6 +118,7 @@ nota_status scat_pca_finish(const scat_pca_acc *a, int64_t k_max, scat_pca *out)
 void scat_pca_encode(const scat_pca *p, const float *s, int64_t m, float *tmp, float *z) {
     int64_t D = p->D;
     for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < D; j++) tmp[i * D + j] = s[i * D + j] - p->mean[j];
+        for (int64_t j = 0; j < D; j++)
+            tmp[i * D + j] = s[i * D + j] - p->mean[j];
     nota_sgemm(false, true, m, p->k, D, 1.0f, tmp, D, p->whiten, D, 0.0f, z, p->k);
 }

@@ -33,18 +33,16 @@ const nota_option scatter_options[] = {
     {"lr", NOTA_VAL_FLOAT, "1e-3", "decoder Adam learning rate", 0, 1, NULL},
     {"batch", NOTA_VAL_INT, "128", "decoder mini-batch size", 1, 1000000, NULL},
     {"epochs", NOTA_VAL_INT, "20", "decoder training epochs (at most)", 1, 1000000, NULL},
-    {"patience", NOTA_VAL_INT, "3", "stop after this many epochs without a better validation L1",
-     1, 1000000, NULL},
+    {"patience", NOTA_VAL_INT, "3", "stop after this many epochs without a better validation L1", 1,
+     1000000, NULL},
     {"valid_frac", NOTA_VAL_FLOAT, "0.1",
-     "fraction held out for early stopping when no --valid set is given (0 = none)", 0, 0.9,
-     NULL},
+     "fraction held out for early stopping when no --valid set is given (0 = none)", 0, 0.9, NULL},
     {"renorm", NOTA_VAL_BOOL, "false",
-     "sample: put each Gaussian code on the sphere of radius sqrt(k), as the original code does",
-     0, 0, NULL},
+     "sample: put each Gaussian code on the sphere of radius sqrt(k), as the original code does", 0,
+     0, NULL},
 };
 
-nota_status scatter_geometry(const nota_config *cfg, int *J, int *L, double *shift,
-                                double *scale) {
+nota_status scatter_geometry(const nota_config *cfg, int *J, int *L, double *shift, double *scale) {
     int64_t j, l;
     nota_status st = nota_config_get_int(cfg, "J", &j);
     if (!st) st = nota_config_get_int(cfg, "L", &l);
@@ -59,7 +57,7 @@ nota_status scatter_geometry(const nota_config *cfg, int *J, int *L, double *shi
 }
 
 static nota_status scatter_features(scat_cache *c, const nota_config *cfg, const nota_tensor *x,
-                             const char *what, const nota_host *host, nota_tensor **out) {
+                                    const char *what, const nota_host *host, nota_tensor **out) {
     *out = NULL;
     int J = 0, L = 0;
     double shift = 0, scale = 1;
@@ -73,7 +71,8 @@ static nota_status scatter_features(scat_cache *c, const nota_config *cfg, const
     if (st) return st;
     float *v = nota_tensor_f32(y);
     size_t n = nota_tensor_numel(y);
-    for (size_t i = 0; i < n; i++) v[i] = (float)(((double)v[i] + shift) * scale);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)(((double)v[i] + shift) * scale);
     st = scat_transform_tensor(c, J, L, y, what, host, out);
     nota_tensor_free(y);
     return st;

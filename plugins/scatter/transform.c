@@ -26,16 +26,18 @@
 #include "scatter.h"
 
 typedef struct work {
-    kiss_fftndr_cfg fwd[SCAT_MAX_J];     /* real forward, levels 0 .. J-1 */
-    kiss_fftnd_cfg inv[SCAT_MAX_J + 1];  /* complex inverse, levels 0 .. J */
-    float *real;                         /* Mp·Np */
+    kiss_fftndr_cfg fwd[SCAT_MAX_J];    /* real forward, levels 0 .. J-1 */
+    kiss_fftnd_cfg inv[SCAT_MAX_J + 1]; /* complex inverse, levels 0 .. J */
+    float *real;                        /* Mp·Np */
     kiss_fft_cpx *half, *u0, *u1, *u2, *a, *b;
 } work;
 
 static void work_free(work *w, int J) {
     if (!w) return;
-    for (int r = 0; r < J; r++) kiss_fftndr_free(w->fwd[r]);
-    for (int r = 0; r <= J; r++) kiss_fft_free(w->inv[r]);
+    for (int r = 0; r < J; r++)
+        kiss_fftndr_free(w->fwd[r]);
+    for (int r = 0; r <= J; r++)
+        kiss_fft_free(w->inv[r]);
     free(w->real), free(w->half), free(w->u0), free(w->u1), free(w->u2), free(w->a), free(w->b);
     free(w);
 }
@@ -74,7 +76,8 @@ static void expand(const kiss_fft_cpx *half, int64_t m, int64_t n, kiss_fft_cpx 
     for (int64_t u = 0; u < m; u++) {
         const kiss_fft_cpx *src = half + u * h, *mir = half + ((m - u) % m) * h;
         kiss_fft_cpx *dst = full + u * n;
-        for (int64_t v = 0; v < h; v++) dst[v] = src[v];
+        for (int64_t v = 0; v < h; v++)
+            dst[v] = src[v];
         for (int64_t v = h; v < n; v++) {
             dst[v].r = mir[n - v].r;
             dst[v].i = -mir[n - v].i;
@@ -100,7 +103,8 @@ static void mulfold(const kiss_fft_cpx *X, const float *F, int64_t m, int64_t n,
         }
     }
     if (k > 1)
-        for (int64_t i = 0; i < mo * no; i++) out[i].r *= s, out[i].i *= s;
+        for (int64_t i = 0; i < mo * no; i++)
+            out[i].r *= s, out[i].i *= s;
 }
 
 /* Low-pass output of the level-r spectrum X into one output channel. */
@@ -111,12 +115,13 @@ static void lowpass(const scat_bank *bk, work *w, const kiss_fft_cpx *X, int r, 
     float s = 1.0f / (float)(mJ * nJ);
     int64_t oh = mJ - 2, ow = nJ - 2;
     for (int64_t i = 0; i < oh; i++)
-        for (int64_t j = 0; j < ow; j++) dst[i * ow + j] = w->b[(i + 1) * nJ + j + 1].r * s;
+        for (int64_t j = 0; j < ow; j++)
+            dst[i * ow + j] = w->b[(i + 1) * nJ + j + 1].r * s;
 }
 
 /* U = fft(|ifft(fold(X·F, 2^(j - r)))|) on level j, X on level r. */
-static void band(const scat_bank *bk, work *w, const kiss_fft_cpx *X, const float *F, int r,
-                 int j, kiss_fft_cpx *U) {
+static void band(const scat_bank *bk, work *w, const kiss_fft_cpx *X, const float *F, int r, int j,
+                 kiss_fft_cpx *U) {
     int64_t m = bk->Mp >> r, n = bk->Np >> r, mj = bk->Mp >> j, nj = bk->Np >> j;
     mulfold(X, F, m, n, (int64_t)1 << (j - r), w->a);
     kiss_fftnd(w->inv[j], w->a, w->b);
@@ -131,7 +136,8 @@ static void one_image(const scat_bank *bk, work *w, const float *x, float *out) 
     int64_t M = bk->Mp, N = bk->Np, H = bk->H, W = bk->W;
     for (int64_t i = 0; i < M; i++) {
         const float *row = x + reflect(i - bk->pad_top, H) * W;
-        for (int64_t j = 0; j < N; j++) w->real[i * N + j] = row[reflect(j - bk->pad_left, W)];
+        for (int64_t j = 0; j < N; j++)
+            w->real[i * N + j] = row[reflect(j - bk->pad_left, W)];
     }
     kiss_fftndr(w->fwd[0], w->real, w->half);
     expand(w->half, M, N, w->u0);
@@ -181,7 +187,8 @@ static void *worker(void *arg) {
         int64_t b = (int64_t)atomic_fetch_add(&jb->next, (long long)jb->chunk);
         if (b >= jb->n) break;
         int64_t e = b + jb->chunk < jb->n ? b + jb->chunk : jb->n;
-        for (int64_t i = b; i < e; i++) one_image(bk, w, jb->x + i * in_sz, jb->out + i * out_sz);
+        for (int64_t i = b; i < e; i++)
+            one_image(bk, w, jb->x + i * in_sz, jb->out + i * out_sz);
         long long d = atomic_fetch_add(&jb->done, (long long)(e - b)) + (e - b);
         if (jb->host && jb->stage) nota_progress(jb->host, jb->stage, (double)d, (double)jb->n, "");
     }
@@ -197,7 +204,8 @@ nota_status scat_run(const scat_bank *b, const float *x, int64_t n_img, float *o
     job jb = {.bk = b, .x = x, .out = out, .n = n_img, .host = host, .stage = stage};
     jb.chunk = n_img / (8 * threads) > 1 ? n_img / (8 * threads) : 1;
     if (jb.chunk > 256) jb.chunk = 256;
-    if (threads > (n_img + jb.chunk - 1) / jb.chunk) threads = (int)((n_img + jb.chunk - 1) / jb.chunk);
+    if (threads > (n_img + jb.chunk - 1) / jb.chunk)
+        threads = (int)((n_img + jb.chunk - 1) / jb.chunk);
     atomic_init(&jb.next, 0);
     atomic_init(&jb.done, 0);
     atomic_init(&jb.failed, 0);
@@ -208,7 +216,8 @@ nota_status scat_run(const scat_bank *b, const float *x, int64_t n_img, float *o
         started = t;
     }
     worker(&jb);
-    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    for (int t = 1; t <= started; t++)
+        pthread_join(tid[t], NULL);
     int f = atomic_load(&jb.failed);
     if (f == 2) return nota_error(NOTA_ECANCELED, "scatter: cancelled");
     if (f == 1)
@@ -241,8 +250,9 @@ nota_status scat_transform_tensor(scat_cache *c, int J, int L, const nota_tensor
     if (!x || x->dtype != NOTA_F32 || x->device.kind != NOTA_DEVICE_CPU)
         return nota_error(NOTA_EINVAL, "scatter: %s must be an f32 CPU tensor", what);
     if (x->ndim != 3 && x->ndim != 4)
-        return nota_error(NOTA_ESHAPE, "scatter: %s has shape %s, expected (N, C, H, W) or (N, H, W)",
-                          what, nota_shape_str(x->ndim, x->shape, buf, sizeof buf));
+        return nota_error(NOTA_ESHAPE,
+                          "scatter: %s has shape %s, expected (N, C, H, W) or (N, H, W)", what,
+                          nota_shape_str(x->ndim, x->shape, buf, sizeof buf));
     int64_t N = x->shape[0], C = x->ndim == 4 ? x->shape[1] : 1;
     int64_t H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1];
     nota_status st = nota_tensor_check_finite(x, what);

@@ -12,7 +12,8 @@ static nota_tensor *small_images(int64_t n) {
     nota_tensor *t;
     cr_assert_eq(nota_tensor_new(NOTA_F32, 4, shape, &t), NOTA_OK);
     float *v = nota_tensor_f32(t);
-    for (int64_t i = 0; i < n * 16 * 12; i++) v[i] = (float)((i * 37) % 101) / 101.0f;
+    for (int64_t i = 0; i < n * 16 * 12; i++)
+        v[i] = (float)((i * 37) % 101) / 101.0f;
     return t;
 }
 
@@ -22,9 +23,9 @@ Test(transform, writes_what_the_plugin_computes) {
     snprintf(out, sizeof out, "%s/s.npy", dir);
     nota_tensor *x = small_images(5);
     cr_assert_eq(nota_npy_write(data, x), NOTA_OK, "%s", nota_last_error());
-    host_run r = run_host(dir, "transform", "--plugin", "scatter", "--set", "J=2", "--set", "L=4",
-                          "--set", "input_scale=1", "--data", data, "--out", out, "--threads",
-                          "2", NULL);
+    host_run r =
+        run_host(dir, "transform", "--plugin", "scatter", "--set", "J=2", "--set", "L=4", "--set",
+                 "input_scale=1", "--data", data, "--out", out, "--threads", "2", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     char expect[700];
     snprintf(expect, sizeof expect, "wrote %s (5, 25, 4, 3)\n", out);

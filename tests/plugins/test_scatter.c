@@ -21,13 +21,12 @@ static nota_config *geometry(const nota_plugin *p, int J, int L) {
     snprintf(l, sizeof l, "L=%d", L);
     const char *sets[] = {j, l, "input_scale=1"};
     nota_config *cfg;
-    cr_assert_eq(nota_config_from_options(p->options, p->n_options, sets, 3, &cfg), NOTA_OK,
-                 "%s", nota_last_error());
+    cr_assert_eq(nota_config_from_options(p->options, p->n_options, sets, 3, &cfg), NOTA_OK, "%s",
+                 nota_last_error());
     return cfg;
 }
 
-static nota_tensor *scatter(const nota_plugin *p, int J, int L, const nota_tensor *x,
-                            int threads) {
+static nota_tensor *scatter(const nota_plugin *p, int J, int L, const nota_tensor *x, int threads) {
     nota_config *cfg = geometry(p, J, L);
     nota_host h = test_host(1);
     h.threads = threads;
@@ -76,8 +75,8 @@ Test(scatter, agrees_with_the_kymatio_transcription) {
             double g;
             cr_assert_eq(fscanf(f, "%lf", &g), 1);
             cr_assert(fabs(o[i] - g) <= 1e-6 + 1e-4 * fabs(g),
-                      "case %d (%dx%dx%dx%d J=%d L=%d) element %zu: %.9g, reference %.9g", cases,
-                      n, c, h, w, J, L, i, o[i], g);
+                      "case %d (%dx%dx%dx%d J=%d L=%d) element %zu: %.9g, reference %.9g", cases, n,
+                      c, h, w, J, L, i, o[i], g);
         }
         nota_tensor_free(s);
         nota_tensor_free(x);
@@ -90,7 +89,8 @@ Test(scatter, agrees_with_the_kymatio_transcription) {
 Test(scatter, constant_image_gives_low_pass_gain_and_zero_bands) {
     const nota_plugin *p = test_load_plugin("scatter");
     nota_tensor *x = images(1, 1, 16, 12);
-    for (int i = 0; i < 16 * 12; i++) nota_tensor_f32(x)[i] = 0.7f;
+    for (int i = 0; i < 16 * 12; i++)
+        nota_tensor_f32(x)[i] = 0.7f;
     nota_tensor *s = scatter(p, 2, 4, x, 1);
     const float *o = nota_tensor_f32(s);
     int64_t plane = 4 * 3, K = 1 + 8 + 16;
@@ -117,7 +117,8 @@ Test(scatter, order0_is_nearly_invariant_to_small_translations) {
     int64_t plane = 4 * 4, K = s->shape[1];
     const float *o = nota_tensor_f32(s);
     double dx = 0, nx = 0, ds = 0, ns = 0;
-    for (int i = 0; i < 1024; i++) dx += pow(v[i] - v[1024 + i], 2), nx += pow(v[i], 2);
+    for (int i = 0; i < 1024; i++)
+        dx += pow(v[i] - v[1024 + i], 2), nx += pow(v[i], 2);
     for (int64_t i = 0; i < plane; i++)
         ds += pow(o[i] - o[K * plane + i], 2), ns += pow(o[i], 2);
     double rel_x = sqrt(dx / nx), rel_s = sqrt(ds / ns);
@@ -145,7 +146,8 @@ Test(scatter, order1_channels_follow_angle_order) {
         double best_e = -1;
         for (int n = 0; n < 2 * L; n++) { /* order-1 channels 1 .. 2L, (j1, θ1) order */
             double e = 0;
-            for (int i = 0; i < 64; i++) e += o[(1 + n) * 64 + i];
+            for (int i = 0; i < 64; i++)
+                e += o[(1 + n) * 64 + i];
             if (e > best_e) best_e = e, best = n;
         }
         cr_assert_eq(best, t, "grating at angle index %d lights order-1 channel %d", t, best);
@@ -162,8 +164,7 @@ Test(scatter, threads_and_layouts_agree_bit_for_bit) {
     /* (N, H, W) is one channel per item: the second channel of item 0 alone */
     int64_t shape[3] = {1, 12, 16};
     nota_tensor *one;
-    cr_assert_eq(nota_tensor_wrap(NOTA_F32, 3, shape, nota_tensor_f32(x) + 12 * 16, &one),
-                 NOTA_OK);
+    cr_assert_eq(nota_tensor_wrap(NOTA_F32, 3, shape, nota_tensor_f32(x) + 12 * 16, &one), NOTA_OK);
     nota_tensor *c = scatter(p, 2, 4, one, 1);
     cr_assert_eq(c->shape[1], 25);
     cr_assert_eq(memcmp(nota_tensor_f32(c), nota_tensor_f32(a) + 25 * 12, c->nbytes), 0);

@@ -42,8 +42,8 @@ Test(scatter_filters, littlewood_paley_sum_is_bounded) {
         scat_bank *b = bank(cases[i][0], cases[i][0], cases[i][1], cases[i][2]);
         double lo, hi;
         lp_range(b, &lo, &hi);
-        cr_assert(lo > 0.1 && hi < 1.05, "M=%d J=%d L=%d: A in [%g, %g]", cases[i][0],
-                  cases[i][1], cases[i][2], lo, hi);
+        cr_assert(lo > 0.1 && hi < 1.05, "M=%d J=%d L=%d: A in [%g, %g]", cases[i][0], cases[i][1],
+                  cases[i][2], lo, hi);
         scat_bank_free(b);
     }
 }
@@ -71,8 +71,10 @@ Test(scatter_filters, morlets_peak_at_their_centre_frequency) {
             int64_t best = 0;
             for (int64_t i = 1; i < M * M; i++)
                 if (f[i] > f[best]) best = i;
-            double th = (double)((int)(8 - 8 / 2.0 - 1) - t) * M_PI / 8, xi = 0.75 * M_PI / (1 << j);
-            double u = xi * cos(th) * (double)M / (2 * M_PI), v = xi * sin(th) * (double)M / (2 * M_PI);
+            double th = (double)((int)(8 - 8 / 2.0 - 1) - t) * M_PI / 8,
+                   xi = 0.75 * M_PI / (1 << j);
+            double u = xi * cos(th) * (double)M / (2 * M_PI),
+                   v = xi * sin(th) * (double)M / (2 * M_PI);
             double bu = (double)(best / M), bv = (double)(best % M);
             if (bu > M / 2.0) bu -= (double)M;
             if (bv > M / 2.0) bv -= (double)M;

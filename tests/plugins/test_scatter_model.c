@@ -33,8 +33,8 @@ static nota_tensor *shapes_data(int64_t n, uint64_t seed) {
     return t;
 }
 
-static const char *const SMALL[] = {"L=4", "channels=32,16,8", "batch=16", "valid_frac=0",
-                                    "epochs=150", "lr=3e-3"};
+static const char *const SMALL[] = {"L=4",          "channels=32,16,8", "batch=16",
+                                    "valid_frac=0", "epochs=150",       "lr=3e-3"};
 
 static nota_model *fitted(const nota_plugin *p, const nota_tensor *x, const nota_host *h) {
     nota_model *m = test_create(p, SMALL, sizeof SMALL / sizeof SMALL[0], h);
@@ -123,7 +123,8 @@ Test(scatter_model, save_load_is_bit_identical) {
     for (size_t i = 0; i < nota_tensor_numel(s1); i++)
         cr_assert(nota_tensor_f32(s1)[i] >= 0 && nota_tensor_f32(s1)[i] <= 256);
     nota_tensor *all[] = {z1, z2, d1, d2, s1, s2};
-    for (int i = 0; i < 6; i++) nota_tensor_free(all[i]);
+    for (int i = 0; i < 6; i++)
+        nota_tensor_free(all[i]);
     p->destroy(m);
     p->destroy(m2);
     nota_tensor_free(x);
