@@ -52,8 +52,12 @@ def evaluate(args, model):
 
 
 def fit_flow(args, tag, sets):
+    return fit_flow_on(args, "fashion-mnist:train", tag, sets)
+
+
+def fit_flow_on(args, data, tag, sets):
     model = os.path.join(args.work, "flow_%s.nota" % tag)
-    cmd = host(args) + ["--plugin", "flow", "fit", "--data", "fashion-mnist:train", "--out", model,
+    cmd = host(args) + ["--plugin", "flow", "fit", "--data", data, "--out", model,
                         "--threads", str(args.threads), "-v"]
     for s in sets:
         cmd += ["--set", s]
@@ -63,17 +67,20 @@ def fit_flow(args, tag, sets):
     return model, layers, int(kept.group(1)), kept.group(2), peak, wall
 
 
-def logit_gaussian_bpd(lam):
+FASHION = "/usr/share/datasets/fashion-mnist/%s-images-idx3-ubyte.gz"
+
+
+def logit_gaussian_bpd(lam, pattern=FASHION):
     """Reference computed here with NumPy: a full-covariance Gaussian fitted in
     the flow's logit space (same lambda), its Jacobian included, scored on the
-    dequantized test set (NumPy's own dequantization noise, seed 0)."""
+    dequantized test set (NumPy's own dequantization noise, seed 0). `pattern`
+    names the IDX files ("%s" = train / t10k)."""
     import gzip
     import numpy as np
     from scipy.linalg import solve_triangular
 
     def load(stem):
-        path = "/usr/share/datasets/fashion-mnist/%s-images-idx3-ubyte.gz" % stem
-        with gzip.open(path) as f:
+        with gzip.open(pattern % stem) as f:
             return np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784).astype(float)
 
     rng = np.random.default_rng(0)
@@ -220,14 +227,15 @@ def main():
     print("\n".join(lines))
 
 
-def write_section(text):
+def write_section(text, section=SECTION):
+    """Replace (or append) `section` of bench/RESULTS.md, leaving the others."""
     path = os.path.join(ROOT, "bench", "RESULTS.md")
     old = open(path).read() if os.path.exists(path) else "# nota benchmark results\n"
-    start = old.find(SECTION + "\n")
+    start = old.find(section + "\n")
     if start < 0:
         new = old.rstrip("\n") + "\n\n" + text
     else:
-        nxt = old.find("\n## ", start + len(SECTION))
+        nxt = old.find("\n## ", start + len(section))
         new = old[:start] + text + (old[nxt + 1:] if nxt >= 0 else "")
     with open(path, "w") as f:
         f.write(new)

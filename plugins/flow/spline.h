@@ -29,7 +29,7 @@ typedef struct spline_opts {
     int knots;        /* K */
     int grid;         /* points of the KDE grid */
     double damping;   /* alpha: y = (1-alpha) x + alpha Phi^-1(F(x)) at the knots */
-    double bandwidth; /* factor on Silverman's rule */
+    double bandwidth; /* factor on the CDF-rate bandwidth (see spline.c) */
 } spline_opts;
 
 /* Scratch for one fit; one per thread. */
