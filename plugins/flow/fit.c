@@ -247,6 +247,11 @@ static nota_status make_layer(flow *f, fit_state *s, int l, uint64_t seed, flow_
     bool full = f->o.full_every > 0 && l % f->o.full_every == 0;
     ly->patch = full ? 0 : s->tokens[l % s->n_tokens];
     ly->P = ly->patch ? (int64_t)ly->patch * ly->patch * f->C : f->D;
+    if (ly->P > FLOW_MAX_ROT)
+        return nota_error(NOTA_ELIMIT, "flow fit: layer %d would rotate %lld values at once (a "
+                          "%.0f MB matrix; limit %d); use patch layers (schedule) and "
+                          "full_every=0", l, (long long)ly->P,
+                          4e-6 * (double)ly->P * (double)ly->P, FLOW_MAX_ROT);
     nota_status st = NOTA_OK;
     if (ly->patch) {
         nota_rng r = nota_rng_make(seed, STREAM_SHIFT + (uint64_t)l);

@@ -25,6 +25,7 @@
 
 #define FLOW_MAX_LAYERS 4096
 #define FLOW_MAX_DIM 65536
+#define FLOW_MAX_ROT 4096 /* largest rotation (P×P floats, 64 MB) */
 #define FLOW_ICA_MAX_FULL 64 /* rotation=ica: larger full layers use PCA */
 
 typedef enum { ROT_RANDOM = 0, ROT_PCA = 1, ROT_ICA = 2 } flow_rotation;

@@ -388,6 +388,17 @@ Test(flow, bad_input_is_refused_with_exact_messages) {
     nota_tensor_free(x);
     p->destroy(m);
 
+    /* 1×72×72 images: a full layer would need a 5184×5184 rotation */
+    int64_t big[4] = {3, 1, 72, 72};
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 4, big, &x), NOTA_OK);
+    for (size_t i = 0; i < nota_tensor_numel(x); i++) nota_tensor_f32(x)[i] = (float)(i % 251);
+    m = test_create(p, NULL, 0, &h);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_ELIMIT);
+    cr_assert_str_eq(nota_last_error(), "flow fit: layer 0 would rotate 5184 values at once (a "
+                     "107 MB matrix; limit 4096); use patch layers (schedule) and full_every=0");
+    nota_tensor_free(x);
+    p->destroy(m);
+
     x = curved(2, 1);
     m = test_create(p, NULL, 0, &h);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_EINVAL);
