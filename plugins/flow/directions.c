@@ -32,13 +32,15 @@ nota_status flow_pca_rotation(const flow_batch *b, int64_t P, float *rot) {
         goto done;
     }
     nota_sgemm(false, true, P, P, QN, 1.0f / (float)QN, b->a, QN, b->a, QN, 0.0f, c, P);
-    for (int64_t i = 0; i < P * P; i++) cd[i] = c[i];
+    for (int64_t i = 0; i < P * P; i++)
+        cd[i] = c[i];
     if ((st = nota_syev_desc(P, cd, w))) {
         nota_error_prefix(st, "flow fit: PCA directions: ");
         goto done;
     }
     for (int64_t i = 0; i < P; i++)
-        for (int64_t j = 0; j < P; j++) rot[i * P + j] = (float)cd[j * P + i];
+        for (int64_t j = 0; j < P; j++)
+            rot[i * P + j] = (float)cd[j * P + i];
 done:
     free(c);
     free(cd);
@@ -63,11 +65,14 @@ static nota_status sym_orth(int64_t P, double *W, double *s, double *t, double *
     if (st) return st;
     for (int64_t i = 0; i < P; i++)
         if (!(lam[i] > 1e-300))
-            return nota_error(NOTA_ENUMERIC, "flow fit: ICA directions collapsed (eigenvalue "
-                              "%g)", lam[i]);
+            return nota_error(NOTA_ENUMERIC,
+                              "flow fit: ICA directions collapsed (eigenvalue "
+                              "%g)",
+                              lam[i]);
     /* t = E diag(λ^-1/2) Eᵀ, then W = t W (s holds E as columns) */
     for (int64_t i = 0; i < P; i++)
-        for (int64_t k = 0; k < P; k++) t[i * P + k] = s[i * P + k] / sqrt(lam[k]);
+        for (int64_t k = 0; k < P; k++)
+            t[i * P + k] = s[i * P + k] / sqrt(lam[k]);
     double *u = lam + P; /* P×P scratch after lam */
     nota_dgemm(false, true, P, P, P, 1.0, t, P, s, P, 0.0, u, P);
     nota_dgemm(false, false, P, P, P, 1.0, u, P, W, P, 0.0, t, P);
@@ -95,9 +100,11 @@ nota_status flow_ica_rotation(const flow_batch *b, int64_t P, int64_t items, int
         for (int64_t q = 0; q < Q; q++)
             memcpy(X + i * C + q * M, b->a + (i * Q + q) * N, (size_t)M * sizeof(float));
     if ((st = nota_random_orthogonal(P, seed, stream, Wf))) goto done;
-    for (size_t i = 0; i < pp; i++) W[i] = Wf[i];
+    for (size_t i = 0; i < pp; i++)
+        W[i] = Wf[i];
     for (int it = 0; it < iters; it++) {
-        for (size_t i = 0; i < pp; i++) Wf[i] = (float)W[i];
+        for (size_t i = 0; i < pp; i++)
+            Wf[i] = (float)W[i];
         nota_sgemm(false, false, P, C, P, 1.0f, Wf, P, X, C, 0.0f, Y, C);
         for (int64_t i = 0; i < P; i++) {
             double g = 0;
@@ -113,18 +120,21 @@ nota_status flow_ica_rotation(const flow_batch *b, int64_t P, int64_t items, int
         nota_sgemm(false, true, P, P, C, 1.0f / (float)C, Y, C, X, C, 0.0f, Gf, P);
         double change = 0;
         for (int64_t i = 0; i < P; i++)
-            for (int64_t j = 0; j < P; j++) s[i * P + j] = Gf[i * P + j] - gp[i] * W[i * P + j];
+            for (int64_t j = 0; j < P; j++)
+                s[i * P + j] = Gf[i * P + j] - gp[i] * W[i * P + j];
         memcpy(prev, W, pp * sizeof *prev);
         memcpy(W, s, pp * sizeof *W);
         if ((st = sym_orth(P, W, s, t, lam))) goto done;
         for (int64_t i = 0; i < P; i++) { /* 1 − |<w_new, w_old>| per direction */
             double d = 0;
-            for (int64_t j = 0; j < P; j++) d += W[i * P + j] * prev[i * P + j];
+            for (int64_t j = 0; j < P; j++)
+                d += W[i * P + j] * prev[i * P + j];
             change = fmax(change, 1 - fabs(d));
         }
         if (change < 1e-6) break;
     }
-    for (size_t i = 0; i < pp; i++) rot[i] = (float)W[i];
+    for (size_t i = 0; i < pp; i++)
+        rot[i] = (float)W[i];
 done:
     free(X);
     free(Y);

@@ -38,9 +38,11 @@ static double now_s(void) {
 static void load_rows(flow_batch *b, const float *x, const int64_t *idx) {
     for (int64_t i = 0; i < b->N; i++) {
         const float *src = x + idx[i] * b->D;
-        for (int64_t j = 0; j < b->D; j++) b->a[j * b->N + i] = src[j];
+        for (int64_t j = 0; j < b->D; j++)
+            b->a[j * b->N + i] = src[j];
     }
-    for (int64_t r = 0; r < b->D; r++) b->order[r] = r;
+    for (int64_t r = 0; r < b->D; r++)
+        b->order[r] = r;
     if (b->logdet) memset(b->logdet, 0, (size_t)b->N * sizeof(double));
 }
 
@@ -58,17 +60,21 @@ static nota_status standardise(flow *f, flow_batch *t) {
     for (int64_t r = 0; r < f->D; r++) {
         float *row = t->a + r * t->N;
         double m = 0, v = 0;
-        for (int64_t i = 0; i < t->N; i++) m += row[i];
+        for (int64_t i = 0; i < t->N; i++)
+            m += row[i];
         m /= (double)t->N;
-        for (int64_t i = 0; i < t->N; i++) v += (row[i] - m) * (row[i] - m);
+        for (int64_t i = 0; i < t->N; i++)
+            v += (row[i] - m) * (row[i] - m);
         double sd = sqrt(v / (double)t->N), floor_sd = 1e-6 * (1 + fabs(m));
         f->mu[r] = (float)m;
         f->inv_sd[r] = (float)(1.0 / (sd > floor_sd ? sd : floor_sd));
         double mu = f->mu[r], isd = f->inv_sd[r];
-        for (int64_t i = 0; i < t->N; i++) row[i] = (float)((row[i] - mu) * isd);
+        for (int64_t i = 0; i < t->N; i++)
+            row[i] = (float)((row[i] - mu) * isd);
         lsum += log(isd);
     }
-    for (int64_t i = 0; i < t->N; i++) t->logdet[i] += lsum;
+    for (int64_t i = 0; i < t->N; i++)
+        t->logdet[i] += lsum;
     return NOTA_OK;
 }
 
@@ -76,7 +82,8 @@ static double mean_ll(flow_batch *b, double *tmp) {
     memcpy(tmp, b->logdet, (size_t)b->N * sizeof(double));
     flow_batch_lognormal(b, tmp);
     double s = 0;
-    for (int64_t i = 0; i < b->N; i++) s += tmp[i];
+    for (int64_t i = 0; i < b->N; i++)
+        s += tmp[i];
     return s / (double)b->N;
 }
 
@@ -134,8 +141,10 @@ typedef struct fit_state {
 static void state_free(fit_state *s) {
     flow_batch_free(&s->t);
     flow_batch_free(&s->v);
-    for (int i = 0; s->work && i < s->threads; i++) spline_work_free(&s->work[i]);
-    for (int i = 0; s->tmp && i < s->threads; i++) free(s->tmp[i]);
+    for (int i = 0; s->work && i < s->threads; i++)
+        spline_work_free(&s->work[i]);
+    for (int i = 0; s->tmp && i < s->threads; i++)
+        free(s->tmp[i]);
     free(s->work);
     free(s->tmp);
     free(s->gain);
@@ -150,11 +159,14 @@ static nota_status load_data(flow *f, fit_state *s, const nota_tensor *train,
     if (!valid && f->o.valid_fraction > 0 && nv < 1) nv = 1;
     int64_t nt = n - nv;
     if (nt < 2)
-        return nota_error(NOTA_EINVAL, "flow fit: need at least 2 training items, got %lld "
-                          "(after holding out %lld for validation)", (long long)nt, (long long)nv);
+        return nota_error(NOTA_EINVAL,
+                          "flow fit: need at least 2 training items, got %lld "
+                          "(after holding out %lld for validation)",
+                          (long long)nt, (long long)nv);
     int64_t *idx = malloc((size_t)n * sizeof *idx);
     if (!idx) return nota_error(NOTA_ENOMEM, "flow fit: allocation failed");
-    for (int64_t i = 0; i < n; i++) idx[i] = i;
+    for (int64_t i = 0; i < n; i++)
+        idx[i] = i;
     if (nv > 0) { /* a seeded shuffle picks the held-out items; train keeps data order */
         nota_rng r = nota_rng_make(seed, STREAM_SPLIT);
         for (int64_t i = n - 1; i > 0; i--) {
@@ -168,11 +180,14 @@ static nota_status load_data(flow *f, fit_state *s, const nota_tensor *train,
             free(idx);
             return nota_error(NOTA_ENOMEM, "flow fit: allocation failed");
         }
-        for (int64_t i = nt; i < n; i++) mark[idx[i]] = 1;
+        for (int64_t i = nt; i < n; i++)
+            mark[idx[i]] = 1;
         int64_t a = 0, b = nt;
         for (int64_t i = 0; i < n; i++) {
-            if (mark[i]) idx[b++] = i;
-            else idx[a++] = i;
+            if (mark[i])
+                idx[b++] = i;
+            else
+                idx[a++] = i;
         }
         free(mark);
     }
@@ -194,18 +209,23 @@ static nota_status load_data(flow *f, fit_state *s, const nota_tensor *train,
 
 static nota_status check_data(flow *f, const nota_tensor *train, const nota_tensor *valid) {
     if (!nota_tensor_f32(train) || train->ndim < 2)
-        return nota_error(NOTA_EINVAL, "flow fit: expected f32 training data (N, ...), found %s "
-                          "with %d dims", nota_dtype_name(train->dtype), train->ndim);
+        return nota_error(NOTA_EINVAL,
+                          "flow fit: expected f32 training data (N, ...), found %s "
+                          "with %d dims",
+                          nota_dtype_name(train->dtype), train->ndim);
     nota_status st = nota_tensor_check_finite(train, "training data");
     if (st) return st;
     if (valid) {
         bool ok = nota_tensor_f32(valid) && valid->ndim == train->ndim;
-        for (int i = 1; ok && i < train->ndim; i++) ok = valid->shape[i] == train->shape[i];
+        for (int i = 1; ok && i < train->ndim; i++)
+            ok = valid->shape[i] == train->shape[i];
         if (!ok) {
             char a[128], b[128];
-            return nota_error(NOTA_ESHAPE, "flow fit: validation data %s do not match the "
-                              "training data %s", nota_shape_str(valid->ndim, valid->shape, a,
-                              sizeof a), nota_shape_str(train->ndim, train->shape, b, sizeof b));
+            return nota_error(NOTA_ESHAPE,
+                              "flow fit: validation data %s do not match the "
+                              "training data %s",
+                              nota_shape_str(valid->ndim, valid->shape, a, sizeof a),
+                              nota_shape_str(train->ndim, train->shape, b, sizeof b));
         }
         if ((st = nota_tensor_check_finite(valid, "validation data"))) return st;
     }
@@ -248,10 +268,11 @@ static nota_status make_layer(flow *f, fit_state *s, int l, uint64_t seed, flow_
     ly->patch = full ? 0 : s->tokens[l % s->n_tokens];
     ly->P = ly->patch ? (int64_t)ly->patch * ly->patch * f->C : f->D;
     if (ly->P > FLOW_MAX_ROT)
-        return nota_error(NOTA_ELIMIT, "flow fit: layer %d would rotate %lld values at once (a "
+        return nota_error(NOTA_ELIMIT,
+                          "flow fit: layer %d would rotate %lld values at once (a "
                           "%.0f MB matrix; limit %d); use patch layers (schedule) and "
-                          "full_every=0", l, (long long)ly->P,
-                          4e-6 * (double)ly->P * (double)ly->P, FLOW_MAX_ROT);
+                          "full_every=0",
+                          l, (long long)ly->P, 4e-6 * (double)ly->P * (double)ly->P, FLOW_MAX_ROT);
     nota_status st = NOTA_OK;
     if (ly->patch) {
         nota_rng r = nota_rng_make(seed, STREAM_SHIFT + (uint64_t)l);
@@ -315,8 +336,8 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
     memset(&s, 0, sizeof s);
     s.threads = host && host->threads > 1 ? (host->threads > 64 ? 64 : host->threads) : 1;
     uint64_t seed = host ? host->seed : 0;
-    double t0 = now_s(), dln2 = (double)(train && train->ndim >= 2 ?
-                                         nota_tensor_row_size(train) : 1) * log(2.0);
+    double t0 = now_s(),
+           dln2 = (double)(train && train->ndim >= 2 ? nota_tensor_row_size(train) : 1) * log(2.0);
     nota_status st = prepare(f, &s, train, valid, host);
     double train_ll = st ? 0 : mean_ll(&s.t, s.vtmp);
     double best = -INFINITY, vll = NAN;
@@ -355,14 +376,17 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
             break;
         }
         if (!isfinite(train_ll) || (s.have_valid && !isfinite(vll))) {
-            st = nota_error(NOTA_ENUMERIC, "flow fit: log-likelihood is not finite at layer %d "
-                            "(train %g, validation %g)", l + 1, train_ll, vll);
+            st = nota_error(NOTA_ENUMERIC,
+                            "flow fit: log-likelihood is not finite at layer %d "
+                            "(train %g, validation %g)",
+                            l + 1, train_ll, vll);
             break;
         }
         char detail[160];
-        snprintf(detail, sizeof detail, "layer %d: train %.4f bpd, valid %.4f bpd, %d/%lld "
-                 "coordinates moved, %.1f s", l + 1, -train_ll / dln2, -vll / dln2, n_active,
-                 (long long)f->D, now_s() - t0);
+        snprintf(detail, sizeof detail,
+                 "layer %d: train %.4f bpd, valid %.4f bpd, %d/%lld "
+                 "coordinates moved, %.1f s",
+                 l + 1, -train_ll / dln2, -vll / dln2, n_active, (long long)f->D, now_s() - t0);
         nota_progress(host, "fit", l + 1, (double)f->o.max_layers, detail);
         nota_log(host, NOTA_LOG_DEBUG, "flow: %s", detail);
         if (!s.have_valid) continue;
@@ -376,7 +400,8 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
         }
     }
     if (!st && s.have_valid)
-        while (f->n_layers > best_n) flow_layer_free(&f->layers[--f->n_layers]);
+        while (f->n_layers > best_n)
+            flow_layer_free(&f->layers[--f->n_layers]);
     if (!st)
         nota_log(host, NOTA_LOG_INFO, "flow: %d layers kept (%s); validation %.4f bpd; %.1f s",
                  f->n_layers, why, s.have_valid ? -best / dln2 : NAN, now_s() - t0);

@@ -23,8 +23,8 @@ static const nota_option options[] = {
      "circular shift per layer), e.g. '4,2'; auto = '4,2' for images, 'full' for vectors",
      0, 0, NULL},
     {"full_every", NOTA_VAL_INT, "10",
-     "every K-th layer (layers 0, K, 2K, ...) is a full layer whatever the schedule (0 = never)",
-     0, 100000, NULL},
+     "every K-th layer (layers 0, K, 2K, ...) is a full layer whatever the schedule (0 = never)", 0,
+     100000, NULL},
     {"rotation", NOTA_VAL_STRING, "ica",
      "directions: random (Haar rotations, the poster's); pca (every search_every-th layer uses "
      "the principal axes of the current data, of the patches or of the whole item); ica (those "
@@ -33,20 +33,22 @@ static const nota_option options[] = {
      0, 0, "random|pca|ica"},
     {"search_every", NOTA_VAL_INT, "1",
      "with rotation=pca|ica: layers 0, K, 2K, ... use the data-driven directions, the others "
-     "random ones", 1, 100000, NULL},
-    {"ica_items", NOTA_VAL_INT, "4096", "items the ICA direction search looks at", 16,
-     100000000, NULL},
+     "random ones",
+     1, 100000, NULL},
+    {"ica_items", NOTA_VAL_INT, "4096", "items the ICA direction search looks at", 16, 100000000,
+     NULL},
     {"ica_iters", NOTA_VAL_INT, "8", "FastICA fixed-point iterations per layer", 1, 1000, NULL},
     {"knots", NOTA_VAL_INT, "32", "knots per marginal spline", 4, 512, NULL},
-    {"grid", NOTA_VAL_INT, "1024", "grid points of each marginal's smoothed CDF",
-     64, 65536, NULL},
+    {"grid", NOTA_VAL_INT, "1024", "grid points of each marginal's smoothed CDF", 64, 65536, NULL},
     {"damping", NOTA_VAL_FLOAT, "0.7",
      "fraction of the way each layer moves a marginal toward N(0,1) (1 = all the way)", 0.01, 1,
      NULL},
-    {"bandwidth", NOTA_VAL_FLOAT, "1.0", "factor on the CDF smoothing bandwidth 0.9 min(sd, IQR/1.349) N^(-1/3)", 0.05, 20, NULL},
+    {"bandwidth", NOTA_VAL_FLOAT, "1.0",
+     "factor on the CDF smoothing bandwidth 0.9 min(sd, IQR/1.349) N^(-1/3)", 0.05, 20, NULL},
     {"min_gain", NOTA_VAL_FLOAT, "1.0",
      "a coordinate's spline is kept only if its training log-likelihood gain exceeds "
-     "min_gain × knots / N nats (else the coordinate is left unchanged)", 0, 1000, NULL},
+     "min_gain × knots / N nats (else the coordinate is left unchanged)",
+     0, 1000, NULL},
     {"max_layers", NOTA_VAL_INT, "400", "most layers to fit", 1, FLOW_MAX_LAYERS, NULL},
     {"time_limit", NOTA_VAL_FLOAT, "300", "stop adding layers after this many seconds (0 = none)",
      0, 1e9, NULL},
@@ -54,10 +56,12 @@ static const nota_option options[] = {
      "stop after this many layers without a better validation log-likelihood", 1, 100000, NULL},
     {"valid_fraction", NOTA_VAL_FLOAT, "0.1",
      "share of the training items held out for validation when no validation set is given "
-     "(0 = none: no early stopping)", 0, 0.5, NULL},
+     "(0 = none: no early stopping)",
+     0, 0.5, NULL},
     {"preprocess", NOTA_VAL_STRING, "auto",
      "logit: x/256 squeezed by logit_lambda then logit (8-bit images in [0,256)); none; auto = "
-     "logit for images (C,H,W), none for vectors", 0, 0, "auto|logit|none"},
+     "logit for images (C,H,W), none for vectors",
+     0, 0, "auto|logit|none"},
     {"logit_lambda", NOTA_VAL_FLOAT, "1e-6", "logit squeeze: p = lambda + (1 - 2 lambda) x / 256",
      1e-9, 0.25, NULL},
 };
@@ -89,26 +93,33 @@ nota_status flow_opts_parse(const nota_config *cfg, flow_opts *o) {
         return nota_error(NOTA_EINVAL, "flow config: schedule is %zu characters, at most %zu",
                           strlen(sched), sizeof o->schedule - 1);
     strcpy(o->schedule, sched);
-    if (strcmp(rot, "random") == 0) o->rotation = ROT_RANDOM;
-    else if (strcmp(rot, "pca") == 0) o->rotation = ROT_PCA;
-    else if (strcmp(rot, "ica") == 0) o->rotation = ROT_ICA;
-    else return nota_error(NOTA_EINVAL, "flow config: rotation '%s' (expected random|pca|ica)",
-                           rot);
-    if (strcmp(pre, "auto") == 0) o->preprocess = PRE_AUTO;
-    else if (strcmp(pre, "logit") == 0) o->preprocess = PRE_LOGIT;
-    else if (strcmp(pre, "none") == 0) o->preprocess = PRE_NONE;
-    else return nota_error(NOTA_EINVAL, "flow config: preprocess '%s' (expected auto|logit|none)",
-                           pre);
+    if (strcmp(rot, "random") == 0)
+        o->rotation = ROT_RANDOM;
+    else if (strcmp(rot, "pca") == 0)
+        o->rotation = ROT_PCA;
+    else if (strcmp(rot, "ica") == 0)
+        o->rotation = ROT_ICA;
+    else
+        return nota_error(NOTA_EINVAL, "flow config: rotation '%s' (expected random|pca|ica)", rot);
+    if (strcmp(pre, "auto") == 0)
+        o->preprocess = PRE_AUTO;
+    else if (strcmp(pre, "logit") == 0)
+        o->preprocess = PRE_LOGIT;
+    else if (strcmp(pre, "none") == 0)
+        o->preprocess = PRE_NONE;
+    else
+        return nota_error(NOTA_EINVAL, "flow config: preprocess '%s' (expected auto|logit|none)",
+                          pre);
     /* the option table bounds the ranges; these guard configs read from files */
     if (o->knots < 4 || o->knots > 512 || o->grid < 64 || o->grid > 65536 ||
         !(o->damping > 0 && o->damping <= 1) || !(o->bandwidth > 0) || o->max_layers < 1 ||
-        o->max_layers > FLOW_MAX_LAYERS || o->patience < 1 || o->search_every < 1 || o->ica_items < 16 ||
-        o->ica_iters < 1 || o->ica_iters > 1000 ||
-        o->full_every < 0 || !(o->valid_fraction >= 0 && o->valid_fraction <= 0.5) ||
+        o->max_layers > FLOW_MAX_LAYERS || o->patience < 1 || o->search_every < 1 ||
+        o->ica_items < 16 || o->ica_iters < 1 || o->ica_iters > 1000 || o->full_every < 0 ||
+        !(o->valid_fraction >= 0 && o->valid_fraction <= 0.5) ||
         !(o->logit_lambda > 0 && o->logit_lambda <= 0.25) || !(o->min_gain >= 0) ||
         !(o->time_limit >= 0))
         return nota_error(NOTA_EINVAL, "flow config: a value is outside its documented range "
-                          "(see `nota-host help flow`)");
+                                       "(see `nota-host help flow`)");
     return NOTA_OK;
 }
 
@@ -212,8 +223,7 @@ static const nota_plugin descriptor = {
     .family = "flow",
     .description = "rotation flow (iterative Gaussianization): random/PCA/ICA rotations, full or "
                    "patch-wise, and monotone spline marginals; exact likelihood",
-    .caps = NOTA_CAP_FIT | NOTA_CAP_SAMPLE | NOTA_CAP_ENCODE | NOTA_CAP_DECODE |
-            NOTA_CAP_LOG_PROB,
+    .caps = NOTA_CAP_FIT | NOTA_CAP_SAMPLE | NOTA_CAP_ENCODE | NOTA_CAP_DECODE | NOTA_CAP_LOG_PROB,
     .options = options,
     .n_options = N_OPTIONS,
     .create = create,

@@ -25,7 +25,7 @@
 
 #define FLOW_MAX_LAYERS 4096
 #define FLOW_MAX_DIM 65536
-#define FLOW_MAX_ROT 4096 /* largest rotation (P×P floats, 64 MB) */
+#define FLOW_MAX_ROT 4096    /* largest rotation (P×P floats, 64 MB) */
 #define FLOW_ICA_MAX_FULL 64 /* rotation=ica: larger full layers use PCA */
 
 typedef enum { ROT_RANDOM = 0, ROT_PCA = 1, ROT_ICA = 2 } flow_rotation;
@@ -45,13 +45,13 @@ typedef struct flow_opts {
  * row i·Q + q holds element i of patch q, so the batch is one (P, Q·N)
  * matrix and the P×P rotation is one GEMM. Splines are indexed by row. */
 typedef struct flow_layer {
-    int patch;          /* 0 = full layer (P = D), else patch side p */
+    int patch; /* 0 = full layer (P = D), else patch side p */
     int shift_y, shift_x;
-    int64_t P;          /* rotation size */
-    float *rot;         /* P×P, y_block = rot · x_block */
-    float *knots;       /* D × 3K */
-    uint8_t *active;    /* D: 0 = coordinate left unchanged */
-    int64_t *perm;      /* D or NULL */
+    int64_t P;       /* rotation size */
+    float *rot;      /* P×P, y_block = rot · x_block */
+    float *knots;    /* D × 3K */
+    uint8_t *active; /* D: 0 = coordinate left unchanged */
+    int64_t *perm;   /* D or NULL */
 } flow_layer;
 
 typedef struct flow {
@@ -60,9 +60,9 @@ typedef struct flow {
     int item_ndim;
     int64_t item_shape[NOTA_MAX_DIMS];
     int64_t D;
-    int C, H, W;   /* image geometry when item_ndim == 3, else 0 */
+    int C, H, W; /* image geometry when item_ndim == 3, else 0 */
     bool logit;
-    float lambda;  /* logit squeeze, as stored */
+    float lambda;       /* logit squeeze, as stored */
     float *mu, *inv_sd; /* D: standardisation u = (y - mu) * inv_sd */
     int K;
     int n_layers, cap_layers;
@@ -89,10 +89,10 @@ nota_status flow_ica_rotation(const struct flow_batch *b, int64_t P, int64_t ite
 /* transform.c — a batch held as D rows of N values in some row order. */
 typedef struct flow_batch {
     int64_t D, N;
-    float *a, *b;       /* current data and scratch, D×N each */
-    int64_t *order;     /* order[r] = canonical coordinate at row r */
-    int64_t *pos;       /* scratch D */
-    double *logdet;     /* N, or NULL when not tracked */
+    float *a, *b;   /* current data and scratch, D×N each */
+    int64_t *order; /* order[r] = canonical coordinate at row r */
+    int64_t *pos;   /* scratch D */
+    double *logdet; /* N, or NULL when not tracked */
     int threads;
 } flow_batch;
 

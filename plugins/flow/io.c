@@ -54,12 +54,14 @@ static nota_status get(const nota_modelfile *mf, const char *name, nota_dtype dt
     nota_status st = nota_modelfile_get_tensor(mf, name, t);
     if (st) return st;
     bool ok = (*t)->dtype == dt && (*t)->ndim == ndim;
-    for (int i = 0; ok && i < ndim; i++) ok = (*t)->shape[i] == shape[i];
+    for (int i = 0; ok && i < ndim; i++)
+        ok = (*t)->shape[i] == shape[i];
     if (!ok) {
         char a[128], b[128];
         return nota_error(NOTA_EFORMAT, "flow model: tensor '%s' is %s %s, expected %s %s", name,
-                          nota_dtype_name((*t)->dtype), nota_shape_str((*t)->ndim, (*t)->shape, a,
-                          sizeof a), nota_dtype_name(dt), nota_shape_str(ndim, shape, b, sizeof b));
+                          nota_dtype_name((*t)->dtype),
+                          nota_shape_str((*t)->ndim, (*t)->shape, a, sizeof a), nota_dtype_name(dt),
+                          nota_shape_str(ndim, shape, b, sizeof b));
     }
     return dt == NOTA_F32 ? nota_tensor_check_finite(*t, name) : NOTA_OK;
 }
@@ -70,8 +72,10 @@ static nota_status check_spline(const float *kn, int K, int l, int64_t r) {
     const float *x = kn, *y = kn + K, *d = kn + 2 * K;
     for (int k = 0; k < K; k++) {
         if (!(d[k] > 0) || (k > 0 && !(x[k] > x[k - 1] && y[k] > y[k - 1])))
-            return nota_error(NOTA_EFORMAT, "flow model: layer %d, coordinate %lld: spline is not "
-                              "strictly increasing at knot %d", l, (long long)r, k);
+            return nota_error(NOTA_EFORMAT,
+                              "flow model: layer %d, coordinate %lld: spline is not "
+                              "strictly increasing at knot %d",
+                              l, (long long)r, k);
     }
     return NOTA_OK;
 }
@@ -90,13 +94,14 @@ static nota_status load_layer(const nota_modelfile *mf, flow *f, int l, flow_lay
     if (ly->patch) {
         if (f->item_ndim != 3 || f->H % ly->patch || f->W % ly->patch ||
             !is_int(s[1], 0, (float)ly->patch - 1) || !is_int(s[2], 0, (float)ly->patch - 1))
-            return nota_error(NOTA_EFORMAT, "flow model: layer %d: patch %d with shift (%g, %g) "
-                              "does not fit items of %lld values", l, ly->patch, (double)s[1],
-                              (double)s[2], (long long)f->D);
+            return nota_error(NOTA_EFORMAT,
+                              "flow model: layer %d: patch %d with shift (%g, %g) "
+                              "does not fit items of %lld values",
+                              l, ly->patch, (double)s[1], (double)s[2], (long long)f->D);
         ly->shift_y = (int)s[1];
         ly->shift_x = (int)s[2];
-        if ((st = flow_patch_perm(f->C, f->H, f->W, ly->patch, ly->shift_y, ly->shift_x,
-                                  &ly->perm)))
+        if ((st =
+                 flow_patch_perm(f->C, f->H, f->W, ly->patch, ly->shift_y, ly->shift_x, &ly->perm)))
             return st;
     }
     ly->P = ly->patch ? (int64_t)ly->patch * ly->patch * f->C : f->D;
@@ -110,18 +115,22 @@ static nota_status load_layer(const nota_modelfile *mf, flow *f, int l, flow_lay
     const float *R = nota_tensor_f32(rot);
     for (int64_t i = 0; i < ly->P; i++) { /* cheap sanity check: unit rows */
         double n2 = 0;
-        for (int64_t j = 0; j < ly->P; j++) n2 += (double)R[i * ly->P + j] * R[i * ly->P + j];
+        for (int64_t j = 0; j < ly->P; j++)
+            n2 += (double)R[i * ly->P + j] * R[i * ly->P + j];
         if (fabs(n2 - 1) > 1e-3)
-            return nota_error(NOTA_EFORMAT, "flow model: layer %d: rotation row %lld has squared "
-                              "norm %g, expected 1", l, (long long)i, n2);
+            return nota_error(NOTA_EFORMAT,
+                              "flow model: layer %d: rotation row %lld has squared "
+                              "norm %g, expected 1",
+                              l, (long long)i, n2);
     }
     const uint8_t *a = nota_tensor_u8(act);
     for (int64_t r = 0; r < f->D; r++) {
         if (a[r] > 1)
-            return nota_error(NOTA_EFORMAT, "flow model: layer %d: active flag %lld is %d, "
-                              "expected 0 or 1", l, (long long)r, a[r]);
-        if (a[r] && (st = check_spline(nota_tensor_f32(kn) + r * 3 * f->K, f->K, l, r)))
-            return st;
+            return nota_error(NOTA_EFORMAT,
+                              "flow model: layer %d: active flag %lld is %d, "
+                              "expected 0 or 1",
+                              l, (long long)r, a[r]);
+        if (a[r] && (st = check_spline(nota_tensor_f32(kn) + r * 3 * f->K, f->K, l, r))) return st;
     }
     ly->rot = malloc(rot->nbytes);
     ly->knots = malloc(kn->nbytes);
@@ -140,8 +149,10 @@ static nota_status load_all(const nota_modelfile *mf, flow *f) {
     if (st) return st;
     if (mu->dtype != NOTA_F32 || mu->ndim < 1 || mu->ndim > NOTA_MAX_DIMS - 1 ||
         nota_tensor_numel(mu) > FLOW_MAX_DIM)
-        return nota_error(NOTA_EFORMAT, "flow model: tensor 'mu' must be f32 of at most %d values "
-                          "in the item shape", FLOW_MAX_DIM);
+        return nota_error(NOTA_EFORMAT,
+                          "flow model: tensor 'mu' must be f32 of at most %d values "
+                          "in the item shape",
+                          FLOW_MAX_DIM);
     f->item_ndim = mu->ndim;
     memcpy(f->item_shape, mu->shape, (size_t)mu->ndim * sizeof(int64_t));
     f->D = (int64_t)nota_tensor_numel(mu);
@@ -157,7 +168,8 @@ static nota_status load_all(const nota_modelfile *mf, flow *f) {
     const float *m = nota_tensor_f32(meta);
     if (!is_int(m[0], 0, 1) || !(m[1] > 0 && m[1] <= 0.25f) || !is_int(m[2], 4, 512) ||
         !is_int(m[3], 0, FLOW_MAX_LAYERS))
-        return nota_error(NOTA_EFORMAT, "flow model: tensor 'meta' = [%g, %g, %g, %g] is out of "
+        return nota_error(NOTA_EFORMAT,
+                          "flow model: tensor 'meta' = [%g, %g, %g, %g] is out of "
                           "range (logit 0|1, lambda in (0, 0.25], knots 4..512, layers 0..%d)",
                           (double)m[0], (double)m[1], (double)m[2], (double)m[3], FLOW_MAX_LAYERS);
     f->logit = m[0] == 1.0f;

@@ -23,7 +23,8 @@ void flow_layer_free(flow_layer *l) {
 }
 
 void flow_clear(flow *f) {
-    for (int l = 0; l < f->n_layers; l++) flow_layer_free(&f->layers[l]);
+    for (int l = 0; l < f->n_layers; l++)
+        flow_layer_free(&f->layers[l]);
     free(f->layers);
     free(f->mu);
     free(f->inv_sd);
@@ -36,8 +37,8 @@ nota_status flow_patch_perm(int C, int H, int W, int p, int sy, int sx, int64_t 
     *out = NULL;
     int64_t D = (int64_t)C * H * W, Q = (int64_t)(H / p) * (W / p);
     int64_t *perm = malloc((size_t)D * sizeof *perm);
-    if (!perm) return nota_error(NOTA_ENOMEM, "flow: cannot allocate a permutation of %lld",
-                                 (long long)D);
+    if (!perm)
+        return nota_error(NOTA_ENOMEM, "flow: cannot allocate a permutation of %lld", (long long)D);
     /* row i·Q + q = element i of patch q: element i of every patch forms one
      * run of Q·N values, so the batch reads as one (P, Q·N) matrix and the
      * whole layer's rotation is a single GEMM */
@@ -83,14 +84,20 @@ nota_status flow_schedule_parse(const flow *f, int *tokens, int cap, int *n) {
         char *end;
         long p = strtol(tok, &end, 10);
         if (*end || end == tok || p < 1)
-            return nota_error(NOTA_EINVAL, "flow: schedule '%s': entry '%s' is neither 'full' "
-                              "nor a patch size >= 1", s, tok);
+            return nota_error(NOTA_EINVAL,
+                              "flow: schedule '%s': entry '%s' is neither 'full' "
+                              "nor a patch size >= 1",
+                              s, tok);
         if (!image)
-            return nota_error(NOTA_EINVAL, "flow: schedule '%s' has patch size %ld, but the data "
-                              "are not images (C, H, W); use 'full'", s, p);
+            return nota_error(NOTA_EINVAL,
+                              "flow: schedule '%s' has patch size %ld, but the data "
+                              "are not images (C, H, W); use 'full'",
+                              s, p);
         if (f->H % p || f->W % p)
-            return nota_error(NOTA_EINVAL, "flow: schedule '%s': patch size %ld does not divide "
-                              "the image size %dx%d", s, p, f->H, f->W);
+            return nota_error(NOTA_EINVAL,
+                              "flow: schedule '%s': patch size %ld does not divide "
+                              "the image size %dx%d",
+                              s, p, f->H, f->W);
         tokens[(*n)++] = (int)p;
     }
     if (*n == 0) return nota_error(NOTA_EINVAL, "flow: schedule is empty");

@@ -51,5 +51,6 @@ void flow_parallel(int threads, int64_t n, int64_t grain, flow_par_fn fn, void *
     }
     args[0] = (par_arg){&job, 0};
     worker(&args[0]);
-    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    for (int t = 1; t <= started; t++)
+        pthread_join(tid[t], NULL);
 }

@@ -36,8 +36,8 @@ double norm_ppf(double u) {
     static const double c[6] = {-7.784894002430293e-03, -3.223964580411365e-01,
                                 -2.400758277161838e+00, -2.549732539343734e+00,
                                 4.374664141464968e+00,  2.938163982698783e+00};
-    static const double d[4] = {7.784695709041462e-03, 3.224671290700398e-01,
-                                2.445134137142996e+00, 3.754408661907416e+00};
+    static const double d[4] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                                3.754408661907416e+00};
     if (!(u > 0)) return -INFINITY;
     if (!(u < 1)) return INFINITY;
     double x;
@@ -182,15 +182,19 @@ static void kde_cdf(int64_t n, double h, double dx, spline_work *w) {
         double c = w->cnt[j];
         if (c == 0) continue;
         int a = j - M < 0 ? 0 : j - M, b = j + M > G - 1 ? G - 1 : j + M;
-        for (int g = a; g <= b; g++) w->dens[g] += c * w->kern[g > j ? g - j : j - g];
+        for (int g = a; g <= b; g++)
+            w->dens[g] += c * w->kern[g > j ? g - j : j - g];
     }
     /* a 1e-6 uniform floor keeps F strictly increasing (every quantile unique) */
     double scale = (1 - 1e-6) / (ks * (double)n * dx), floor_v = 1e-6 / ((G - 1) * dx);
-    for (int g = 0; g < G; g++) w->dens[g] = w->dens[g] * scale + floor_v;
+    for (int g = 0; g < G; g++)
+        w->dens[g] = w->dens[g] * scale + floor_v;
     w->cdf[0] = 0;
-    for (int g = 1; g < G; g++) w->cdf[g] = w->cdf[g - 1] + 0.5 * dx * (w->dens[g - 1] + w->dens[g]);
+    for (int g = 1; g < G; g++)
+        w->cdf[g] = w->cdf[g - 1] + 0.5 * dx * (w->dens[g - 1] + w->dens[g]);
     double tot = w->cdf[G - 1];
-    for (int g = 0; g < G; g++) w->cdf[g] /= tot;
+    for (int g = 0; g < G; g++)
+        w->cdf[g] /= tot;
 }
 
 /* Knot levels: the normal score of each knot is the average of two
@@ -214,7 +218,8 @@ int spline_fit(const float *v, int64_t n, const spline_opts *o, spline_work *w, 
         if (v[i] > hi) hi = v[i];
     }
     mean /= (double)n;
-    for (int64_t i = 0; i < n; i++) m2 += (v[i] - mean) * (v[i] - mean);
+    for (int64_t i = 0; i < n; i++)
+        m2 += (v[i] - mean) * (v[i] - mean);
     double sd = sqrt(m2 / (double)n);
     if (!(sd > 1e-6 * (1 + fabs(mean)))) return 1;
     /* CDF-rate bandwidth (n^-1/3, smaller than a density estimate's n^-1/5):
@@ -234,7 +239,8 @@ int spline_fit(const float *v, int64_t n, const spline_opts *o, spline_work *w, 
     float *kx = kn, *ky = kn + K, *kd = kn + 2 * K;
     int g = 0;
     for (int k = 0; k < K; k++) {
-        while (g < G - 2 && w->cdf[g + 1] < u[k]) g++;
+        while (g < G - 2 && w->cdf[g + 1] < u[k])
+            g++;
         double c0 = w->cdf[g], c1 = w->cdf[g + 1];
         double f = (u[k] - c0) / (c1 - c0);
         if (f < 0) f = 0;

@@ -35,10 +35,13 @@ nota_status flow_batch_new(int64_t D, int64_t N, bool logdet, int threads, flow_
     if (logdet) b->logdet = calloc((size_t)N, sizeof(double));
     if (!b->a || !b->b || !b->order || !b->pos || (logdet && !b->logdet)) {
         flow_batch_free(b);
-        return nota_error(NOTA_ENOMEM, "flow: cannot allocate a batch of %lld items × %lld values "
-                          "(%.0f MB)", (long long)N, (long long)D, 8.0 * (double)dn / 1e6);
+        return nota_error(NOTA_ENOMEM,
+                          "flow: cannot allocate a batch of %lld items × %lld values "
+                          "(%.0f MB)",
+                          (long long)N, (long long)D, 8.0 * (double)dn / 1e6);
     }
-    for (int64_t r = 0; r < D; r++) b->order[r] = r;
+    for (int64_t r = 0; r < D; r++)
+        b->order[r] = r;
     return NOTA_OK;
 }
 
@@ -58,13 +61,15 @@ static void transpose(const float *src, int64_t rows, int64_t cols, float *dst) 
         for (int64_t j0 = 0; j0 < cols; j0 += T) {
             int64_t i1 = i0 + T < rows ? i0 + T : rows, j1 = j0 + T < cols ? j0 + T : cols;
             for (int64_t i = i0; i < i1; i++)
-                for (int64_t j = j0; j < j1; j++) dst[j * rows + i] = src[i * cols + j];
+                for (int64_t j = j0; j < j1; j++)
+                    dst[j * rows + i] = src[i * cols + j];
         }
 }
 
 void flow_batch_load(flow_batch *b, const float *x) {
     transpose(x, b->N, b->D, b->a);
-    for (int64_t r = 0; r < b->D; r++) b->order[r] = r;
+    for (int64_t r = 0; r < b->D; r++)
+        b->order[r] = r;
     if (b->logdet) memset(b->logdet, 0, (size_t)b->N * sizeof(double));
 }
 
@@ -76,9 +81,11 @@ void flow_batch_store(flow_batch *b, float *x) {
 void flow_batch_reorder(flow_batch *b, const int64_t *perm) {
     int64_t D = b->D, N = b->N;
     bool same = true;
-    for (int64_t r = 0; r < D && same; r++) same = b->order[r] == (perm ? perm[r] : r);
+    for (int64_t r = 0; r < D && same; r++)
+        same = b->order[r] == (perm ? perm[r] : r);
     if (same) return;
-    for (int64_t r = 0; r < D; r++) b->pos[b->order[r]] = r;
+    for (int64_t r = 0; r < D; r++)
+        b->pos[b->order[r]] = r;
     for (int64_t r = 0; r < D; r++) {
         int64_t want = perm ? perm[r] : r;
         memcpy(b->b + r * N, b->a + b->pos[want] * N, (size_t)N * sizeof(float));
@@ -124,9 +131,11 @@ static void spl_range(void *p, int64_t i0, int64_t i1, int thread) {
                 }
             }
         } else if (c->inverse) {
-            for (int64_t i = i0; i < i1; i++) row[i] = (float)spline_inv(kn, K, row[i], NULL);
+            for (int64_t i = i0; i < i1; i++)
+                row[i] = (float)spline_inv(kn, K, row[i], NULL);
         } else {
-            for (int64_t i = i0; i < i1; i++) row[i] = (float)spline_fwd(kn, K, row[i], NULL);
+            for (int64_t i = i0; i < i1; i++)
+                row[i] = (float)spline_fwd(kn, K, row[i], NULL);
         }
     }
 }
@@ -146,7 +155,8 @@ static void ln_range(void *p, int64_t i0, int64_t i1, int thread) {
     const flow_batch *b = c->b;
     for (int64_t r = 0; r < b->D; r++) {
         const float *row = b->a + r * b->N;
-        for (int64_t i = i0; i < i1; i++) c->out[i] += norm_logpdf(row[i]);
+        for (int64_t i = i0; i < i1; i++)
+            c->out[i] += norm_logpdf(row[i]);
     }
 }
 
@@ -161,7 +171,8 @@ nota_status flow_pre_check(const flow *f, const float *x, int64_t n, const char 
         for (int64_t j = 0; j < f->D; j++) {
             float v = x[i * f->D + j];
             if (!(v >= 0.0f && v <= 256.0f))
-                return nota_error(NOTA_EINVAL, "flow %s: item %lld, element %lld is %g, outside "
+                return nota_error(NOTA_EINVAL,
+                                  "flow %s: item %lld, element %lld is %g, outside "
                                   "[0, 256] (image data are dequantized 8-bit values; use "
                                   "preprocess=none for other data)",
                                   what, (long long)i, (long long)j, (double)v);
@@ -202,8 +213,10 @@ static void pre_range(void *p, int64_t i0, int64_t i1, int thread) {
     }
     if (b->logdet && !c->inverse) {
         double s = 0;
-        for (int64_t r = 0; r < b->D; r++) s += log(f->inv_sd[r]);
-        for (int64_t i = i0; i < i1; i++) b->logdet[i] += s;
+        for (int64_t r = 0; r < b->D; r++)
+            s += log(f->inv_sd[r]);
+        for (int64_t i = i0; i < i1; i++)
+            b->logdet[i] += s;
     }
 }
 
@@ -243,7 +256,8 @@ nota_status flow_check_items(const flow *f, const nota_tensor *x, const char *wh
         return nota_error(NOTA_EINVAL, "flow %s: expected an f32 tensor of items, found %s", what,
                           nota_dtype_name(x->dtype));
     bool ok = x->ndim == f->item_ndim + 1;
-    for (int i = 0; ok && i < f->item_ndim; i++) ok = x->shape[i + 1] == f->item_shape[i];
+    for (int i = 0; ok && i < f->item_ndim; i++)
+        ok = x->shape[i + 1] == f->item_shape[i];
     /* codes and flat vectors of the right length are accepted too */
     if (!ok && x->ndim == 2 && x->shape[1] == f->D) ok = true;
     if (!ok) {
@@ -287,7 +301,8 @@ nota_status flow_encode(flow *f, const nota_tensor *x, const nota_host *host, bo
         st = nota_tensor_new(NOTA_F32, 1, &n, lp);
         if (!st) {
             flow_batch_lognormal(&b, b.logdet);
-            for (int64_t i = 0; i < n; i++) nota_tensor_f32(*lp)[i] = (float)b.logdet[i];
+            for (int64_t i = 0; i < n; i++)
+                nota_tensor_f32(*lp)[i] = (float)b.logdet[i];
         }
     }
     if (!st && want_z) {
@@ -313,7 +328,8 @@ nota_status flow_decode(flow *f, const float *z, int64_t n, double scale, const 
     if (st) return st;
     flow_batch_load(&b, z);
     if (scale != 1.0)
-        for (size_t i = 0; i < (size_t)(f->D * n); i++) b.a[i] = (float)(b.a[i] * scale);
+        for (size_t i = 0; i < (size_t)(f->D * n); i++)
+            b.a[i] = (float)(b.a[i] * scale);
     for (int l = f->n_layers - 1; l >= 0; l--) {
         if (nota_cancelled(host)) {
             flow_batch_free(&b);

@@ -64,8 +64,8 @@ nota_status data_toy_open(const char *spec, int64_t n, nota_dataset *ds) {
     static const struct {
         const char *name;
         toy_kind kind;
-    } toys[] = {{"swissroll", TOY_SWISSROLL}, {"moons", TOY_MOONS},
-                {"checkerboard", TOY_CHECKERBOARD}};
+    } toys[] = {
+        {"swissroll", TOY_SWISSROLL}, {"moons", TOY_MOONS}, {"checkerboard", TOY_CHECKERBOARD}};
     const char *name = spec + 4; /* after "toy:" */
     const char *colon = strchr(name, ':');
     size_t len = colon ? (size_t)(colon - name) : strlen(name);
@@ -76,8 +76,10 @@ nota_status data_toy_open(const char *spec, int64_t n, nota_dataset *ds) {
             kind = toys[i].kind;
     bool test = strcmp(split, "test") == 0;
     if (!kind || (!test && strcmp(split, "train") != 0))
-        return nota_error(NOTA_ENOTFOUND, "unknown toy dataset '%s' (known: toy:swissroll, "
-                          "toy:moons, toy:checkerboard, each optionally :train or :test)", spec);
+        return nota_error(NOTA_ENOTFOUND,
+                          "unknown toy dataset '%s' (known: toy:swissroll, "
+                          "toy:moons, toy:checkerboard, each optionally :train or :test)",
+                          spec);
     if (n == 0) n = NOTA_TOY_DEFAULT_N;
     if (n < 0 || n > NOTA_TOY_MAX_N)
         return nota_error(NOTA_ELIMIT, "toy dataset '%s': %lld items requested, at most %d", spec,

@@ -3,8 +3,8 @@
 #ifndef NOTA_DATA_TOY_H
 #define NOTA_DATA_TOY_H
 
-#include <stdint.h>
 #include "nota/data.h"
+#include <stdint.h>
 
 #define NOTA_TOY_DEFAULT_N 10000
 #define NOTA_TOY_MAX_N 10000000

@@ -85,7 +85,8 @@ static double logabsdet(double *a, int n) {
         s += log(fabs(a[c * n + c]));
         for (int r = c + 1; r < n; r++) {
             double f = a[r * n + c] / a[c * n + c];
-            for (int k = c; k < n; k++) a[r * n + k] -= f * a[c * n + k];
+            for (int k = c; k < n; k++)
+                a[r * n + k] -= f * a[c * n + k];
         }
     }
     return s;
@@ -143,11 +144,14 @@ static void assert_jacobian(const nota_plugin *p, nota_model *m, const nota_tens
         }
         const float *z0 = zb + 2 * D * D;
         double lnz = 0;
-        for (int64_t i = 0; i < D; i++) lnz += -0.5 * (double)z0[i] * z0[i] - 0.5 * log(2 * M_PI);
+        for (int64_t i = 0; i < D; i++)
+            lnz += -0.5 * (double)z0[i] * z0[i] - 0.5 * log(2 * M_PI);
         double ref = lnz + logabsdet(J, (int)D);
         double got = nota_tensor_f32(lp)[it * (2 * D + 1) + 2 * D];
-        cr_assert_float_eq(got, ref, tol * (1 + fabs(ref)), "item %d: log_prob %.6f, log N(z) + "
-                           "log|det J| %.6f", it, got, ref);
+        cr_assert_float_eq(got, ref, tol * (1 + fabs(ref)),
+                           "item %d: log_prob %.6f, log N(z) + "
+                           "log|det J| %.6f",
+                           it, got, ref);
     }
     free(J);
     nota_tensor_free(xp);
@@ -174,8 +178,8 @@ Test(flow, vectors_invert_and_log_prob_matches_jacobian) {
 Test(flow, images_invert_and_log_prob_matches_jacobian) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(3);
-    const char *sets[] = {"max_layers=7", "valid_fraction=0", "schedule=4,2", "full_every=3",
-                          "search_every=2", "rotation=ica"};
+    const char *sets[] = {"max_layers=7", "valid_fraction=0", "schedule=4,2",
+                          "full_every=3", "search_every=2",   "rotation=ica"};
     nota_model *m = test_create(p, sets, 6, &h);
     nota_tensor *x = images(1500, 5);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
@@ -217,7 +221,8 @@ static double mean_log_prob(const nota_plugin *p, nota_model *m, const nota_tens
     nota_tensor *lp;
     cr_assert_eq(p->log_prob(m, x, h, &lp), NOTA_OK, "%s", nota_last_error());
     double s = 0;
-    for (int64_t i = 0; i < lp->shape[0]; i++) s += nota_tensor_f32(lp)[i];
+    for (int64_t i = 0; i < lp->shape[0]; i++)
+        s += nota_tensor_f32(lp)[i];
     nota_tensor_free(lp);
     return s / (double)x->shape[0];
 }
@@ -348,7 +353,8 @@ Test(flow, bad_input_is_refused_with_exact_messages) {
     cr_assert_str_eq(nota_last_error(), "flow: log_prob before the model was fitted");
     nota_tensor_f32(x)[5] = NAN;
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_ENUMERIC);
-    cr_assert_str_eq(nota_last_error(), "training data: item 1, element 2 is NaN (expected finite)");
+    cr_assert_str_eq(nota_last_error(),
+                     "training data: item 1, element 2 is NaN (expected finite)");
     nota_tensor_f32(x)[5] = 0;
     cr_assert_eq(nota_tensor_new_2d(10, 4, &other), NOTA_OK);
     cr_assert_eq(p->fit(m, x, other, &h), NOTA_ESHAPE);
@@ -371,7 +377,7 @@ Test(flow, bad_input_is_refused_with_exact_messages) {
     m = test_create(p, patch, 1, &h);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_EINVAL);
     cr_assert_str_eq(nota_last_error(), "flow: schedule '4,2' has patch size 4, but the data are "
-                     "not images (C, H, W); use 'full'");
+                                        "not images (C, H, W); use 'full'");
     p->destroy(m);
     nota_tensor_free(x);
 
@@ -383,18 +389,22 @@ Test(flow, bad_input_is_refused_with_exact_messages) {
                      "flow: schedule '3': patch size 3 does not divide the image size 8x8");
     nota_tensor_f32(x)[70] = 300;
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_EINVAL);
-    cr_assert_str_eq(nota_last_error(), "flow fit: item 1, element 6 is 300, outside [0, 256] "
-                     "(image data are dequantized 8-bit values; use preprocess=none for other data)");
+    cr_assert_str_eq(
+        nota_last_error(),
+        "flow fit: item 1, element 6 is 300, outside [0, 256] "
+        "(image data are dequantized 8-bit values; use preprocess=none for other data)");
     nota_tensor_free(x);
     p->destroy(m);
 
     /* 1×72×72 images: a full layer would need a 5184×5184 rotation */
     int64_t big[4] = {3, 1, 72, 72};
     cr_assert_eq(nota_tensor_new(NOTA_F32, 4, big, &x), NOTA_OK);
-    for (size_t i = 0; i < nota_tensor_numel(x); i++) nota_tensor_f32(x)[i] = (float)(i % 251);
+    for (size_t i = 0; i < nota_tensor_numel(x); i++)
+        nota_tensor_f32(x)[i] = (float)(i % 251);
     m = test_create(p, NULL, 0, &h);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_ELIMIT);
-    cr_assert_str_eq(nota_last_error(), "flow fit: layer 0 would rotate 5184 values at once (a "
+    cr_assert_str_eq(nota_last_error(),
+                     "flow fit: layer 0 would rotate 5184 values at once (a "
                      "107 MB matrix; limit 4096); use patch layers (schedule) and full_every=0");
     nota_tensor_free(x);
     p->destroy(m);
@@ -403,7 +413,7 @@ Test(flow, bad_input_is_refused_with_exact_messages) {
     m = test_create(p, NULL, 0, &h);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_EINVAL);
     cr_assert_str_eq(nota_last_error(), "flow fit: need at least 2 training items, got 1 "
-                     "(after holding out 1 for validation)");
+                                        "(after holding out 1 for validation)");
     nota_tensor_free(x);
     p->destroy(m);
 }
@@ -450,7 +460,7 @@ Test(flow, load_refuses_a_broken_spline) {
     cr_assert_eq(p->load(bad, &h, &m2), NOTA_EFORMAT);
     cr_assert_null(m2);
     cr_assert_str_eq(nota_last_error(), "flow model: layer 0, coordinate 0: spline is not "
-                     "strictly increasing at knot 1");
+                                        "strictly increasing at knot 1");
     nota_modelfile_free(mf);
     nota_modelfile_free(bad);
     nota_tensor_free(x);

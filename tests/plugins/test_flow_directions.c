@@ -19,8 +19,10 @@ static flow_batch mixed(double deg, bool uniform_sources, double s0, double s1) 
     flow_batch b;
     cr_assert_eq(flow_batch_new(2, N, false, 1, &b), NOTA_OK);
     float *u = malloc(2 * N * sizeof *u);
-    if (uniform_sources) nota_rng_fill_uniform(3, 1, u, 2 * N);
-    else nota_rng_fill_normal(3, 1, u, 2 * N);
+    if (uniform_sources)
+        nota_rng_fill_uniform(3, 1, u, 2 * N);
+    else
+        nota_rng_fill_normal(3, 1, u, 2 * N);
     double c = cos(deg * M_PI / 180), s = sin(deg * M_PI / 180);
     for (int i = 0; i < N; i++) {
         double a = s0 * (uniform_sources ? (u[2 * i] - 0.5) * sqrt(12.0) : u[2 * i]);
@@ -37,7 +39,8 @@ static void assert_unmixes(const float *W, double deg, double tol) {
     double c = cos(deg * M_PI / 180), s = sin(deg * M_PI / 180);
     double A[4] = {c, -s, s, c}, M[4];
     for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) M[i * 2 + j] = W[i * 2] * A[j] + W[i * 2 + 1] * A[2 + j];
+        for (int j = 0; j < 2; j++)
+            M[i * 2 + j] = W[i * 2] * A[j] + W[i * 2 + 1] * A[2 + j];
     bool diag = fabs(fabs(M[0]) - 1) < tol && fabs(M[1]) < tol && fabs(M[2]) < tol &&
                 fabs(fabs(M[3]) - 1) < tol;
     bool anti = fabs(M[0]) < tol && fabs(fabs(M[1]) - 1) < tol && fabs(fabs(M[2]) - 1) < tol &&

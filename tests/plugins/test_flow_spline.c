@@ -91,7 +91,8 @@ Test(flow_spline, undamped_fit_gaussianizes_a_skewed_marginal) {
     int64_t n = 20000;
     float *u = malloc((size_t)n * sizeof *u);
     nota_rng_fill_uniform(9, 1, u, (size_t)n);
-    for (int64_t i = 0; i < n; i++) u[i] = -logf(1.0f - u[i]); /* exponential(1) */
+    for (int64_t i = 0; i < n; i++)
+        u[i] = -logf(1.0f - u[i]); /* exponential(1) */
     spline_opts o = OPTS;
     o.damping = 1.0;
     float *kn = fitted(u, n, &o);
@@ -131,7 +132,8 @@ Test(flow_spline, damping_moves_part_of_the_way) {
 
 Test(flow_spline, constant_data_is_not_fitted) {
     float v[100];
-    for (int i = 0; i < 100; i++) v[i] = 4.5f;
+    for (int i = 0; i < 100; i++)
+        v[i] = 4.5f;
     float kn[3 * K];
     spline_work w;
     cr_assert_eq(spline_work_init(&w, 256), 0);

@@ -39,8 +39,8 @@ Test(flow_toy, points_follow_their_definitions) {
         /* the occupied squares of the 2-unit board have an even index sum */
         int cx = (int)floor(x[2 * i] / 2), cy = (int)floor(x[2 * i + 1] / 2);
         cr_assert(fabsf(x[2 * i]) <= 4 && fabsf(x[2 * i + 1]) <= 4, "point %d outside", i);
-        cr_assert_eq(((cx + cy) % 2 + 2) % 2, 0, "point %d (%g, %g) on a white square", i,
-                     x[2 * i], x[2 * i + 1]);
+        cr_assert_eq(((cx + cy) % 2 + 2) % 2, 0, "point %d (%g, %g) on a white square", i, x[2 * i],
+                     x[2 * i + 1]);
     }
     const float *s = nota_tensor_f32(sr->x);
     double rmin = 1e9, rmax = 0;
@@ -59,7 +59,8 @@ Test(flow_toy, unknown_toys_and_label_filters_are_refused) {
     nota_dataset *ds = NULL;
     cr_assert_eq(nota_dataset_open("toy:spiral", NULL, &ds), NOTA_ENOTFOUND);
     cr_assert_null(ds);
-    cr_assert_str_eq(nota_last_error(), "unknown toy dataset 'toy:spiral' (known: toy:swissroll, "
+    cr_assert_str_eq(nota_last_error(),
+                     "unknown toy dataset 'toy:spiral' (known: toy:swissroll, "
                      "toy:moons, toy:checkerboard, each optionally :train or :test)");
     cr_assert_eq(nota_dataset_open("toy:moons:valid", NULL, &ds), NOTA_ENOTFOUND);
     nota_data_filter f = {3, 0};
@@ -107,7 +108,8 @@ static void beats_gaussian(const char *name, double margin) {
     nota_tensor *lp;
     cr_assert_eq(p->log_prob(m, b->x, &h, &lp), NOTA_OK, "%s", nota_last_error());
     double s = 0;
-    for (int i = 0; i < 3000; i++) s += nota_tensor_f32(lp)[i];
+    for (int i = 0; i < 3000; i++)
+        s += nota_tensor_f32(lp)[i];
     double flow = s / 3000, gauss = gaussian_ll(a->x, b->x);
     cr_assert_gt(flow, gauss + margin, "%s: flow %.4f vs Gaussian %.4f nats", name, flow, gauss);
     if (getenv("NOTA_FLOW_TOY_PRINT"))
