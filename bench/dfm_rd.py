@@ -18,10 +18,12 @@ with `dpkg -x`, or takes --skimage-data DIR. Images are centre-cropped to
 --crop pixels a side (0 = as they are).
 
 Usage: bench/dfm_rd.py --host build/nota-host [--images astronaut,chelsea]
-       [--bpps 0.1,0.15,0.2,0.3] [--crop 256] [--set steps=1500 ...]
+       [--bpps 0.1,0.15,0.2,0.3] [--crop 256] [--threads 1] [--jobs 3]
+       [--set steps=1500 ...]
        [--results bench/RESULTS.md]
 """
 import argparse
+import concurrent.futures
 import io
 import json
 import os
@@ -144,7 +146,8 @@ def main():
     ap.add_argument("--images", default="astronaut,chelsea,coffee,motorcycle_left")
     ap.add_argument("--bpps", default="0.1,0.15,0.2,0.3")
     ap.add_argument("--crop", type=int, default=256)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--skimage-data")
     ap.add_argument("--results")
@@ -154,14 +157,21 @@ def main():
         raise SystemExit("dfm_rd: Pillow is not built with libjpeg-turbo")
     tmp = tempfile.mkdtemp(prefix="dfm_rd_")
     data = a.skimage_data or skimage_data(tmp)
-    rows = []
+    rows, jobs = [], []
     for name in a.images.split(","):
         im = load(os.path.join(data, name + ".png"), a.crop)
         png = os.path.join(tmp, name + ".png")
         im.save(png)
         pts = jpeg_curve(im)
         for bpp in [float(b) for b in a.bpps.split(",")]:
-            r = run_dfm(a.host, png, bpp, os.path.join(tmp, name + ".dfm"), a.set, a.threads)
+            work = os.path.join(tmp, "%s_%g" % (name, bpp))
+            os.mkdir(work)
+            jobs.append((name, im, pts, png, bpp, os.path.join(work, "x.dfm")))
+    # Independent encodes run --jobs at a time (each with --threads threads).
+    with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
+        futs = [pool.submit(run_dfm, a.host, j[3], j[4], j[5], a.set, a.threads) for j in jobs]
+        for (name, im, pts, png, bpp, _), fut in zip(jobs, futs):
+            r = fut.result()
             le = jpeg_le(pts, r["bytes"])
             row = dict(image=name, size="%dx%d" % im.size, target_bpp=bpp, bytes=r["bytes"],
                        bpp=r["bpp"], dfm_psnr=r["psnr_db"], jpeg_le_psnr=le[1] if le else None,
@@ -174,12 +184,12 @@ def main():
             print(json.dumps(row), flush=True)
     fmt = lambda v: "—" if v is None else "%.2f" % v
     lines = [SECTION, "",
-             "`bench/dfm_rd.py --host build/nota-host --crop %d --bpps %s --threads %d%s` "
+             "`bench/dfm_rd.py --host build/nota-host --crop %d --bpps %s --threads %d --jobs %d%s` "
              "(%s). PSNR in dB on uint8 %s; JPEG = libjpeg-turbo via Pillow, optimized Huffman, "
              "best of 4:2:0 / 4:4:4 at each quality; \"JPEG ≤\" is the best JPEG file no larger "
              "than the .dfm file (whole file counted), \"JPEG interp\" JPEG's rate–distortion "
              "envelope interpolated at the .dfm size. %s" % (
-                 a.crop, a.bpps, a.threads, "".join(" --set " + s for s in a.set),
+                 a.crop, a.bpps, a.threads, a.jobs, "".join(" --set " + s for s in a.set),
                  time.strftime("%Y-%m-%d"), "RGB (grey for grey images)", a.note), "",
              "| image | target bpp | dfm bytes | dfm bpp | dfm PSNR | JPEG ≤ (setting, bytes) "
              "| JPEG ≤ PSNR | JPEG interp PSNR | dfm − interp | encode s | decode s |",

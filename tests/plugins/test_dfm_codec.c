@@ -277,11 +277,11 @@ Test(dfm_codec, architecture_from_budget) {
     size_t n;
     arch_for(NULL, 0, 0.25, &w, &d, &n); /* 2048 bytes: issue 6's 6×4 (1,968 weights) */
     cr_assert(w == 6 && d == 4, "width %d depth %d", w, d);
-    arch_for(NULL, 0, 0.1, &w, &d, &n); /* 819 bytes: 4×6 (640 weights) beats 5×3 (456) */
-    cr_assert(w == 4 && d == 6, "width %d depth %d", w, d);
+    arch_for(NULL, 0, 0.1, &w, &d, &n); /* 819 bytes: 5×3 (552 weights) beats 4×5 (512) */
+    cr_assert(w == 5 && d == 3, "width %d depth %d", w, d);
     const char *forced[] = {"width=4"};
     arch_for(forced, 1, 0.25, &w, &d, &n);
-    cr_assert(w == 4 && d == 8, "width %d depth %d", w, d);
+    cr_assert(w == 4 && d == 5, "width %d depth %d (automatic depth stops at 5)", w, d);
     const char *both[] = {"width=3", "depth=2"};
     arch_for(both, 2, 0.25, &w, &d, &n);
     cr_assert(w == 3 && d == 2, "width %d depth %d", w, d);
