@@ -164,6 +164,16 @@ static nota_status check_descriptor(const nota_plugin *d, const char *path,
     return check_functions(d, path);
 }
 
+/* An older plugin's descriptor may end before the newest fields: the host
+ * works on a zeroed copy of the bytes it declares, so those read as NULL.
+ * Descriptors that check_descriptor refuses are returned as they are. */
+static const nota_plugin *desc_view(const nota_plugin *d, nota_plugin *copy) {
+    memset(copy, 0, sizeof *copy);
+    if (!d || d->abi_version != NOTA_ABI_VERSION || d->struct_size < NOTA_PLUGIN_MIN_SIZE) return d;
+    memcpy(copy, d, d->struct_size < sizeof *copy ? d->struct_size : sizeof *copy);
+    return copy;
+}
+
 nota_status host_plugin_open_file(const char *path, const char *expect_name, host_plugin **out) {
     *out = NULL;
     struct stat sb;
@@ -197,15 +207,8 @@ nota_status host_plugin_open_file(const char *path, const char *expect_name, hos
     }
     nota_plugin_entry_fn entry;
     memcpy(&entry, &sym, sizeof entry); /* object → function pointer, as POSIX allows */
-    const nota_plugin *d = entry();
-    /* An older plugin's descriptor may end before the newest fields: work on
-     * a zeroed copy of the bytes it declares, so those read as NULL. */
     nota_plugin copy;
-    memset(&copy, 0, sizeof copy);
-    if (d && d->abi_version == NOTA_ABI_VERSION && d->struct_size >= NOTA_PLUGIN_MIN_SIZE) {
-        memcpy(&copy, d, d->struct_size < sizeof copy ? d->struct_size : sizeof copy);
-        d = &copy;
-    }
+    const nota_plugin *d = desc_view(entry(), &copy);
     nota_status st = check_descriptor(d, path, expect_name);
     if (st) {
         dlclose(h);
