@@ -1,8 +1,8 @@
 /* nota-host compress / decompress with the dfm plugin: a synthetic PNG goes
  * through a .dfm file and back at a stated PSNR, decodes identically twice,
- * and the commands refuse missing options, plugins that cannot compress,
- * files that are not compressed images, damaged files and unknown plugin
- * names with exact messages, writing nothing. Small image, short training. */
+ * Ctrl-C stops a compress and writes nothing, and the commands refuse missing options, plugins that
+ * cannot compress, files that are not compressed images, damaged files and unknown plugin names
+ * with exact messages, writing nothing. Small image, short training. */
 #include <math.h>
 
 #include "host_run.h"
@@ -134,5 +134,30 @@ Test(dfm_cli, refusals) {
     cr_assert_str_eq(r.err, msg);
     host_run_free(&r);
     cr_assert(!file_exists(out));
+    tmpdir_remove(dir);
+}
+
+Test(dfm_cli, ctrl_c_stops_compress_and_writes_nothing, .timeout = 60) {
+    char *dir = tmpdir_make(), png[600], dfm[600], out_path[600], err_path[600];
+    snprintf(png, sizeof png, "%s/in.png", dir);
+    snprintf(dfm, sizeof dfm, "%s/in.dfm", dir);
+    snprintf(out_path, sizeof out_path, "%s/.stdout", dir);
+    snprintf(err_path, sizeof err_path, "%s/.stderr", dir);
+    nota_tensor *img = sinusoids();
+    cr_assert_eq(nota_png_write(png, img), NOTA_OK);
+    nota_tensor_free(img);
+    char *argv[] = {"nota-host",      "compress",  "--plugin", "dfm", png,
+                    "--bpp",          "4",         "--out",    dfm,   "--set",
+                    "steps=10000000", "--threads", "1",        "-v",  NULL};
+    pid_t pid = spawn_host(out_path, err_path, argv);
+    cr_assert(wait_for_text(err_path, "[fit] ", 20000), "compress never started fitting");
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    cr_assert_eq(wait_code(pid), 130);
+    char *err = slurp(err_path);
+    const char *tail = "nota-host: interrupted\n";
+    cr_assert(strlen(err) >= strlen(tail) && !strcmp(err + strlen(err) - strlen(tail), tail), "%s",
+              err);
+    free(err);
+    cr_assert(!file_exists(dfm));
     tmpdir_remove(dir);
 }
