@@ -42,7 +42,7 @@ nota_status scat_arch_channels(scat_arch *a, const char *text) {
     }
     return nota_error(NOTA_EINVAL,
                       "scatter: channels '%s' must be 'auto' or %d comma-separated sizes in "
-                      "1..4096 (one per resolution, J = %d)",
+                      "1..4096 (one per resolution, %d upsamplings)",
                       text, a->J + 1, a->J);
 }
 
@@ -56,9 +56,12 @@ nota_status scat_dec_build(const scat_arch *a, uint64_t seed, nota_nn_net **out)
     if (st) return st;
     nota_nn_layer *l = NULL;
     int64_t item[3] = {a->ch[0], h, w};
-    if (!(st = nota_nn_linear_new(a->k, a->ch[0] * h * w, true, &l))) st = nota_nn_net_add(net, l);
+    float eps = a->am128 ? 1e-3f : 1e-5f, mom = a->am128 ? 0.9f : 0.1f;
+    int64_t kk = a->am128 ? 7 : 3;
+    if (!(st = nota_nn_linear_new(a->k, a->ch[0] * h * w, !a->am128, &l)))
+        st = nota_nn_net_add(net, l);
     if (!st && !(st = nota_nn_reshape_new(3, item, &l))) st = nota_nn_net_add(net, l);
-    if (!st && !(st = nota_nn_batchnorm_new(a->ch[0], true, 0.1f, 1e-5f, &l)))
+    if (!st && !(st = nota_nn_batchnorm_new(a->ch[0], true, mom, eps, &l)))
         st = nota_nn_net_add(net, l);
     if (!st && !(st = nota_nn_act_new(NOTA_NN_RELU, 0, &l))) st = nota_nn_net_add(net, l);
     for (int s = 1; s <= a->J + 1 && !st; s++) {
@@ -67,14 +70,15 @@ nota_status scat_dec_build(const scat_arch *a, uint64_t seed, nota_nn_net **out)
             st = nota_nn_net_add(net, l);
         nota_nn_conv2d_opts co = {.in_channels = a->ch[s - 1],
                                   .out_channels = last ? a->C : a->ch[s],
-                                  .kernel_h = 3,
-                                  .kernel_w = 3,
+                                  .kernel_h = kk,
+                                  .kernel_w = kk,
                                   .stride = 1,
-                                  .padding = 1,
-                                  .padding_mode = NOTA_NN_PAD_ZERO,
-                                  .bias = true};
+                                  .padding = kk / 2,
+                                  .padding_mode = a->am128 ? NOTA_NN_PAD_REFLECT : NOTA_NN_PAD_ZERO,
+                                  .bias = !a->am128};
         if (!st && !(st = nota_nn_conv2d_new(&co, &l))) st = nota_nn_net_add(net, l);
-        if (!st && !last && !(st = nota_nn_batchnorm_new(a->ch[s], true, 0.1f, 1e-5f, &l)))
+        if (!st && (!last || a->am128) &&
+            !(st = nota_nn_batchnorm_new(co.out_channels, true, mom, eps, &l)))
             st = nota_nn_net_add(net, l);
         if (!st && !(st = nota_nn_act_new(last ? NOTA_NN_TANH : NOTA_NN_RELU, 0, &l)))
             st = nota_nn_net_add(net, l);
@@ -109,7 +113,8 @@ nota_status scat_dec_check_file(const scat_arch *a, const nota_modelfile *mf) {
     for (int s = 1; s <= a->J + 1 && !st; s++) {
         char name[48];
         snprintf(name, sizeof name, "dec.%d.weight", conv_index(s, a->J));
-        int64_t w[4] = {s == a->J + 1 ? a->C : a->ch[s], a->ch[s - 1], 3, 3};
+        int64_t kk = a->am128 ? 7 : 3,
+                w[4] = {s == a->J + 1 ? a->C : a->ch[s], a->ch[s - 1], kk, kk};
         st = expect_tensor(mf, name, 4, w);
     }
     return st;

@@ -28,9 +28,13 @@ static nota_status make(const nota_config *cfg, nota_model **out) {
     nota_model *m = calloc(1, sizeof *m);
     if (!m) return nota_error(NOTA_ENOMEM, "scatter: allocation failed");
     nota_status st = scatter_geometry(cfg, &m->J, &m->L, &m->shift, &m->scale);
-    const char *ch = NULL;
+    const char *ch = NULL, *arch = NULL;
     if (!st) st = nota_config_get_string(cfg, "channels", &ch);
-    m->arch.J = m->J;
+    if (!st) st = nota_config_get_string(cfg, "arch", &arch);
+    if (!st && strcmp(arch, "conv") != 0 && strcmp(arch, "am128") != 0)
+        st = nota_error(NOTA_EINVAL, "scatter: unknown arch '%s' (expected conv|am128)", arch);
+    m->arch.am128 = !st && strcmp(arch, "am128") == 0;
+    m->arch.J = m->arch.am128 ? 5 : m->J;
     if (!st) st = scat_arch_channels(&m->arch, ch);
     if (!st) st = nota_config_clone(cfg, &m->cfg);
     if (st) {
@@ -115,6 +119,15 @@ static nota_status check_images(const nota_model *m, const nota_tensor *x, const
     return st ? nota_error_prefix(st, "scatter ") : NOTA_OK;
 }
 
+nota_status scatter_check_size(const scat_arch *a, int64_t H, int64_t W) {
+    int64_t p = (int64_t)1 << a->J;
+    if (!a->am128 || (H % p == 0 && W % p == 0 && H >= 2 * p && W >= 2 * p)) return NOTA_OK;
+    return nota_error(NOTA_ESHAPE,
+                      "scatter: arch=am128 needs sides that are multiples of 32 and "
+                      "at least 64, found %lld×%lld",
+                      (long long)H, (long long)W);
+}
+
 static nota_status fit_codes(nota_model *m, const nota_tensor *train, const nota_tensor *valid,
                              const nota_host *host, float **codes, float **vcodes) {
     int64_t N = train->shape[0], k_max;
@@ -153,6 +166,7 @@ nota_status scatter_fit(nota_model *m, const nota_tensor *train, const nota_tens
     if (!st && valid && memcmp(valid->shape + 1, train->shape + 1, 3 * sizeof(int64_t)) != 0)
         st = nota_error(NOTA_ESHAPE, "scatter fit: validation images differ in shape from the "
                                      "training images");
+    if (!st) st = scatter_check_size(&m->arch, train->shape[2], train->shape[3]);
     if (!st && train->shape[0] < 2)
         st = nota_error(NOTA_EINVAL, "scatter fit: need at least 2 images, got %lld",
                         (long long)train->shape[0]);

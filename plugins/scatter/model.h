@@ -49,10 +49,14 @@ void scat_pca_release(scat_pca *p);
 
 /* Architecture: Linear(k → c0·h·w) → reshape (c0, h, w) → BN → ReLU, then J
  * stages [bilinear ×2, 3×3 conv c(s−1) → c(s), BN, ReLU], then a 3×3 conv to
- * C channels and tanh; h = H / 2^J, w = W / 2^J. */
+ * C channels and tanh; h = H / 2^J, w = W / 2^J. am128: the same with 7×7
+ * convs (reflect padding 3), J = 5 stages from H/32 (4×4 for 128×128) and a
+ * BN after the last conv too. */
 typedef struct scat_arch {
     int64_t k, C, H, W;
-    int J;
+    int J;      /* upsampling stages: the scattering J (conv), 5 (am128) */
+    bool am128; /* Angles & Mallat's generator: 7×7 convs, reflect padding, no
+                 * biases, BN (eps 1e-3, momentum 0.9) after every conv */
     int64_t ch[SCAT_MAX_J + 1];
 } scat_arch;
 
@@ -123,6 +127,10 @@ int scatter_code_shape(const nota_model *m, int64_t shape[NOTA_MAX_DIMS]);
 
 /* scatter.c: the option table, and the scattering geometry of a config. */
 extern const nota_option scatter_options[];
+/* am128 needs sides that are multiples of 32 and at least 64 (reflect
+ * padding of 3 after the first upsampling); conv has no constraint beyond
+ * the scattering's. */
+nota_status scatter_check_size(const scat_arch *a, int64_t H, int64_t W);
 nota_status scatter_geometry(const nota_config *cfg, int *J, int *L, double *shift, double *scale);
 
 #endif

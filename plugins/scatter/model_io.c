@@ -69,6 +69,8 @@ static nota_status fit_dims(nota_model *m) {
                           "scatter model: fitted on images (%lld, %lld, %lld) "
                           "with k = %lld, which J = %d cannot describe",
                           (long long)v[0], (long long)v[1], (long long)v[2], (long long)v[3], m->J);
+    nota_status st = scatter_check_size(&m->arch, v[1], v[2]);
+    if (st) return nota_error_prefix(NOTA_EFORMAT, "scatter model: ");
     m->arch.C = v[0], m->arch.H = v[1], m->arch.W = v[2], m->arch.k = v[3];
     m->pca.D = v[0] * scat_channels(m->J, m->L) * (v[1] / p) * (v[2] / p);
     m->pca.k = v[3];

@@ -27,9 +27,13 @@ const nota_option scatter_options[] = {
     {"k", NOTA_VAL_INT, "512", "PCA components kept (capped at the numerical rank)", 1, 65536,
      NULL},
     {"channels", NOTA_VAL_STRING, "auto",
-     "decoder channels per resolution, coarse to fine, J+1 sizes such as 128,64,32 (auto: "
-     "32·2^(J−s), geometric, ending at 32)",
+     "decoder channels per resolution, coarse to fine, J+1 sizes such as 128,64,32 (am128: 6) "
+     "(auto: 32·2^(J−s), geometric, ending at 32; am128: 1024 .. 32)",
      0, 0, NULL},
+    {"arch", NOTA_VAL_STRING, "conv",
+     "decoder: conv (3×3 convs from H/2^J, the 28×28 default) or am128 (Angles & Mallat's "
+     "128×128 generator: 7×7 convs, reflect padding, 5 upsamplings from H/32)",
+     0, 0, "conv|am128"},
     {"lr", NOTA_VAL_FLOAT, "1e-3", "decoder Adam learning rate", 0, 1, NULL},
     {"batch", NOTA_VAL_INT, "128", "decoder mini-batch size", 1, 1000000, NULL},
     {"epochs", NOTA_VAL_INT, "20", "decoder training epochs (at most)", 1, 1000000, NULL},

@@ -15,8 +15,8 @@
  * counter, each with its own FFT plans and buffers (kissfft plans carry
  * scratch space, so they are not shared between threads).
  */
-#include <kiss_fftnd.h>
-#include <kiss_fftndr.h>
+#include <kiss_fft.h>
+#include <kiss_fftr.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,19 +26,21 @@
 #include "scatter.h"
 
 typedef struct work {
-    kiss_fftndr_cfg fwd[SCAT_MAX_J];    /* real forward, levels 0 .. J-1 */
-    kiss_fftnd_cfg inv[SCAT_MAX_J + 1]; /* complex inverse, levels 0 .. J */
-    float *real;                        /* Mp·Np */
-    kiss_fft_cpx *half, *u0, *u1, *u2, *a, *b;
+    kiss_fftr_cfg rowr[SCAT_MAX_J];                          /* real forward rows, levels < J */
+    kiss_fft_cfg colf[SCAT_MAX_J];                           /* complex forward columns */
+    kiss_fft_cfg rowi[SCAT_MAX_J + 1], coli[SCAT_MAX_J + 1]; /* complex inverse, levels <= J */
+    float *real;                                             /* Mp·Np */
+    kiss_fft_cpx *half, *u0, *u1, *u2, *a, *b, *col;
 } work;
 
 static void work_free(work *w, int J) {
     if (!w) return;
     for (int r = 0; r < J; r++)
-        kiss_fftndr_free(w->fwd[r]);
+        kiss_fftr_free(w->rowr[r]), kiss_fft_free(w->colf[r]);
     for (int r = 0; r <= J; r++)
-        kiss_fft_free(w->inv[r]);
+        kiss_fft_free(w->rowi[r]), kiss_fft_free(w->coli[r]);
     free(w->real), free(w->half), free(w->u0), free(w->u1), free(w->u2), free(w->a), free(w->b);
+    free(w->col);
     free(w);
 }
 
@@ -48,17 +50,49 @@ static work *work_new(const scat_bank *bk) {
     size_t mn = (size_t)(bk->Mp * bk->Np), c = sizeof(kiss_fft_cpx);
     bool ok = (w->real = malloc(mn * sizeof(float))) && (w->half = malloc(mn * c)) &&
               (w->u0 = malloc(mn * c)) && (w->u1 = malloc(mn * c)) && (w->u2 = malloc(mn * c)) &&
-              (w->a = malloc(mn * c)) && (w->b = malloc(mn * c));
+              (w->a = malloc(mn * c)) && (w->b = malloc(mn * c)) &&
+              (w->col = malloc((size_t)bk->Mp * c));
     for (int r = 0; ok && r <= bk->J; r++) {
-        int dims[2] = {(int)(bk->Mp >> r), (int)(bk->Np >> r)};
-        if (r < bk->J) ok = (w->fwd[r] = kiss_fftndr_alloc(dims, 2, 0, NULL, NULL)) != NULL;
-        if (ok) ok = (w->inv[r] = kiss_fftnd_alloc(dims, 2, 1, NULL, NULL)) != NULL;
+        int m = (int)(bk->Mp >> r), n = (int)(bk->Np >> r);
+        if (r < bk->J)
+            ok = (w->rowr[r] = kiss_fftr_alloc(n, 0, NULL, NULL)) &&
+                 (w->colf[r] = kiss_fft_alloc(m, 0, NULL, NULL));
+        if (ok)
+            ok = (w->rowi[r] = kiss_fft_alloc(n, 1, NULL, NULL)) &&
+                 (w->coli[r] = kiss_fft_alloc(m, 1, NULL, NULL));
     }
     if (!ok) {
         work_free(w, bk->J);
         return NULL;
     }
     return w;
+}
+
+/* 2-D transforms as 1-D kissfft passes over rows, then columns (kissfft's
+ * own n-d real transform refuses grids of 54×54 and up in Debian's 131.1.0,
+ * and 1-D plans are all this needs). Real forward on level r: in (m × n) →
+ * half (m × (n/2 + 1)). */
+static void fwd_real(work *w, int r, int64_t m, int64_t n, const float *in, kiss_fft_cpx *half) {
+    int64_t h = n / 2 + 1;
+    for (int64_t i = 0; i < m; i++)
+        kiss_fftr(w->rowr[r], in + i * n, half + i * h);
+    for (int64_t v = 0; v < h; v++) {
+        kiss_fft_stride(w->colf[r], half + v, w->col, (int)h);
+        for (int64_t i = 0; i < m; i++)
+            half[i * h + v] = w->col[i];
+    }
+}
+
+/* Complex inverse (unnormalised) on level r: in (m × n) → out (m × n). */
+static void inv_cpx(work *w, int r, int64_t m, int64_t n, const kiss_fft_cpx *in,
+                    kiss_fft_cpx *out) {
+    for (int64_t i = 0; i < m; i++)
+        kiss_fft(w->rowi[r], in + i * n, out + i * n);
+    for (int64_t v = 0; v < n; v++) {
+        kiss_fft_stride(w->coli[r], out + v, w->col, (int)n);
+        for (int64_t i = 0; i < m; i++)
+            out[i * n + v] = w->col[i];
+    }
 }
 
 /* Reflect index i into 0..n-1 without repeating the edge (NumPy "reflect"). */
@@ -111,7 +145,7 @@ static void mulfold(const kiss_fft_cpx *X, const float *F, int64_t m, int64_t n,
 static void lowpass(const scat_bank *bk, work *w, const kiss_fft_cpx *X, int r, float *dst) {
     int64_t m = bk->Mp >> r, n = bk->Np >> r, mJ = bk->Mp >> bk->J, nJ = bk->Np >> bk->J;
     mulfold(X, bk->phi[r], m, n, (int64_t)1 << (bk->J - r), w->a);
-    kiss_fftnd(w->inv[bk->J], w->a, w->b);
+    inv_cpx(w, bk->J, mJ, nJ, w->a, w->b);
     float s = 1.0f / (float)(mJ * nJ);
     int64_t oh = mJ - 2, ow = nJ - 2;
     for (int64_t i = 0; i < oh; i++)
@@ -124,11 +158,11 @@ static void band(const scat_bank *bk, work *w, const kiss_fft_cpx *X, const floa
                  kiss_fft_cpx *U) {
     int64_t m = bk->Mp >> r, n = bk->Np >> r, mj = bk->Mp >> j, nj = bk->Np >> j;
     mulfold(X, F, m, n, (int64_t)1 << (j - r), w->a);
-    kiss_fftnd(w->inv[j], w->a, w->b);
+    inv_cpx(w, j, mj, nj, w->a, w->b);
     float s = 1.0f / (float)(mj * nj);
     for (int64_t i = 0; i < mj * nj; i++)
         w->real[i] = sqrtf(w->b[i].r * w->b[i].r + w->b[i].i * w->b[i].i) * s;
-    kiss_fftndr(w->fwd[j], w->real, w->half);
+    fwd_real(w, j, mj, nj, w->real, w->half);
     expand(w->half, mj, nj, U);
 }
 
@@ -139,7 +173,7 @@ static void one_image(const scat_bank *bk, work *w, const float *x, float *out) 
         for (int64_t j = 0; j < N; j++)
             w->real[i * N + j] = row[reflect(j - bk->pad_left, W)];
     }
-    kiss_fftndr(w->fwd[0], w->real, w->half);
+    fwd_real(w, 0, M, N, w->real, w->half);
     expand(w->half, M, N, w->u0);
     int J = bk->J, L = bk->L;
     int64_t plane = (H >> J) * (W >> J), next2 = 1 + (int64_t)J * L;

@@ -83,7 +83,7 @@ Test(scatter, agrees_with_the_kymatio_transcription) {
         cases++;
     }
     fclose(f);
-    cr_assert_eq(cases, 4);
+    cr_assert_eq(cases, 5);
 }
 
 Test(scatter, constant_image_gives_low_pass_gain_and_zero_bands) {

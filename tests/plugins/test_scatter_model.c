@@ -190,6 +190,52 @@ Test(scatter_model, bad_input_is_refused_with_exact_messages) {
     cr_assert_eq(p->create(c2, &h, &m), NOTA_EINVAL);
     cr_assert_str_eq(nota_last_error(), "scatter: channels '8,4' must be 'auto' or 3 "
                                         "comma-separated sizes in 1..4096 (one per resolution, "
-                                        "J = 2)");
+                                        "2 upsamplings)");
     nota_config_free(c2);
+}
+
+/* Angles & Mallat's generator (arch=am128) on 64×64 images: 7×7 convs with
+ * reflect padding from 2×2, five upsamplings; fits, decodes at the image
+ * size and reloads bit for bit; too small images are refused. */
+Test(scatter_model, am128_generator) {
+    const nota_plugin *p = test_load_plugin("scatter");
+    nota_host h = test_host(2);
+    int64_t shape[4] = {6, 1, 64, 64};
+    nota_tensor *x;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 4, shape, &x), NOTA_OK);
+    for (int64_t i = 0; i < 6 * 64 * 64; i++)
+        nota_tensor_f32(x)[i] = (float)((i * 7 + (i / 64) * 3 + (i / 4096) * 11) % 256);
+    const char *sets[] = {"J=4",      "L=2",          "arch=am128", "channels=8,8,8,8,8,8",
+                          "epochs=1", "valid_frac=0", "batch=3"};
+    nota_model *m = test_create(p, sets, 7, &h);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    nota_tensor *z, *d1, *d2;
+    cr_assert_eq(p->encode(m, x, &h, &z), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(z->shape[1], 5);
+    cr_assert_eq(p->decode(m, z, &h, &d1), NOTA_OK, "%s", nota_last_error());
+    cr_assert(d1->ndim == 4 && d1->shape[0] == 6 && d1->shape[1] == 1 && d1->shape[2] == 64 &&
+              d1->shape[3] == 64);
+    nota_modelfile *mf;
+    cr_assert_eq(nota_modelfile_new("scatter", p->version, &mf), NOTA_OK);
+    cr_assert_eq(p->save(m, mf), NOTA_OK, "%s", nota_last_error());
+    const nota_tensor *w;
+    cr_assert_eq(nota_modelfile_get_tensor(mf, "dec.24.weight", &w), NOTA_OK);
+    cr_assert(w->ndim == 4 && w->shape[0] == 1 && w->shape[1] == 8 && w->shape[2] == 7);
+    nota_model *m2;
+    cr_assert_eq(p->load(mf, &h, &m2), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(p->decode(m2, z, &h, &d2), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(memcmp(nota_tensor_f32(d1), nota_tensor_f32(d2), d1->nbytes), 0);
+    nota_tensor_free(z), nota_tensor_free(d1), nota_tensor_free(d2);
+    nota_modelfile_free(mf);
+    p->destroy(m2);
+    p->destroy(m);
+    nota_tensor_free(x);
+
+    x = shapes_data(4, 3);
+    m = test_create(p, sets, 7, &h);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_ESHAPE);
+    cr_assert_str_eq(nota_last_error(), "scatter: arch=am128 needs sides that are multiples of 32 "
+                                        "and at least 64, found 16×16");
+    p->destroy(m);
+    nota_tensor_free(x);
 }
