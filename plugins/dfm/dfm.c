@@ -16,9 +16,11 @@
 
 #define DFM_VERSION 1
 #define DFM_AUTO_MAX_WIDTH 8
-/* Deeper networks chosen automatically (5×8 at 0.3 bpp, 5×6 at 0.2 bpp on a
- * 256×256 photo) stalled at 10–17 dB with the default lr and init, where
- * depth ≤ 5 trained; a forced depth is still honoured. */
+/* Automatic depths: deeper networks (5×8 at 0.3 bpp, 5×6 at 0.2 bpp on a
+ * 256×256 photo) stalled at 10–17 dB with the default lr and init, and
+ * depth 3 lost to depth 4–5 at equal size (6×3, 1,200 weights: 14.7 dB; 5×5,
+ * 1,192: 17.3 dB on bench/dfm_table.py's photo). Forced depths are honoured. */
+#define DFM_AUTO_MIN_DEPTH 4
 #define DFM_AUTO_MAX_DEPTH 5
 #define DFM_RENDER_BATCH 16384
 
@@ -58,19 +60,26 @@ static double estimate_bytes(int width, int depth, int c, int bits, int64_t h, i
            (double)nw * (bits - 0.5) / 8.0 + 24;
 }
 
-/* The largest network (most weights; fewer columns on a tie) whose estimate
- * fits the budget; forced width/depth stay as given. */
-static void choose_arch(int64_t h, int64_t w, int c, int bits, double budget, int fw, int fd,
-                        int *width, int *depth) {
-    int best_w = fw ? fw : 2, best_d = fd ? fd : 2;
+/* The largest network (most weights) whose estimate fits the budget, among
+ * depths DFM_AUTO_MIN_DEPTH..DFM_AUTO_MAX_DEPTH first (shallower ones only if
+ * none of those fits); forced width/depth stay as given. */
+static bool search_arch(int64_t h, int64_t w, int c, int bits, double budget, int fw, int fd,
+                        int min_depth, int *width, int *depth) {
     int64_t best_n = -1;
     for (int wd = fw ? fw : 2; wd <= (fw ? fw : DFM_AUTO_MAX_WIDTH); wd++)
-        for (int dp = fd ? fd : 2; dp <= (fd ? fd : DFM_AUTO_MAX_DEPTH); dp++) {
+        for (int dp = fd ? fd : min_depth; dp <= (fd ? fd : DFM_AUTO_MAX_DEPTH); dp++) {
             if (estimate_bytes(wd, dp, c, bits, h, w) > budget) continue;
             int64_t nw = dfm_net_weight_count(wd, dp, c);
-            if (nw > best_n) best_n = nw, best_w = wd, best_d = dp;
+            if (nw > best_n) best_n = nw, *width = wd, *depth = dp;
         }
-    *width = best_w, *depth = best_d;
+    return best_n >= 0;
+}
+
+static void choose_arch(int64_t h, int64_t w, int c, int bits, double budget, int fw, int fd,
+                        int *width, int *depth) {
+    if (search_arch(h, w, c, bits, budget, fw, fd, DFM_AUTO_MIN_DEPTH, width, depth)) return;
+    if (search_arch(h, w, c, bits, budget, fw, fd, 2, width, depth)) return;
+    *width = fw ? fw : 2, *depth = fd ? fd : 2; /* nothing fits: the smallest */
 }
 
 static nota_status check_image(const nota_tensor *im) {

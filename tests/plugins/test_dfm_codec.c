@@ -277,8 +277,14 @@ Test(dfm_codec, architecture_from_budget) {
     size_t n;
     arch_for(NULL, 0, 0.25, &w, &d, &n); /* 2048 bytes: issue 6's 6×4 (1,968 weights) */
     cr_assert(w == 6 && d == 4, "width %d depth %d", w, d);
-    arch_for(NULL, 0, 0.1, &w, &d, &n); /* 819 bytes: 5×3 (552 weights) beats 4×5 (512) */
-    cr_assert(w == 5 && d == 3, "width %d depth %d", w, d);
+    arch_for(NULL, 0, 0.2, &w, &d, &n); /* 1638 bytes: 5×5 (1,192), not 6×3 (1,200) */
+    cr_assert(w == 5 && d == 5, "width %d depth %d", w, d);
+    arch_for(NULL, 0, 0.1, &w, &d, &n); /* 819 bytes: 4×5 (512), not 5×3 (552) */
+    cr_assert(w == 4 && d == 5, "width %d depth %d", w, d);
+    arch_for(NULL, 0, 0.0146, &w, &d, &n); /* 119 bytes: no depth 4 fits; 2×3 (56 weights) */
+    cr_assert(w == 2 && d == 3, "width %d depth %d", w, d);
+    arch_for(NULL, 0, 0.01, &w, &d, &n); /* 81 bytes: nothing fits; the smallest, 2×2 */
+    cr_assert(w == 2 && d == 2, "width %d depth %d", w, d);
     const char *forced[] = {"width=4"};
     arch_for(forced, 1, 0.25, &w, &d, &n);
     cr_assert(w == 4 && d == 5, "width %d depth %d (automatic depth stops at 5)", w, d);
