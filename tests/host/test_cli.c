@@ -61,7 +61,7 @@ Test(cli, help_lists_commands_and_help_anywhere_works) {
     host_run r = run_host(dir, "help", NULL);
     cr_assert_eq(r.code, 0);
     cr_assert(strstr(r.out, "Usage: nota-host [--plugin NAME|PATH] COMMAND [options]\n"));
-    cr_assert(strstr(r.out, "  fit       fit a model on a dataset and save it\n"));
+    cr_assert(strstr(r.out, "  fit         fit a model on a dataset and save it\n"));
     cr_assert(
         strstr(r.out, "Exit codes: 0 ok, 1 error, 2 usage error, 130 interrupted (Ctrl-C).\n"));
     host_run_free(&r);
