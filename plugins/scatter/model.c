@@ -30,7 +30,8 @@ static nota_status make(const nota_config *cfg, nota_model **out) {
     nota_status st = scatter_geometry(cfg, &m->J, &m->L, &m->shift, &m->scale);
     const char *ch = NULL, *arch = NULL;
     if (!st) st = nota_config_get_string(cfg, "channels", &ch);
-    if (!st) st = nota_config_get_string(cfg, "arch", &arch);
+    /* arch came after the first model files: those are conv */
+    if (!st && nota_config_get_string(cfg, "arch", &arch) != NOTA_OK) arch = "conv";
     if (!st && strcmp(arch, "conv") != 0 && strcmp(arch, "am128") != 0)
         st = nota_error(NOTA_EINVAL, "scatter: unknown arch '%s' (expected conv|am128)", arch);
     m->arch.am128 = !st && strcmp(arch, "am128") == 0;

@@ -239,3 +239,62 @@ Test(scatter_model, am128_generator) {
     p->destroy(m);
     nota_tensor_free(x);
 }
+
+/* Model files written before the `arch` option existed have no such key:
+ * they load as the conv decoder. */
+Test(scatter_model, file_without_arch_key_loads_as_conv) {
+    const nota_plugin *p = test_load_plugin("scatter");
+    nota_host h = test_host(1);
+    nota_tensor *x = shapes_data(8, 2);
+    const char *sets[] = {"L=4", "channels=8,8,8", "epochs=1", "valid_frac=0"};
+    nota_model *m = test_create(p, sets, 4, &h);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    nota_modelfile *mf;
+    cr_assert_eq(nota_modelfile_new("scatter", p->version, &mf), NOTA_OK);
+    cr_assert_eq(p->save(m, mf), NOTA_OK, "%s", nota_last_error());
+    const nota_config *full = nota_modelfile_config(mf);
+    nota_config *old;
+    cr_assert_eq(nota_config_new(&old), NOTA_OK);
+    for (size_t i = 0; i < nota_config_count(full); i++) {
+        const char *key = nota_config_key(full, i);
+        if (strcmp(key, "arch") == 0) continue;
+        int64_t iv;
+        double fv;
+        const char *sv;
+        bool bv;
+        switch (nota_config_type(full, i)) {
+        case NOTA_VAL_INT:
+            cr_assert_eq(nota_config_get_int(full, key, &iv), NOTA_OK);
+            cr_assert_eq(nota_config_set_int(old, key, iv), NOTA_OK);
+            break;
+        case NOTA_VAL_FLOAT:
+            cr_assert_eq(nota_config_get_float(full, key, &fv), NOTA_OK);
+            cr_assert_eq(nota_config_set_float(old, key, fv), NOTA_OK);
+            break;
+        case NOTA_VAL_STRING:
+            cr_assert_eq(nota_config_get_string(full, key, &sv), NOTA_OK);
+            cr_assert_eq(nota_config_set_string(old, key, sv), NOTA_OK);
+            break;
+        case NOTA_VAL_BOOL:
+            cr_assert_eq(nota_config_get_bool(full, key, &bv), NOTA_OK);
+            cr_assert_eq(nota_config_set_bool(old, key, bv), NOTA_OK);
+            break;
+        }
+    }
+    const char *arch;
+    cr_assert_eq(nota_config_get_string(old, "arch", &arch), NOTA_ENOTFOUND);
+    cr_assert_eq(nota_modelfile_set_config(mf, old), NOTA_OK);
+    nota_config_free(old);
+    nota_model *m2;
+    cr_assert_eq(p->load(mf, &h, &m2), NOTA_OK, "%s", nota_last_error());
+    nota_tensor *z, *d1, *d2;
+    cr_assert_eq(p->encode(m, x, &h, &z), NOTA_OK);
+    cr_assert_eq(p->decode(m, z, &h, &d1), NOTA_OK);
+    cr_assert_eq(p->decode(m2, z, &h, &d2), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(memcmp(nota_tensor_f32(d1), nota_tensor_f32(d2), d1->nbytes), 0);
+    nota_tensor_free(z), nota_tensor_free(d1), nota_tensor_free(d2);
+    nota_modelfile_free(mf);
+    p->destroy(m2);
+    p->destroy(m);
+    nota_tensor_free(x);
+}
