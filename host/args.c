@@ -268,8 +268,6 @@ static int check_required(const host_args *a, char *err, size_t cap) {
         break;
     }
     if (!a->positional) return fail(err, cap, "'%s' needs a model file", cmd);
-    if (a->cmd == HOST_CMD_SAMPLE && !(a->given & HOST_OPT_N))
-        return fail(err, cap, "'sample' needs --n N");
     if ((a->cmd == HOST_CMD_ENCODE || a->cmd == HOST_CMD_EVAL) && !a->data)
         return fail(err, cap, "'%s' needs --data SPEC", cmd);
     if (a->cmd == HOST_CMD_ENCODE && !a->out)
@@ -284,6 +282,7 @@ int host_args_parse(int argc, char **argv, host_args *a, char *err, size_t cap) 
     memset(a, 0, sizeof *a);
     a->label = -1;
     a->temperature = 1.0;
+    a->n = 64; /* sample: one 8 x 8 grid */
     err[0] = '\0';
     int rc = 0;
     bool only_positional = false;

@@ -32,9 +32,9 @@ static const cmd_help HELP[] = {
      "  --seed S            base random seed (default 0)\n"
      "  --threads T         worker threads (default: number of CPUs)\n"
      "  --json              print the result as one JSON object\n"},
-    {HOST_CMD_SAMPLE, "nota-host sample MODEL.nota --n N [--temperature T] [--out PREFIX]",
+    {HOST_CMD_SAMPLE, "nota-host sample MODEL.nota [--n N] [--temperature T] [--out PREFIX]",
      "Draw N samples; writes PREFIX.npy and, for image models, PREFIX.png (a grid).",
-     "  --n N               number of samples (1..10000000)\n"
+     "  --n N               number of samples (1..10000000, default 64)\n"
      "  --temperature T     scale of the base noise (default 1)\n"
      "  --out PREFIX        output prefix (default 'samples')\n"
      "  --seed S            random seed (default 0)\n"

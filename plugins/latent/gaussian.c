@@ -79,8 +79,11 @@ nota_status gaussian_new(const nota_config *cfg, gaussian **out) {
     const char *pre = "none";
     nota_status st = nota_config_get_int(cfg, "k", &g->k_opt);
     if (!st) st = nota_config_get_float(cfg, "var_floor", &g->var_floor);
-    if (!st) st = nota_config_get_string(cfg, "preprocess", &pre);
-    if (!st) st = nota_config_get_float(cfg, "logit_lambda", &g->lam);
+    /* Files written before preprocessing existed have neither key: plain data. */
+    g->lam = 1e-6;
+    if (!st && (st = nota_config_get_string(cfg, "preprocess", &pre)) == NOTA_ENOTFOUND) st = 0;
+    if (!st && (st = nota_config_get_float(cfg, "logit_lambda", &g->lam)) == NOTA_ENOTFOUND)
+        st = 0;
     if (!st && strcmp(pre, "none") != 0 && strcmp(pre, "logit") != 0)
         st = nota_error(NOTA_EINVAL, "preprocess is '%s', expected none or logit", pre);
     g->logit = !st && strcmp(pre, "logit") == 0;

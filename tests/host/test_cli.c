@@ -68,7 +68,7 @@ Test(cli, help_lists_commands_and_help_anywhere_works) {
     /* --help after a command, even with other mistakes on the line */
     r = run_host(dir, "sample", "--bogus", "--help", NULL);
     cr_assert_eq(r.code, 0);
-    cr_assert(strstr(r.out, "Usage: nota-host sample MODEL.nota --n N [--temperature T] "
+    cr_assert(strstr(r.out, "Usage: nota-host sample MODEL.nota [--n N] [--temperature T] "
                             "[--out PREFIX]\n"));
     cr_assert_str_eq(r.err, "");
     host_run_free(&r);

@@ -343,3 +343,45 @@ Test(latent_gaussian, logit_preprocessing_adds_the_jacobian) {
     p->destroy(ml);
     p->destroy(mn);
 }
+
+/* A file written before the preprocess options existed (config without
+ * preprocess / logit_lambda) still loads, as plain-data Gaussian. */
+Test(latent_gaussian, file_without_preprocess_keys_loads_as_plain) {
+    const nota_plugin *p = test_load_plugin("latent");
+    nota_host h = test_host(1);
+    nota_modelfile *mf;
+    cr_assert_eq(nota_modelfile_new("latent", 1, &mf), NOTA_OK);
+    nota_config *cfg;
+    cr_assert_eq(nota_config_new(&cfg), NOTA_OK);
+    cr_assert_eq(nota_config_set_string(cfg, "kind", "gaussian"), NOTA_OK);
+    cr_assert_eq(nota_config_set_int(cfg, "k", 0), NOTA_OK);
+    cr_assert_eq(nota_config_set_float(cfg, "var_floor", 1e-6), NOTA_OK);
+    cr_assert_eq(nota_modelfile_set_config(mf, cfg), NOTA_OK);
+    nota_config_free(cfg);
+    nota_tensor *mean, *comp, *eig, *res, *x, *lp;
+    int64_t d = 2, cs[2] = {2, 2}, one = 1;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 1, &d, &mean), NOTA_OK);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, cs, &comp), NOTA_OK);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 1, &d, &eig), NOTA_OK);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 1, &one, &res), NOTA_OK);
+    nota_tensor_f32(comp)[0] = nota_tensor_f32(comp)[3] = 1.0f;
+    nota_tensor_f32(eig)[0] = nota_tensor_f32(eig)[1] = 1.0f;
+    cr_assert_eq(nota_modelfile_add_tensor(mf, "mean", mean), NOTA_OK);
+    cr_assert_eq(nota_modelfile_add_tensor(mf, "components", comp), NOTA_OK);
+    cr_assert_eq(nota_modelfile_add_tensor(mf, "eigenvalues", eig), NOTA_OK);
+    cr_assert_eq(nota_modelfile_add_tensor(mf, "residual_variance", res), NOTA_OK);
+    nota_model *m;
+    cr_assert_eq(p->load(mf, &h, &m), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(nota_tensor_new_2d(1, 2, &x), NOTA_OK);
+    nota_tensor_f32(x)[0] = 300.0f; /* outside [0, 256]: fine without logit */
+    cr_assert_eq(p->log_prob(m, x, &h, &lp), NOTA_OK, "%s", nota_last_error());
+    cr_assert_float_eq(nota_tensor_f32(lp)[0], -0.5 * 300.0 * 300.0 - log(2 * M_PI), 1e-2);
+    nota_tensor_free(mean);
+    nota_tensor_free(comp);
+    nota_tensor_free(eig);
+    nota_tensor_free(res);
+    nota_tensor_free(x);
+    nota_tensor_free(lp);
+    nota_modelfile_free(mf);
+    p->destroy(m);
+}
