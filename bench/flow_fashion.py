@@ -23,8 +23,16 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAYER = re.compile(r"flow: layer (\d+): train ([\d.]+) bpd, valid ([\d.na]+) bpd, .*?, ([\d.]+) s")
+LAYER = re.compile(r"flow: layer (\d+): train ([\d.]+) bpd, valid (-?[\d.na/]+) bpd, .*?, ([\d.]+) s")
 SECTION = "## Flow on Fashion-MNIST"
+
+
+def num(text):
+    """A bits/dim field; 'n/a' (no validation data) becomes NaN."""
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
 
 
 def run(cmd, log=None):
@@ -62,7 +70,7 @@ def fit_flow_on(args, data, tag, sets):
     for s in sets:
         cmd += ["--set", s]
     _, err, peak, wall = run(cmd, os.path.join(args.work, "flow_%s.log" % tag))
-    layers = [(int(a), float(b), float(c), float(d)) for a, b, c, d in LAYER.findall(err)]
+    layers = [(int(a), float(b), num(c), float(d)) for a, b, c, d in LAYER.findall(err)]
     kept = re.search(r"flow: (\d+) layers kept \(([^)]*)\)", err)
     return model, layers, int(kept.group(1)), kept.group(2), peak, wall
 
@@ -117,6 +125,41 @@ def per_layer_seconds(layers):
     return d[len(d) // 2] if d else float("nan")
 
 
+def scaling_lines(args):
+    """Table: median seconds per layer against N and the layer kind."""
+    lines = []
+    lines.append("Time per layer (median of layers 2-8, seconds) against training items N "
+                 "and layer kind; `valid_fraction=0`, %d threads:" % args.threads)
+    lines.append("")
+    kinds = [("patch 2×2, random", ["schedule=2", "full_every=0", "rotation=random"]),
+             ("patch 4×4, random", ["schedule=4", "full_every=0", "rotation=random"]),
+             ("patch 4×4, ICA", ["schedule=4", "full_every=0", "rotation=ica",
+                                 "search_every=1"]),
+             ("full 784, random", ["schedule=full", "rotation=random"]),
+             ("full 784, PCA", ["schedule=full", "search_every=1"])]
+    ns = [10000, 30000, 60000]
+    lines.append("| layer kind | " + " | ".join("N = %d" % n for n in ns) + " |")
+    lines.append("|---|" + "---|" * len(ns))
+    for name, sets in kinds:
+        cells = []
+        for n in ns:
+            model = os.path.join(args.work, "scale.nota")
+            cmd = host(args) + ["--plugin", "flow", "fit", "--data", "fashion-mnist:train",
+                                "--limit", str(n), "--out", model, "--threads",
+                                str(args.threads), "-v", "--set", "max_layers=8",
+                                "--set", "valid_fraction=0"]
+            for s in sets:
+                cmd += ["--set", s]
+            _, err, _, _ = run(cmd)
+            layers = [(int(a), float(b), num(c), float(e))
+                      for a, b, c, e in LAYER.findall(err)]
+            cells.append("%.2f" % per_layer_seconds(layers))
+        lines.append("| %s | %s |" % (name, " | ".join(cells)))
+    lines.append("")
+
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -126,9 +169,14 @@ def main():
     ap.add_argument("--long-minutes", type=float, default=0,
                     help="also one rotation=ica fit with this budget (0 = skip)")
     ap.add_argument("--no-scaling", action="store_true")
+    ap.add_argument("--scaling-only", action="store_true",
+                    help="rerun only the time-per-layer table inside the existing section")
     ap.add_argument("--work", default="/tmp/nota_flow_bench")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
+    if args.scaling_only:
+        replace_scaling(scaling_lines(args))
+        return
     lines = [SECTION, ""]
     lines.append("Machine: %s. Threads: %d (plugin workers and OpenBLAS). The machine was shared "
                  "with other jobs while this ran, so times are indicative. Command: "
@@ -188,34 +236,7 @@ def main():
     lines.append("")
 
     if not args.no_scaling:
-        lines.append("Time per layer (median of layers 2-8, seconds) against training items N "
-                     "and layer kind; `valid_fraction=0`, %d threads:" % args.threads)
-        lines.append("")
-        kinds = [("patch 2×2, random", ["schedule=2", "full_every=0", "rotation=random"]),
-                 ("patch 4×4, random", ["schedule=4", "full_every=0", "rotation=random"]),
-                 ("patch 4×4, ICA", ["schedule=4", "full_every=0", "rotation=ica",
-                                     "search_every=1"]),
-                 ("full 784, random", ["schedule=full", "rotation=random"]),
-                 ("full 784, PCA", ["schedule=full", "search_every=1"])]
-        ns = [10000, 30000, 60000]
-        lines.append("| layer kind | " + " | ".join("N = %d" % n for n in ns) + " |")
-        lines.append("|---|" + "---|" * len(ns))
-        for name, sets in kinds:
-            cells = []
-            for n in ns:
-                model = os.path.join(args.work, "scale.nota")
-                cmd = host(args) + ["--plugin", "flow", "fit", "--data", "fashion-mnist:train",
-                                    "--limit", str(n), "--out", model, "--threads",
-                                    str(args.threads), "-v", "--set", "max_layers=8",
-                                    "--set", "valid_fraction=0"]
-                for s in sets:
-                    cmd += ["--set", s]
-                _, err, _, _ = run(cmd)
-                layers = [(int(a), float(b), float(c), float(e))
-                          for a, b, c, e in LAYER.findall(err)]
-                cells.append("%.2f" % per_layer_seconds(layers))
-            lines.append("| %s | %s |" % (name, " | ".join(cells)))
-        lines.append("")
+        lines += scaling_lines(args)
 
     png = os.path.join(ROOT, "docs", "img", "flow_fashion_samples")
     run(host(args) + ["sample", best[0], "--n", "100", "--temperature", "0.8", "--out", png,
@@ -225,6 +246,18 @@ def main():
     lines.append("")
     write_section("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def replace_scaling(table):
+    """Swap the time-per-layer paragraph and table of the existing section."""
+    path = os.path.join(ROOT, "bench", "RESULTS.md")
+    text = open(path).read()
+    start = text.index(SECTION + "\n")
+    a = text.index("Time per layer (median", start)
+    b = text.index("Samples: `docs/img/flow_fashion_samples.png`", a)
+    with open(path, "w") as f:
+        f.write(text[:a] + "\n".join(table) + "\n" + text[b:])
+    print("\n".join(table))
 
 
 def write_section(text, section=SECTION):

@@ -382,11 +382,12 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
                             l + 1, train_ll, vll);
             break;
         }
-        char detail[160];
+        char detail[192], vtext[32] = "n/a";
+        if (s.have_valid) snprintf(vtext, sizeof vtext, "%.4f", -vll / dln2);
         snprintf(detail, sizeof detail,
-                 "layer %d: train %.4f bpd, valid %.4f bpd, %d/%lld "
+                 "layer %d: train %.4f bpd, valid %s bpd, %d/%lld "
                  "coordinates moved, %.1f s",
-                 l + 1, -train_ll / dln2, -vll / dln2, n_active, (long long)f->D, now_s() - t0);
+                 l + 1, -train_ll / dln2, vtext, n_active, (long long)f->D, now_s() - t0);
         nota_progress(host, "fit", l + 1, (double)f->o.max_layers, detail);
         nota_log(host, NOTA_LOG_DEBUG, "flow: %s", detail);
         if (!s.have_valid) continue;
