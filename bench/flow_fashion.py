@@ -129,7 +129,9 @@ def scaling_lines(args):
     """Table: median seconds per layer against N and the layer kind."""
     lines = []
     lines.append("Time per layer (median of layers 2-8, seconds) against training items N "
-                 "and layer kind; `valid_fraction=0`, %d threads:" % args.threads)
+                 "and layer kind; `valid_fraction=0`, %d threads. Read from the per-layer log "
+                 "lines (0.1 s resolution) on a machine shared with other jobs: differences "
+                 "under ~0.5 s are noise." % args.threads)
     lines.append("")
     kinds = [("patch 2×2, random", ["schedule=2", "full_every=0", "rotation=random"]),
              ("patch 4×4, random", ["schedule=4", "full_every=0", "rotation=random"]),
@@ -180,9 +182,10 @@ def main():
     lines = [SECTION, ""]
     lines.append("Machine: %s. Threads: %d (plugin workers and OpenBLAS). The machine was shared "
                  "with other jobs while this ran, so times are indicative. Command: "
-                 "`/usr/bin/python3 bench/flow_fashion.py --minutes %g --threads %d`. Date: %s." %
-                 (machine(), args.threads, args.minutes, args.threads,
-                  time.strftime("%Y-%m-%d")))
+                 "`/usr/bin/python3 bench/flow_fashion.py --minutes %g --long-minutes %g "
+                 "--threads %d`. Date: %s." % (machine(), args.threads, args.minutes,
+                                               args.long_minutes, args.threads,
+                                               time.strftime("%Y-%m-%d")))
     lines.append("")
     lines.append("Data: fashion-mnist:train (60,000; the flow holds out a seeded 10%% = 6,000 "
                  "for validation / early stopping), scored on fashion-mnist:test (10,000), "
