@@ -44,7 +44,7 @@ static const nota_option options[] = {
     {"lr", NOTA_VAL_FLOAT, "3e-3", "Adam learning rate of the float fit", 1e-7, 1, NULL},
     {"qat_steps", NOTA_VAL_INT, "300", "quantization-aware fine-tuning steps (0 = plain rounding)",
      0, 10000000, NULL},
-    {"qat_lr", NOTA_VAL_FLOAT, "1e-3", "Adam learning rate of the fine-tuning", 1e-7, 1, NULL},
+    {"qat_lr", NOTA_VAL_FLOAT, "3e-4", "Adam learning rate of the fine-tuning", 1e-7, 1, NULL},
     {"batch", NOTA_VAL_INT, "16384",
      "pixels per step (fewer than the image's: a random subset each step)", 256, 1 << 26, NULL},
 };
