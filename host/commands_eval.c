@@ -104,17 +104,4 @@ static int eval_model(host_ctx *c, host_runner *r, host_model *hm) {
     return rc;
 }
 
-int host_cmd_eval(host_ctx *c) {
-    host_runner r;
-    host_runner_opts o = host_ctx_runner_opts(c);
-    nota_status st = host_runner_init(&r, &o);
-    if (st) return host_fail(st);
-    host_model hm;
-    int rc = host_model_open(c, host_runner_host(&r), &hm);
-    if (!rc) {
-        rc = eval_model(c, &r, &hm);
-        host_model_close(&hm);
-    }
-    host_runner_close(&r);
-    return rc;
-}
+int host_cmd_eval(host_ctx *c) { return host_with_model(c, eval_model); }

@@ -86,23 +86,6 @@ static int write_result(const host_model *hm, const char *prefix, const nota_ten
     return HOST_EXIT_OK;
 }
 
-/* Shared frame of the three commands: runner, model, and cleanup. */
-typedef int (*gen_body)(host_ctx *c, host_runner *r, host_model *hm);
-
-static int with_model(host_ctx *c, gen_body body) {
-    host_runner r;
-    host_runner_opts o = host_ctx_runner_opts(c);
-    nota_status st = host_runner_init(&r, &o);
-    if (st) return host_fail(st);
-    host_model hm;
-    int rc = host_model_open(c, host_runner_host(&r), &hm);
-    if (!rc) {
-        rc = body(c, &r, &hm);
-        host_model_close(&hm);
-    }
-    host_runner_close(&r);
-    return rc;
-}
 
 static int sample_body(host_ctx *c, host_runner *r, host_model *hm) {
     int rc = hm->prior ? HOST_EXIT_OK : need_cap(c, hm, NOTA_CAP_SAMPLE, "sample");
@@ -202,6 +185,6 @@ static int decode_body(host_ctx *c, host_runner *r, host_model *hm) {
     return rc;
 }
 
-int host_cmd_sample(host_ctx *c) { return with_model(c, sample_body); }
-int host_cmd_encode(host_ctx *c) { return with_model(c, encode_body); }
-int host_cmd_decode(host_ctx *c) { return with_model(c, decode_body); }
+int host_cmd_sample(host_ctx *c) { return host_with_model(c, sample_body); }
+int host_cmd_encode(host_ctx *c) { return host_with_model(c, encode_body); }
+int host_cmd_decode(host_ctx *c) { return host_with_model(c, decode_body); }

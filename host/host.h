@@ -62,6 +62,11 @@ typedef struct host_model {
 int host_model_open(host_ctx *c, const nota_host *host, host_model *hm);
 /* The same for a file named by the caller (compose opens two). */
 int host_model_open_file(host_ctx *c, const char *file, const nota_host *host, host_model *hm);
+/* The frame of the commands that use one model file (sample, encode, decode,
+ * eval): start a job runner, open the model, run body, clean up. Returns the
+ * exit code. */
+typedef int (*host_model_body)(host_ctx *c, host_runner *r, host_model *hm);
+int host_with_model(host_ctx *c, host_model_body body);
 /* Pipelines (commands_compose.c): the plugin name a pipeline file records
  * (reserved), and opening its sub-models into hm: the decoder's model, with
  * the prior in hm->prior. */

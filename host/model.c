@@ -161,3 +161,18 @@ nota_status host_mean_log_prob(const nota_plugin *p, nota_model *m, const nota_t
 double host_bits_per_dim(double mean_log_prob, const nota_tensor *x) {
     return -mean_log_prob / ((double)nota_tensor_row_size(x) * log(2.0));
 }
+
+int host_with_model(host_ctx *c, host_model_body body) {
+    host_runner r;
+    host_runner_opts o = host_ctx_runner_opts(c);
+    nota_status st = host_runner_init(&r, &o);
+    if (st) return host_fail(st);
+    host_model hm;
+    int rc = host_model_open(c, host_runner_host(&r), &hm);
+    if (!rc) {
+        rc = body(c, &r, &hm);
+        host_model_close(&hm);
+    }
+    host_runner_close(&r);
+    return rc;
+}
