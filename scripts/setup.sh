@@ -37,7 +37,8 @@ pkgs=(build-essential cmake pkg-config
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 if [ "$want_bench" = 1 ]; then
-  pkgs+=(python3 python3-numpy python3-sklearn time python3-pil libjpeg-dev)
+  pkgs+=(python3 python3-numpy python3-scipy python3-sklearn python3-torch time python3-pil
+        libjpeg-dev)
 fi
 
 missing=()
