@@ -4,7 +4,8 @@
 # as often as you like; it only installs what is missing.
 #
 #   scripts/setup.sh            build + test + data dependencies
-#   scripts/setup.sh --bench    also the benchmark references (scikit-learn)
+#   scripts/setup.sh --bench    also the benchmark references (scikit-learn,
+#                               PyTorch, SciPy, Pillow + libjpeg-turbo)
 #
 # Works as root or through sudo on a fresh Debian 12 machine.
 set -euo pipefail
@@ -14,7 +15,7 @@ want_bench=0
 for a in "$@"; do
   case "$a" in
     --bench) want_bench=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown option '$a' (expected --bench or --help)" >&2; exit 2 ;;
   esac
 done
