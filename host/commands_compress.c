@@ -141,12 +141,6 @@ static nota_status compress_job(host_job *job, const nota_host *host) {
     return NOTA_OK;
 }
 
-static int usage_config_error(const host_ctx *c) {
-    host_error("%s", nota_last_error());
-    fprintf(stderr, "Run 'nota-host help compress --plugin %s' for its options.\n", c->args.plugin);
-    return HOST_EXIT_USAGE;
-}
-
 static void report_compress(const host_ctx *c, const compress_state *s) {
     const int64_t *sh = s->image->shape;
     double bpp = 8.0 * (double)s->n / (double)(sh[1] * sh[2]);
@@ -190,11 +184,7 @@ int host_cmd_compress(host_ctx *c) {
                         host_caps_str(p->caps, caps, sizeof caps));
         goto done;
     }
-    st = nota_config_from_options(p->options, p->n_options, c->args.sets, c->args.n_sets, &cfg);
-    if (st) {
-        rc = usage_config_error(c);
-        goto done;
-    }
+    if ((rc = host_plugin_config(c, p, &cfg))) goto done;
     st = host_check_out_dir(c->args.out);
     if (!st) st = nota_png_read(c->args.positional, &image);
     if (!st) {

@@ -46,14 +46,7 @@ int host_cmd_transform(host_ctx *c) {
                         host_caps_str(p->caps, caps, sizeof caps));
         goto done;
     }
-    st = nota_config_from_options(p->options, p->n_options, c->args.sets, c->args.n_sets, &cfg);
-    if (st) {
-        host_error("%s", nota_last_error());
-        fprintf(stderr, "Run 'nota-host help transform --plugin %s' for its options.\n",
-                c->args.plugin);
-        rc = HOST_EXIT_USAGE;
-        goto done;
-    }
+    if ((rc = host_plugin_config(c, p, &cfg))) goto done;
     st = host_check_out_dir(c->args.out);
     if (!st) {
         host_runner_opts o = host_ctx_runner_opts(c);

@@ -67,6 +67,10 @@ int host_model_open_file(host_ctx *c, const char *file, const nota_host *host, h
  * exit code. */
 typedef int (*host_model_body)(host_ctx *c, host_runner *r, host_model *hm);
 int host_with_model(host_ctx *c, host_model_body body);
+/* The plugin's config from its option defaults and the --set values; on a
+ * bad --set prints the error and the help hint and returns the usage exit
+ * code (0 on success). */
+int host_plugin_config(const host_ctx *c, const nota_plugin *p, nota_config **cfg);
 /* Pipelines (commands_compose.c): the plugin name a pipeline file records
  * (reserved), and opening its sub-models into hm: the decoder's model, with
  * the prior in hm->prior. */

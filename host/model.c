@@ -2,6 +2,7 @@
  * its plugin, loading datasets with the --label/--limit filter, checking that
  * data fits a model, and the batched log-likelihood behind bits/dim. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,4 +176,15 @@ int host_with_model(host_ctx *c, host_model_body body) {
     }
     host_runner_close(&r);
     return rc;
+}
+
+int host_plugin_config(const host_ctx *c, const nota_plugin *p, nota_config **cfg) {
+    nota_status st =
+        nota_config_from_options(p->options, p->n_options, c->args.sets, c->args.n_sets, cfg);
+    if (!st) return HOST_EXIT_OK;
+    /* A bad --set is a mistake on the command line: usage error. */
+    host_error("%s", nota_last_error());
+    fprintf(stderr, "Run 'nota-host help %s --plugin %s' for its options.\n", c->args.cmd_name,
+            c->args.plugin);
+    return HOST_EXIT_USAGE;
 }
