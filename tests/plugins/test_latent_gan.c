@@ -6,26 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "plugin_util.h"
+#include "manifold.h"
 
-#define D 8
-
-/* Curved 2-D manifold in 8-D plus 0.05 noise (as in test_latent_vae.c). */
-static nota_tensor *manifold(int64_t n, uint64_t seed) {
-    nota_tensor *t;
-    cr_assert_eq(nota_tensor_new_2d(n, D, &t), NOTA_OK);
-    float *e = malloc((size_t)n * (2 + D) * sizeof *e);
-    nota_rng_fill_normal(seed, 1, e, (size_t)n * (2 + D));
-    float *x = nota_tensor_f32(t);
-    for (int64_t r = 0; r < n; r++) {
-        double u = e[r * (2 + D)], v = e[r * (2 + D) + 1];
-        double f[D] = {u, v, sin(2 * u), cos(2 * u) * v, u * v, u * u - 1, 3 + 0.5 * v, sin(u + v)};
-        for (int j = 0; j < D; j++)
-            x[r * D + j] = (float)(f[j] + 0.05 * e[r * (2 + D) + 2 + j]);
-    }
-    free(e);
-    return t;
-}
+#define D MANIFOLD_D
 
 /* Small GAN with one or two more settings (e2 may be NULL). */
 static nota_model *gan_model(const nota_plugin *p, const char *e1, const char *e2,
