@@ -38,12 +38,17 @@ static const opt_spec OPTS[] = {
     {"help", 'h', false, HOST_OPT_HELP},
     {"verbose", 'v', false, HOST_OPT_VERBOSE},
     {"bpp", 0, true, HOST_OPT_BPP},
+    {"dims", 0, true, HOST_OPT_DIMS},
+    {"values", 0, true, HOST_OPT_VALUES},
+    {"base", 0, true, HOST_OPT_BASE},
+    {"npy", 0, true, HOST_OPT_NPY},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
 static const char *const CMD_NAMES[] = {NULL,     "help",   "plugins", "info", "fit",
                                         "sample", "encode", "decode",  "eval",
-                                        "analyze",  "compress", "decompress", "transform", "compose"};
+                                        "analyze",  "compress", "decompress", "transform", "compose",
+                                        "traverse"};
 
 host_cmd host_cmd_from_name(const char *name) {
     for (int i = 1; i < (int)(sizeof CMD_NAMES / sizeof CMD_NAMES[0]); i++)
@@ -52,7 +57,7 @@ host_cmd host_cmd_from_name(const char *name) {
 }
 
 const char *host_cmd_name(host_cmd c) {
-    return c > HOST_CMD_NONE && c <= HOST_CMD_COMPOSE ? CMD_NAMES[c] : "";
+    return c > HOST_CMD_NONE && c <= HOST_CMD_TRAVERSE ? CMD_NAMES[c] : "";
 }
 
 unsigned host_cmd_options(host_cmd c) {
@@ -91,6 +96,9 @@ unsigned host_cmd_options(host_cmd c) {
                HOST_OPT_SET | HOST_OPT_THREADS;
     case HOST_CMD_COMPOSE:
         return always | HOST_OPT_OUT;
+    case HOST_CMD_TRAVERSE:
+        return always | HOST_OPT_DIMS | HOST_OPT_VALUES | HOST_OPT_BASE | HOST_OPT_OUT |
+               HOST_OPT_NPY | HOST_OPT_THREADS;
     }
     return always;
 }
@@ -116,6 +124,49 @@ static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *v) {
     if (!*s || *end || errno || x < lo || x > hi) return false;
     *v = x;
     return true;
+}
+
+/* traverse --dims A,B: two different non-negative integers. Whether they
+ * fit the model's codes is checked once the model is open. */
+static int parse_dims(host_args *a, const char *v, char *err, size_t cap) {
+    const char *comma = strchr(v, ',');
+    char first[32];
+    int64_t d0, d1;
+    size_t len = comma ? (size_t)(comma - v) : 0;
+    bool ok = comma && len < sizeof first;
+    if (ok) {
+        memcpy(first, v, len);
+        first[len] = '\0';
+        ok = parse_i64(first, 0, INT32_MAX, &d0) && parse_i64(comma + 1, 0, INT32_MAX, &d1) &&
+             d0 != d1;
+    }
+    if (!ok)
+        return fail(err, cap, "--dims expects two different code dimensions A,B (integers >= 0), "
+                              "got '%s'",
+                    v);
+    a->dims[0] = (int)d0, a->dims[1] = (int)d1;
+    return 0;
+}
+
+/* traverse --values V1,V2,...: 1..HOST_MAX_VALUES finite numbers. */
+static int parse_values(host_args *a, const char *v, char *err, size_t cap) {
+    int n = 0;
+    const char *s = v;
+    for (;;) {
+        char *end;
+        errno = 0;
+        double x = strtod(s, &end);
+        if (end == s || errno || !isfinite(x) || (*end != ',' && *end != '\0') ||
+            n == HOST_MAX_VALUES)
+            return fail(err, cap, "--values expects 1..%d finite numbers separated by commas, "
+                                  "got '%s'",
+                        HOST_MAX_VALUES, v);
+        a->values[n++] = x;
+        if (*end == '\0') break;
+        s = end + 1;
+    }
+    a->n_values = n;
+    return 0;
 }
 
 static int set_value(host_args *a, const opt_spec *o, const char *v, char *err, size_t cap) {
@@ -183,6 +234,16 @@ static int set_value(host_args *a, const opt_spec *o, const char *v, char *err, 
         a->bpp = b;
         break;
     }
+    case HOST_OPT_DIMS:
+        return parse_dims(a, v, err, cap);
+    case HOST_OPT_VALUES:
+        return parse_values(a, v, err, cap);
+    case HOST_OPT_BASE:
+        a->base = v;
+        break;
+    case HOST_OPT_NPY:
+        a->npy = v;
+        break;
     case HOST_OPT_SET: {
         const char **s = realloc(a->sets, (a->n_sets + 1) * sizeof *s);
         if (!s) return fail(err, cap, "out of memory while parsing --set");
@@ -259,6 +320,11 @@ static int check_required(const host_args *a, char *err, size_t cap) {
         if (!a->data) return fail(err, cap, "'transform' needs --data SPEC");
         if (!a->out) return fail(err, cap, "'transform' needs --out FILE.npy");
         return 0;
+    case HOST_CMD_TRAVERSE:
+        if (!a->positional) return fail(err, cap, "'traverse' needs a model file");
+        if (!a->out && !a->npy)
+            return fail(err, cap, "'traverse' needs --out GRID.png or --npy IMAGES.npy");
+        return 0;
     case HOST_CMD_COMPOSE:
         if (!a->positional2)
             return fail(err, cap, "'compose' needs PRIOR.nota and DECODER.nota");
@@ -283,6 +349,10 @@ int host_args_parse(int argc, char **argv, host_args *a, char *err, size_t cap) 
     a->label = -1;
     a->temperature = 1.0;
     a->n = 64; /* sample: one 8 x 8 grid */
+    /* traverse: the paper's Figure 1 (the two leading components at -10, -5, 5, 10) */
+    a->dims[0] = 0, a->dims[1] = 1;
+    a->n_values = 4;
+    a->values[0] = -10, a->values[1] = -5, a->values[2] = 5, a->values[3] = 10;
     err[0] = '\0';
     int rc = 0;
     bool only_positional = false;

@@ -28,7 +28,8 @@ typedef enum host_cmd {
     HOST_CMD_COMPRESS,
     HOST_CMD_DECOMPRESS,
     HOST_CMD_TRANSFORM,
-    HOST_CMD_COMPOSE
+    HOST_CMD_COMPOSE,
+    HOST_CMD_TRAVERSE
 } host_cmd;
 
 /* Bits of host_args.given, one per option. */
@@ -48,8 +49,15 @@ enum host_opt {
     HOST_OPT_JSON = 1u << 12,
     HOST_OPT_HELP = 1u << 13,
     HOST_OPT_VERBOSE = 1u << 14,
-    HOST_OPT_BPP = 1u << 15
+    HOST_OPT_BPP = 1u << 15,
+    HOST_OPT_DIMS = 1u << 16,
+    HOST_OPT_VALUES = 1u << 17,
+    HOST_OPT_BASE = 1u << 18,
+    HOST_OPT_NPY = 1u << 19
 };
+
+/* traverse: at most this many values per code dimension (a 32 x 32 grid). */
+#define HOST_MAX_VALUES 32
 
 typedef struct host_args {
     host_cmd cmd;
@@ -66,6 +74,10 @@ typedef struct host_args {
     int threads; /* 0: number of CPUs */
     bool json, help;
     int verbose;
+    int dims[2];       /* traverse: the code dimensions of rows and columns */
+    double values[HOST_MAX_VALUES]; /* traverse: the values each takes */
+    int n_values;
+    const char *base, *npy; /* traverse: 'zero' or CODES.npy; images as .npy */
     const char **sets; /* --set values, in order (owned array, borrowed strings) */
     size_t n_sets;
     unsigned given; /* host_opt bits */

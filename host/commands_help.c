@@ -92,6 +92,22 @@ static const cmd_help HELP[] = {
      "DECODER; other commands use DECODER. The prior's items must have the shape of\n"
      "the decoder's codes. Both are stored inside, as sub-models prior and decoder.",
      "  --out PIPELINE.nota  model file to write; its folder must exist\n"},
+    {HOST_CMD_TRAVERSE,
+     "nota-host traverse MODEL.nota [--dims A,B] [--values V1,V2,...] --out GRID.png\n"
+     "                   [--npy IMAGES.npy] [--base zero|CODES.npy]",
+     "Angles & Mallat's Figure 1 for any model that decodes vector codes (scatter,\n"
+     "latent, a pipeline's decoder): decode the base code with dimension A set to each\n"
+     "value (grid rows, top to bottom) and dimension B to each value (columns, left to\n"
+     "right), and write the decoded images as one PNG grid. For whitened PCA codes\n"
+     "(scatter, latent gaussian) dimensions 0 and 1 have the greatest variance and the\n"
+     "zero code is the training mean.",
+     "  --dims A,B          the two code dimensions, 0..k-1 (default 0,1)\n"
+     "  --values V1,...     values both take, 1..32 numbers (default -10,-5,5,10)\n"
+     "  --base zero|FILE    the other dimensions: 0 (default), or the mean of the\n"
+     "                      codes in FILE.npy, f32 (N, k) or (k,) (e.g. from encode)\n"
+     "  --out GRID.png      the grid (values^2 tiles); its folder must exist\n"
+     "  --npy IMAGES.npy    also (or only) the decoded items, f32 (values^2, ...)\n"
+     "  --threads T         worker threads (default: number of CPUs)\n"},
     {HOST_CMD_HELP, "nota-host help [COMMAND] [--plugin NAME|PATH]",
      "Show help for a command; with --plugin, the plugin's options too.", ""},
 };
@@ -125,6 +141,7 @@ static void general_help(void) {
            "  decompress  decode a compressed image\n"
            "  transform   apply a plugin's fixed transform (scattering) to data\n"
            "  compose     pipeline of a prior and a decoder (sample = decode(prior))\n"
+           "  traverse    decode a grid of codes varying two dimensions (Figure 1)\n"
            "  help        show help for a command ('help fit --plugin X' lists X's options)\n\n"
            "Options for every command:\n"
            "  --plugin NAME|PATH  a plugin name (NAME.so in the plugin folders) or a file\n"

@@ -116,6 +116,7 @@ int host_cmd_eval(host_ctx *c);
 int host_cmd_analyze(host_ctx *c);
 int host_cmd_transform(host_ctx *c);
 int host_cmd_compose(host_ctx *c);
+int host_cmd_traverse(host_ctx *c); /* commands_traverse.c */
 int host_cmd_compress(host_ctx *c);   /* commands_compress.c */
 int host_cmd_decompress(host_ctx *c); /* commands_compress.c */
 

@@ -120,6 +120,9 @@ int main(int argc, char **argv) {
         case HOST_CMD_COMPOSE:
             rc = host_cmd_compose(&c);
             break;
+        case HOST_CMD_TRAVERSE:
+            rc = host_cmd_traverse(&c);
+            break;
         default:
             rc = host_usage(NULL, "no command given");
             break;
