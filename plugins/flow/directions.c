@@ -1,6 +1,6 @@
 /* Data-driven rotation directions for a layer, computed on the P-row
- * blocks of the training batch (all patches of all items pooled; P = D for
- * a full layer).
+ * blocks of the training batch: all patches of all items pooled (P = D for
+ * a full layer), or — patch_rotation=each — one patch position's block.
  *
  * pca: the principal axes of the block second moments — removes linear
  * correlation, which random local rotations only remove slowly.
@@ -21,8 +21,9 @@
 
 #include "flow.h"
 
-nota_status flow_pca_rotation(const flow_batch *b, int64_t P, float *rot) {
-    int64_t QN = b->D / P * b->N;
+nota_status flow_pca_rotation(const flow_batch *b, int64_t P, int64_t q, float *rot) {
+    int64_t QN = b->D / P * b->N, K = q < 0 ? QN : b->N;
+    const float *x = q < 0 ? b->a : b->a + q * b->N;
     float *c = calloc((size_t)(P * P), sizeof *c);
     double *cd = malloc((size_t)(P * P) * sizeof *cd), *w = malloc((size_t)P * sizeof *w);
     nota_status st = NOTA_OK;
@@ -31,7 +32,7 @@ nota_status flow_pca_rotation(const flow_batch *b, int64_t P, float *rot) {
                         (long long)P, (long long)P);
         goto done;
     }
-    nota_sgemm(false, true, P, P, QN, 1.0f / (float)QN, b->a, QN, b->a, QN, 0.0f, c, P);
+    nota_sgemm(false, true, P, P, K, 1.0f / (float)K, x, QN, x, QN, 0.0f, c, P);
     for (int64_t i = 0; i < P * P; i++)
         cd[i] = c[i];
     if ((st = nota_syev_desc(P, cd, w))) {
@@ -80,9 +81,10 @@ static nota_status sym_orth(int64_t P, double *W, double *s, double *t, double *
     return NOTA_OK;
 }
 
-nota_status flow_ica_rotation(const flow_batch *b, int64_t P, int64_t items, int iters,
-                              uint64_t seed, uint64_t stream, float *rot) {
-    int64_t Q = b->D / P, M = b->N < items ? b->N : items, C = Q * M, N = b->N;
+nota_status flow_ica_rotation(const flow_batch *b, int64_t P, int64_t q, int64_t items,
+                              int iters, uint64_t seed, uint64_t stream, float *rot) {
+    int64_t Q = b->D / P, M = b->N < items ? b->N : items, N = b->N;
+    int64_t nq = q < 0 ? Q : 1, q0 = q < 0 ? 0 : q, C = nq * M;
     size_t pc = (size_t)P * (size_t)C, pp = (size_t)(P * P);
     float *X = malloc(pc * sizeof *X), *Y = malloc(pc * sizeof *Y), *Wf = malloc(pp * sizeof *Wf);
     float *Gf = malloc(pp * sizeof *Gf);
@@ -95,10 +97,10 @@ nota_status flow_ica_rotation(const flow_batch *b, int64_t P, int64_t items, int
                         (long long)P, (long long)C);
         goto done;
     }
-    /* X: P rows, the first M items of every block side by side */
+    /* X: P rows, the first M items of every block used, side by side */
     for (int64_t i = 0; i < P; i++)
-        for (int64_t q = 0; q < Q; q++)
-            memcpy(X + i * C + q * M, b->a + (i * Q + q) * N, (size_t)M * sizeof(float));
+        for (int64_t k = 0; k < nq; k++)
+            memcpy(X + i * C + k * M, b->a + (i * Q + q0 + k) * N, (size_t)M * sizeof(float));
     if ((st = nota_random_orthogonal(P, seed, stream, Wf))) goto done;
     for (size_t i = 0; i < pp; i++)
         W[i] = Wf[i];

@@ -21,11 +21,13 @@
 #include <time.h>
 
 #include "flow.h"
+#include "poly.h"
 #include "spline.h"
 
 #define STREAM_SPLIT 0x53504c5400000000ull /* "SPLT" */
 #define STREAM_ROT 0x524f544100000000ull   /* "ROTA" + layer */
 #define STREAM_SHIFT 0x5348494600000000ull /* "SHIF" + layer */
+#define STREAM_ROTQ 0x524f545100000000ull  /* "ROTQ" + layer << 20 + patch position */
 #define MAX_TOKENS 64
 
 static double now_s(void) {
@@ -100,26 +102,30 @@ typedef struct fit_ctx {
 
 static void fit_rows(void *p, int64_t r0, int64_t r1, int thread) {
     fit_ctx *c = p;
-    int K = c->f->K;
+    const flow *f = c->f;
+    int K = f->K, S = f->S, deg = (int)f->o.poly_deg;
+    bool poly = f->o.marginal == MARG_POLY;
     int64_t N = c->t->N;
     float *tmp = c->tmp[thread];
     for (int64_t r = r0; r < r1; r++) {
-        float *row = c->t->a + r * N, *kn = c->l->knots + r * 3 * K;
+        float *row = c->t->a + r * N, *kn = c->l->knots + r * S;
         c->gain[r] = 0;
         c->l->active[r] = 0;
-        if (spline_fit(row, N, &c->so, &c->work[thread], kn)) {
-            memset(kn, 0, 3 * (size_t)K * sizeof(float)); /* saved files stay deterministic */
+        if (poly ? poly_fit(row, N, &c->so, deg, &c->work[thread], kn, NULL)
+                 : spline_fit(row, N, &c->so, &c->work[thread], kn)) {
+            memset(kn, 0, (size_t)S * sizeof(float)); /* saved files stay deterministic */
             continue;
         }
         double g = 0, ld;
         for (int64_t i = 0; i < N; i++) {
-            double y = spline_fwd(kn, K, row[i], &ld);
+            double y = poly ? poly_fwd(kn, deg, f->o.poly_tails, row[i], &ld)
+                            : spline_fwd(kn, K, row[i], &ld);
             tmp[i] = (float)y;
             g += norm_logpdf(y) - norm_logpdf(row[i]) + ld;
         }
         g /= (double)N;
         if (!(g > c->thresh)) {
-            memset(kn, 0, 3 * (size_t)K * sizeof(float));
+            memset(kn, 0, (size_t)S * sizeof(float));
             continue;
         }
         c->gain[r] = g;
@@ -244,6 +250,7 @@ static nota_status check_data(flow *f, const nota_tensor *train, const nota_tens
     f->logit = f->o.preprocess == PRE_LOGIT || (f->o.preprocess == PRE_AUTO && f->item_ndim == 3);
     f->lambda = (float)f->o.logit_lambda;
     f->K = (int)f->o.knots;
+    f->S = f->o.marginal == MARG_POLY ? POLY_STRIDE((int)f->o.poly_deg) : 3 * f->K;
     st = flow_pre_check(f, nota_tensor_f32(train), train->shape[0], "fit");
     if (!st && valid) st = flow_pre_check(f, nota_tensor_f32(valid), valid->shape[0], "fit");
     return st;
@@ -267,6 +274,7 @@ static nota_status make_layer(flow *f, fit_state *s, int l, uint64_t seed, flow_
     bool full = f->o.full_every > 0 && l % f->o.full_every == 0;
     ly->patch = full ? 0 : s->tokens[l % s->n_tokens];
     ly->P = ly->patch ? (int64_t)ly->patch * ly->patch * f->C : f->D;
+    ly->nrot = ly->patch && f->o.rot_each ? f->D / ly->P : 1;
     if (ly->P > FLOW_MAX_ROT)
         return nota_error(NOTA_ELIMIT,
                           "flow fit: layer %d would rotate %lld values at once (a "
@@ -281,8 +289,8 @@ static nota_status make_layer(flow *f, fit_state *s, int l, uint64_t seed, flow_
         st = flow_patch_perm(f->C, f->H, f->W, ly->patch, ly->shift_y, ly->shift_x, &ly->perm);
         if (st) return st;
     }
-    ly->rot = malloc((size_t)(ly->P * ly->P) * sizeof(float));
-    ly->knots = malloc((size_t)f->D * 3 * (size_t)f->K * sizeof(float));
+    ly->rot = malloc((size_t)(ly->nrot * ly->P * ly->P) * sizeof(float));
+    ly->knots = malloc((size_t)f->D * (size_t)f->S * sizeof(float));
     ly->active = calloc((size_t)f->D, 1);
     if (!ly->rot || !ly->knots || !ly->active) {
         flow_layer_free(ly);
@@ -294,13 +302,22 @@ static nota_status make_layer(flow *f, fit_state *s, int l, uint64_t seed, flow_
      * the principal axes instead — the global decorrelation that patches
      * cannot provide (a 784-dimensional FastICA from a random start was both
      * slow and poor: 4.92 against 3.75 bits/dim after 40 layers) */
-    if (search && (f->o.rotation == ROT_PCA || ly->P > FLOW_ICA_MAX_FULL))
-        st = flow_pca_rotation(&s->t, ly->P, ly->rot);
-    else if (search)
-        st = flow_ica_rotation(&s->t, ly->P, f->o.ica_items, (int)f->o.ica_iters, seed,
-                               STREAM_ROT + (uint64_t)l, ly->rot);
-    else
-        st = nota_random_orthogonal(ly->P, seed, STREAM_ROT + (uint64_t)l, ly->rot);
+    bool pca = f->o.rotation == ROT_PCA || ly->P > FLOW_ICA_MAX_FULL;
+    /* shared: one rotation for all patches (q = -1 pools them); each: one
+     * per patch position q, from that position's own data */
+    for (int64_t k = 0; !st && k < ly->nrot; k++) {
+        int64_t q = ly->nrot == 1 ? -1 : k;
+        float *rot = ly->rot + k * ly->P * ly->P;
+        uint64_t stream = ly->nrot == 1 ? STREAM_ROT + (uint64_t)l
+                                        : STREAM_ROTQ + ((uint64_t)l << 20) + (uint64_t)k;
+        if (search && pca)
+            st = flow_pca_rotation(&s->t, ly->P, q, rot);
+        else if (search)
+            st = flow_ica_rotation(&s->t, ly->P, q, f->o.ica_items, (int)f->o.ica_iters, seed,
+                                   stream, rot);
+        else
+            st = nota_random_orthogonal(ly->P, seed, stream, rot);
+    }
     if (st) flow_layer_free(ly);
     return st;
 }
@@ -342,10 +359,13 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
     double train_ll = st ? 0 : mean_ll(&s.t, s.vtmp);
     double best = -INFINITY, vll = NAN;
     int best_n = 0, since = 0;
+    bool warned = false;
     if (!st && s.have_valid) best = mean_ll(&s.v, s.vtmp);
     fit_ctx c = {.f = f, .t = &s.t, .work = s.work, .tmp = s.tmp, .gain = s.gain};
     c.so = (spline_opts){(int)f->o.knots, (int)f->o.grid, f->o.damping, f->o.bandwidth};
-    c.thresh = f->o.min_gain * (double)f->o.knots / (double)s.t.N;
+    /* the penalty counts a spline as K parameters, a polynomial as deg + 1 */
+    double n_par = f->o.marginal == MARG_POLY ? (double)f->o.poly_deg + 1 : (double)f->o.knots;
+    c.thresh = f->o.min_gain * n_par / (double)s.t.N;
     const char *why = "max_layers reached";
     for (int l = 0; !st && l < f->o.max_layers; l++) {
         if (nota_cancelled(host)) {
@@ -358,10 +378,10 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
         }
         flow_layer ly;
         if ((st = make_layer(f, &s, l, seed, &ly))) break;
-        flow_batch_rotate(&s.t, ly.rot, ly.P, false);
+        flow_batch_rotate(&s.t, ly.rot, ly.P, ly.nrot, false);
         c.l = &ly;
         flow_parallel(s.threads, f->D, 1, fit_rows, &c);
-        flow_batch_rotate(&s.t, ly.rot, ly.P, true);
+        flow_batch_rotate(&s.t, ly.rot, ly.P, ly.nrot, true);
         int n_active = 0;
         for (int64_t r = 0; r < f->D; r++) {
             train_ll += s.gain[r];
@@ -375,12 +395,23 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
             flow_layer_free(&ly);
             break;
         }
-        if (!isfinite(train_ll) || (s.have_valid && !isfinite(vll))) {
+        if (!isfinite(train_ll)) {
             st = nota_error(NOTA_ENUMERIC,
                             "flow fit: log-likelihood is not finite at layer %d "
                             "(train %g, validation %g)",
                             l + 1, train_ll, vll);
             break;
+        }
+        /* Validation items outside a layer's training support can overflow
+         * (marginal=poly with poly_tails=extrapolate does, by design): such a
+         * layer counts as no improvement, so patience ends the fit and the
+         * model is cut back to its last finite, best layer. */
+        if (s.have_valid && !isfinite(vll) && !warned) {
+            nota_log(host, NOTA_LOG_WARN,
+                     "flow: validation log-likelihood is %g at layer %d; layers from here "
+                     "count as no improvement",
+                     vll, l + 1);
+            warned = true;
         }
         char detail[192], vtext[32] = "n/a";
         if (s.have_valid) snprintf(vtext, sizeof vtext, "%.4f", -vll / dln2);

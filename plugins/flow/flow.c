@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "poly.h"
 
 #define FLOW_VERSION 1
 #define STREAM_SAMPLE 0x53414d5000000000ull /* "SAMP" */
@@ -38,6 +39,22 @@ static const nota_option options[] = {
     {"ica_items", NOTA_VAL_INT, "4096", "items the ICA direction search looks at", 16, 100000000,
      NULL},
     {"ica_iters", NOTA_VAL_INT, "8", "FastICA fixed-point iterations per layer", 1, 1000, NULL},
+    {"patch_rotation", NOTA_VAL_STRING, "shared",
+     "patch layers: shared = one rotation for every patch of the layer; each = one per patch "
+     "position (with pca/ica: that position's own statistics)",
+     0, 0, "shared|each"},
+    {"marginal", NOTA_VAL_STRING, "spline",
+     "1-D marginal maps: spline (monotone rational-quadratic, linear tails); poly (the NOTA "
+     "poster's polynomial of degree poly_deg on the stored support bounds, certified increasing "
+     "there)",
+     0, 0, "spline|poly"},
+    {"poly_deg", NOTA_VAL_INT, "9",
+     "marginal=poly: polynomial degree (lowered per coordinate until the fit is increasing)", 1,
+     16, NULL},
+    {"poly_tails", NOTA_VAL_STRING, "linear",
+     "marginal=poly outside the support bounds: linear = tangent line at the bound (a "
+     "bijection); extrapolate = the polynomial itself, the poster's (may fold and blow up)",
+     0, 0, "linear|extrapolate"},
     {"knots", NOTA_VAL_INT, "32", "knots per marginal spline", 4, 512, NULL},
     {"grid", NOTA_VAL_INT, "1024", "grid points of each marginal's smoothed CDF", 64, 65536, NULL},
     {"damping", NOTA_VAL_FLOAT, "0.7",
@@ -68,6 +85,43 @@ static const nota_option options[] = {
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
+/* Options added after the first model files were written: a file's config
+ * without them means the defaults they had then. */
+static bool has_key(const nota_config *cfg, const char *key) {
+    for (size_t i = 0; i < nota_config_count(cfg); i++)
+        if (strcmp(nota_config_key(cfg, i), key) == 0) return true;
+    return false;
+}
+
+static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
+    const char *pr = "shared", *mg = "spline", *tl = "linear";
+    o->poly_deg = 9;
+    nota_status st = NOTA_OK;
+    if (has_key(cfg, "patch_rotation")) st = nota_config_get_string(cfg, "patch_rotation", &pr);
+    if (!st && has_key(cfg, "marginal")) st = nota_config_get_string(cfg, "marginal", &mg);
+    if (!st && has_key(cfg, "poly_deg")) st = nota_config_get_int(cfg, "poly_deg", &o->poly_deg);
+    if (!st && has_key(cfg, "poly_tails")) st = nota_config_get_string(cfg, "poly_tails", &tl);
+    if (st) return nota_error_prefix(st, "flow config: ");
+    if (strcmp(pr, "shared") == 0 || strcmp(pr, "each") == 0)
+        o->rot_each = strcmp(pr, "each") == 0;
+    else
+        return nota_error(NOTA_EINVAL, "flow config: patch_rotation '%s' (expected shared|each)",
+                          pr);
+    if (strcmp(mg, "spline") == 0 || strcmp(mg, "poly") == 0)
+        o->marginal = strcmp(mg, "poly") == 0 ? MARG_POLY : MARG_SPLINE;
+    else
+        return nota_error(NOTA_EINVAL, "flow config: marginal '%s' (expected spline|poly)", mg);
+    if (strcmp(tl, "linear") == 0 || strcmp(tl, "extrapolate") == 0)
+        o->poly_tails = strcmp(tl, "extrapolate") == 0 ? POLY_TAILS_EXTRAPOLATE : POLY_TAILS_LINEAR;
+    else
+        return nota_error(NOTA_EINVAL,
+                          "flow config: poly_tails '%s' (expected linear|extrapolate)", tl);
+    if (o->poly_deg < 1 || o->poly_deg > POLY_MAX_DEG)
+        return nota_error(NOTA_EINVAL, "flow config: poly_deg %lld (expected 1..%d)",
+                          (long long)o->poly_deg, POLY_MAX_DEG);
+    return NOTA_OK;
+}
+
 nota_status flow_opts_parse(const nota_config *cfg, flow_opts *o) {
     memset(o, 0, sizeof *o);
     const char *sched, *rot, *pre;
@@ -89,6 +143,7 @@ nota_status flow_opts_parse(const nota_config *cfg, flow_opts *o) {
     if (!st) st = nota_config_get_string(cfg, "preprocess", &pre);
     if (!st) st = nota_config_get_float(cfg, "logit_lambda", &o->logit_lambda);
     if (st) return nota_error_prefix(st, "flow config: ");
+    if ((st = parse_later_options(cfg, o))) return st;
     if (strlen(sched) >= sizeof o->schedule)
         return nota_error(NOTA_EINVAL, "flow config: schedule is %zu characters, at most %zu",
                           strlen(sched), sizeof o->schedule - 1);
@@ -222,7 +277,7 @@ static const nota_plugin descriptor = {
     .version = FLOW_VERSION,
     .family = "flow",
     .description = "rotation flow (iterative Gaussianization): random/PCA/ICA rotations, full or "
-                   "patch-wise, and monotone spline marginals; exact likelihood",
+                   "patch-wise, and monotone spline or polynomial marginals; exact likelihood",
     .caps = NOTA_CAP_FIT | NOTA_CAP_SAMPLE | NOTA_CAP_ENCODE | NOTA_CAP_DECODE | NOTA_CAP_LOG_PROB,
     .options = options,
     .n_options = N_OPTIONS,

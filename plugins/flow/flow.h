@@ -1,6 +1,7 @@
 /* The flow model's internal state, shared by the plugin's files:
  *   flow.c      descriptor, options, dispatch
- *   spline.c    marginal transforms
+ *   spline.c    marginal transforms: monotone splines (default)
+ *   poly.c      marginal transforms: the poster's polynomials
  *   layers.c    rotations (full and patch-wise) and their permutations
  *   directions.c data-driven rotations (PCA, ICA)
  *   transform.c encode / decode / log_prob on batches (D × N layout)
@@ -30,6 +31,7 @@
 
 typedef enum { ROT_RANDOM = 0, ROT_PCA = 1, ROT_ICA = 2 } flow_rotation;
 typedef enum { PRE_AUTO = 0, PRE_LOGIT = 1, PRE_NONE = 2 } flow_pre;
+typedef enum { MARG_SPLINE = 0, MARG_POLY = 1 } flow_marginal;
 
 /* Parsed options (see the option table in flow.c for meanings). */
 typedef struct flow_opts {
@@ -37,6 +39,10 @@ typedef struct flow_opts {
     int64_t full_every, search_every, ica_items, ica_iters, knots, grid, max_layers, patience;
     flow_rotation rotation;
     flow_pre preprocess;
+    flow_marginal marginal;
+    int64_t poly_deg;
+    int poly_tails;     /* poly_tails (poly.h) */
+    bool rot_each;      /* patch_rotation=each: one rotation per patch position */
     double damping, bandwidth, min_gain, time_limit, valid_fraction, logit_lambda;
 } flow_opts;
 
@@ -48,8 +54,9 @@ typedef struct flow_layer {
     int patch; /* 0 = full layer (P = D), else patch side p */
     int shift_y, shift_x;
     int64_t P;       /* rotation size */
-    float *rot;      /* P×P, y_block = rot · x_block */
-    float *knots;    /* D × 3K */
+    int64_t nrot;    /* 1 (shared by all patches), or Q: one per patch position */
+    float *rot;      /* nrot × P×P, y_block = rot · x_block */
+    float *knots;    /* D × S marginal parameters (spline knots or polynomial) */
     uint8_t *active; /* D: 0 = coordinate left unchanged */
     int64_t *perm;   /* D or NULL */
 } flow_layer;
@@ -65,6 +72,7 @@ typedef struct flow {
     float lambda;       /* logit squeeze, as stored */
     float *mu, *inv_sd; /* D: standardisation u = (y - mu) * inv_sd */
     int K;
+    int S; /* floats per coordinate's marginal: 3K (spline) or poly_deg + 3 */
     int n_layers, cap_layers;
     flow_layer *layers;
 } flow;
@@ -82,9 +90,10 @@ nota_status flow_schedule_parse(const flow *f, int *tokens, int cap, int *n);
 
 /* directions.c: rows of rot (P×P) = directions for the P-blocks of b. */
 struct flow_batch;
-nota_status flow_pca_rotation(const struct flow_batch *b, int64_t P, float *rot);
-nota_status flow_ica_rotation(const struct flow_batch *b, int64_t P, int64_t items, int iters,
-                              uint64_t seed, uint64_t stream, float *rot);
+/* q < 0: all D/P blocks pooled; q >= 0: block q only (patch position q). */
+nota_status flow_pca_rotation(const struct flow_batch *b, int64_t P, int64_t q, float *rot);
+nota_status flow_ica_rotation(const struct flow_batch *b, int64_t P, int64_t q, int64_t items,
+                              int iters, uint64_t seed, uint64_t stream, float *rot);
 
 /* transform.c — a batch held as D rows of N values in some row order. */
 typedef struct flow_batch {
@@ -104,8 +113,9 @@ void flow_batch_load(flow_batch *b, const float *x);
 void flow_batch_store(flow_batch *b, float *x);
 /* Reorder rows to `perm` (NULL = canonical). */
 void flow_batch_reorder(flow_batch *b, const int64_t *perm);
-/* y = R x on every patch (transpose: x = Rᵀ y): one GEMM on (P, Q·N). */
-void flow_batch_rotate(flow_batch *b, const float *rot, int64_t P, bool transpose);
+/* y = R x on every patch (transpose: x = Rᵀ y): one GEMM on (P, Q·N) when
+ * nrot = 1; with nrot = Q, patch q gets its own R_q (rot + q·P·P). */
+void flow_batch_rotate(flow_batch *b, const float *rot, int64_t P, int64_t nrot, bool transpose);
 /* Splines of a layer on every row; logdet accumulated when tracked. */
 void flow_batch_splines(flow_batch *b, const flow *f, const flow_layer *l, bool inverse);
 /* Per-item log N(z; 0, I) added into out (N doubles). */

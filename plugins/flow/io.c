@@ -1,8 +1,10 @@
 /* Save and load. A flow file holds the standardisation ("mu", "inv_sd", in
  * the item shape, so the data shape travels with them), "meta" = [logit,
  * lambda, knots, layers], and per layer l: "lNNNN.spec" = [patch, shift_y,
- * shift_x], "lNNNN.rot" (P, P), "lNNNN.knots" (D, 3, K), "lNNNN.active" u8
- * (D). Every value is f32 and computations use the stored values, so a
+ * shift_x], "lNNNN.rot" (P, P), or (Q, P, P) for a patch layer with one
+ * rotation per patch position, "lNNNN.knots" (D, 3, K) — or, with
+ * marginal=poly (the saved config says which), "lNNNN.poly" (D, deg + 3) —
+ * and "lNNNN.active" u8 (D). Every value is f32 and computations use the stored values, so a
  * reloaded model reproduces log_prob bit for bit. Files are untrusted:
  * every count, shape and spline is checked before use (an invalid spline
  * would make the map non-invertible, not just wrong).
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "poly.h"
 
 static nota_status put(nota_modelfile *mf, const char *name, nota_dtype dt, int ndim,
                        const int64_t *shape, const void *data) {
@@ -35,13 +38,14 @@ nota_status flow_save(const flow *f, nota_modelfile *mf) {
         const flow_layer *ly = &f->layers[l];
         char name[32];
         float spec[3] = {(float)ly->patch, (float)ly->shift_y, (float)ly->shift_x};
-        int64_t rs[2] = {ly->P, ly->P}, ks[3] = {f->D, 3, f->K};
+        int64_t rs[3] = {ly->nrot, ly->P, ly->P}, ks[3] = {f->D, 3, f->K}, ps[2] = {f->D, f->S};
+        bool each = ly->nrot > 1, poly = f->o.marginal == MARG_POLY;
         snprintf(name, sizeof name, "l%04d.spec", l);
         st = put(mf, name, NOTA_F32, 1, &three, spec);
         snprintf(name, sizeof name, "l%04d.rot", l);
-        if (!st) st = put(mf, name, NOTA_F32, 2, rs, ly->rot);
-        snprintf(name, sizeof name, "l%04d.knots", l);
-        if (!st) st = put(mf, name, NOTA_F32, 3, ks, ly->knots);
+        if (!st) st = put(mf, name, NOTA_F32, each ? 3 : 2, each ? rs : rs + 1, ly->rot);
+        snprintf(name, sizeof name, poly ? "l%04d.poly" : "l%04d.knots", l);
+        if (!st) st = put(mf, name, NOTA_F32, poly ? 2 : 3, poly ? ps : ks, ly->knots);
         snprintf(name, sizeof name, "l%04d.active", l);
         if (!st) st = put(mf, name, NOTA_U8, 1, &f->D, ly->active);
     }
@@ -105,15 +109,21 @@ static nota_status load_layer(const nota_modelfile *mf, flow *f, int l, flow_lay
             return st;
     }
     ly->P = ly->patch ? (int64_t)ly->patch * ly->patch * f->C : f->D;
-    int64_t rs[2] = {ly->P, ly->P}, ks[3] = {f->D, 3, f->K};
+    /* a patch layer's rotation tensor is (P, P) shared or (Q, P, P), one
+     * per patch position; its rank says which */
     snprintf(name, sizeof name, "l%04d.rot", l);
-    if ((st = get(mf, name, NOTA_F32, 2, rs, &rot))) return st;
-    snprintf(name, sizeof name, "l%04d.knots", l);
-    if ((st = get(mf, name, NOTA_F32, 3, ks, &kn))) return st;
+    if ((st = nota_modelfile_get_tensor(mf, name, &rot))) return st;
+    ly->nrot = ly->patch && rot->ndim == 3 ? f->D / ly->P : 1;
+    int64_t rs[3] = {ly->nrot, ly->P, ly->P}, ks[3] = {f->D, 3, f->K}, ps[2] = {f->D, f->S};
+    bool poly = f->o.marginal == MARG_POLY;
+    if ((st = get(mf, name, NOTA_F32, ly->nrot > 1 ? 3 : 2, ly->nrot > 1 ? rs : rs + 1, &rot)))
+        return st;
+    snprintf(name, sizeof name, poly ? "l%04d.poly" : "l%04d.knots", l);
+    if ((st = get(mf, name, NOTA_F32, poly ? 2 : 3, poly ? ps : ks, &kn))) return st;
     snprintf(name, sizeof name, "l%04d.active", l);
     if ((st = get(mf, name, NOTA_U8, 1, &f->D, &act))) return st;
     const float *R = nota_tensor_f32(rot);
-    for (int64_t i = 0; i < ly->P; i++) { /* cheap sanity check: unit rows */
+    for (int64_t i = 0; i < ly->nrot * ly->P; i++) { /* cheap sanity check: unit rows */
         double n2 = 0;
         for (int64_t j = 0; j < ly->P; j++)
             n2 += (double)R[i * ly->P + j] * R[i * ly->P + j];
@@ -130,7 +140,13 @@ static nota_status load_layer(const nota_modelfile *mf, flow *f, int l, flow_lay
                               "flow model: layer %d: active flag %lld is %d, "
                               "expected 0 or 1",
                               l, (long long)r, a[r]);
-        if (a[r] && (st = check_spline(nota_tensor_f32(kn) + r * 3 * f->K, f->K, l, r))) return st;
+        const float *pr = nota_tensor_f32(kn) + r * f->S;
+        if (a[r] && poly && !poly_check(pr, (int)f->o.poly_deg))
+            return nota_error(NOTA_EFORMAT,
+                              "flow model: layer %d, coordinate %lld: polynomial is not "
+                              "increasing on its support [%g, %g]",
+                              l, (long long)r, (double)pr[0], (double)pr[1]);
+        if (a[r] && !poly && (st = check_spline(pr, f->K, l, r))) return st;
     }
     ly->rot = malloc(rot->nbytes);
     ly->knots = malloc(kn->nbytes);
@@ -175,6 +191,7 @@ static nota_status load_all(const nota_modelfile *mf, flow *f) {
     f->logit = m[0] == 1.0f;
     f->lambda = m[1];
     f->K = (int)m[2];
+    f->S = f->o.marginal == MARG_POLY ? POLY_STRIDE((int)f->o.poly_deg) : 3 * f->K;
     int n = (int)m[3];
     for (int64_t r = 0; r < f->D; r++)
         if (!(nota_tensor_f32(isd)[r] > 0))

@@ -209,8 +209,9 @@ static void knot_levels(int K, double zmax, double *u) {
     }
 }
 
-int spline_fit(const float *v, int64_t n, const spline_opts *o, spline_work *w, float *kn) {
-    int K = o->knots, G = w->grid;
+int spline_cdf(const float *v, int64_t n, const spline_opts *o, spline_work *w,
+               spline_grid *g) {
+    int G = w->grid;
     double mean = 0, m2 = 0, lo = INFINITY, hi = -INFINITY;
     for (int64_t i = 0; i < n; i++) {
         mean += v[i];
@@ -226,26 +227,43 @@ int spline_fit(const float *v, int64_t n, const spline_opts *o, spline_work *w, 
      * it smooths the staircase without smearing mass across sharp edges
      * such as a dequantized pixel's bounded support. */
     double rate = 0.9 * o->bandwidth * pow((double)n, -1.0 / 3);
-    double g0 = lo - 4 * rate * sd, dx = (hi - lo + 8 * rate * sd) / (G - 1);
-    bin_counts(v, n, g0, dx, w);
-    double iqr = count_quantile(w, n, g0, dx, 0.75) - count_quantile(w, n, g0, dx, 0.25);
+    g->g0 = lo - 4 * rate * sd;
+    g->dx = (hi - lo + 8 * rate * sd) / (G - 1);
+    g->lo = lo;
+    g->hi = hi;
+    bin_counts(v, n, g->g0, g->dx, w);
+    double iqr = count_quantile(w, n, g->g0, g->dx, 0.75) - count_quantile(w, n, g->g0, g->dx, 0.25);
     double spread = iqr / 1.349 < sd && iqr > 0 ? iqr / 1.349 : sd;
-    kde_cdf(n, rate * spread, dx, w);
+    kde_cdf(n, rate * spread, g->dx, w);
+    g->zmax = norm_ppf(1 - 1.0 / ((double)n + 1));
+    if (g->zmax > 5) g->zmax = 5;
+    return 0;
+}
 
-    double zmax = norm_ppf(1 - 1.0 / ((double)n + 1));
-    if (zmax > 5) zmax = 5;
+void spline_levels(int K, double zmax, double *u) { knot_levels(K, zmax, u); }
+
+double spline_quantile(const spline_work *w, const spline_grid *g, double u, int *cursor) {
+    int G = w->grid, j = *cursor;
+    while (j < G - 2 && w->cdf[j + 1] < u)
+        j++;
+    *cursor = j;
+    double c0 = w->cdf[j], c1 = w->cdf[j + 1];
+    double f = (u - c0) / (c1 - c0);
+    if (f < 0) f = 0;
+    if (f > 1) f = 1;
+    return g->g0 + g->dx * (j + f);
+}
+
+int spline_fit(const float *v, int64_t n, const spline_opts *o, spline_work *w, float *kn) {
+    int K = o->knots;
+    spline_grid g;
+    if (spline_cdf(v, n, o, w, &g)) return 1;
     double a = o->damping, u[512];
-    knot_levels(K, zmax, u);
+    knot_levels(K, g.zmax, u);
     float *kx = kn, *ky = kn + K, *kd = kn + 2 * K;
-    int g = 0;
+    int cur = 0;
     for (int k = 0; k < K; k++) {
-        while (g < G - 2 && w->cdf[g + 1] < u[k])
-            g++;
-        double c0 = w->cdf[g], c1 = w->cdf[g + 1];
-        double f = (u[k] - c0) / (c1 - c0);
-        if (f < 0) f = 0;
-        if (f > 1) f = 1;
-        double x = g0 + dx * (g + f);
+        double x = spline_quantile(w, &g, u[k], &cur);
         kx[k] = (float)x;
         ky[k] = (float)((1 - a) * x + a * norm_ppf(u[k]));
         /* f32 rounding may tie neighbours; the spline needs strict increase */

@@ -41,6 +41,22 @@ typedef struct spline_work {
 int spline_work_init(spline_work *w, int grid); /* 0 ok, -1 out of memory */
 void spline_work_free(spline_work *w);
 
+/* The smoothed CDF of one coordinate's samples: on the grid g0 + i·dx of
+ * w->cdf; lo, hi the sample extremes; zmax the normal score of the most
+ * extreme level the sample size supports, 1 - 1/(n+1) (capped at 5). */
+typedef struct spline_grid {
+    double g0, dx, lo, hi, zmax;
+} spline_grid;
+
+/* Kernel-smoothed CDF of v[0..n) into w; 1 when v is (nearly) constant. */
+int spline_cdf(const float *v, int64_t n, const spline_opts *o, spline_work *w, spline_grid *g);
+/* K probability levels (K <= 512) whose normal scores mix a ladder even in
+ * probability with one even in score over [-zmax, zmax]. */
+void spline_levels(int K, double zmax, double *u);
+/* x with F(x) = u on the grid, for increasing u across calls (*cursor
+ * starts at 0 and carries the search position). */
+double spline_quantile(const spline_work *w, const spline_grid *g, double u, int *cursor);
+
 /* Fit coordinate samples v[0..n) (n >= 2): Gaussian KDE on a grid, knots at
  * fixed quantile levels of it, targets damped toward the identity. Writes 3K
  * floats to kn. Returns 0, or 1 when the data are (nearly) constant and no

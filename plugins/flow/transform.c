@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "poly.h"
 #include "spline.h"
 
 #define ITEM_GRAIN 512
@@ -96,9 +97,17 @@ void flow_batch_reorder(flow_batch *b, const int64_t *perm) {
     b->b = t;
 }
 
-void flow_batch_rotate(flow_batch *b, const float *rot, int64_t P, bool transpose_r) {
+void flow_batch_rotate(flow_batch *b, const float *rot, int64_t P, int64_t nrot,
+                       bool transpose_r) {
     int64_t cols = b->D / P * b->N; /* the batch as a (P, Q·N) matrix, see layers.c */
-    nota_sgemm(transpose_r, false, P, cols, P, 1.0f, rot, P, b->a, cols, 0.0f, b->b, cols);
+    if (nrot == 1) {
+        nota_sgemm(transpose_r, false, P, cols, P, 1.0f, rot, P, b->a, cols, 0.0f, b->b, cols);
+    } else {
+        /* patch q is the (P, N) submatrix at column q·N with row stride Q·N */
+        for (int64_t q = 0; q < nrot; q++)
+            nota_sgemm(transpose_r, false, P, b->N, P, 1.0f, rot + q * P * P, P, b->a + q * b->N,
+                       cols, 0.0f, b->b + q * b->N, cols);
+    }
     float *t = b->a;
     b->a = b->b;
     b->b = t;
@@ -106,21 +115,40 @@ void flow_batch_rotate(flow_batch *b, const float *rot, int64_t P, bool transpos
 
 typedef struct spl_ctx {
     flow_batch *b;
+    const flow *f;
     const flow_layer *l;
     int K;
     bool inverse;
 } spl_ctx;
 
+/* Polynomial marginals of one row (rarely used: one loop, no fast paths). */
+static void poly_row(const spl_ctx *c, const float *pc, float *row, int64_t i0, int64_t i1) {
+    int deg = (int)c->f->o.poly_deg, tails = c->f->o.poly_tails;
+    double *logdet = c->b->logdet, ld;
+    for (int64_t i = i0; i < i1; i++) {
+        double *pl = logdet ? &ld : NULL;
+        if (c->inverse) {
+            row[i] = (float)poly_inv(pc, deg, tails, row[i], pl);
+            if (logdet) logdet[i] -= ld;
+        } else {
+            row[i] = (float)poly_fwd(pc, deg, tails, row[i], pl);
+            if (logdet) logdet[i] += ld;
+        }
+    }
+}
+
 static void spl_range(void *p, int64_t i0, int64_t i1, int thread) {
     spl_ctx *c = p;
     flow_batch *b = c->b;
-    int K = c->K;
+    int K = c->K, S = c->f->S;
     for (int64_t r = 0; r < b->D; r++) {
         if (!c->l->active[r]) continue;
-        const float *kn = c->l->knots + r * 3 * K;
+        const float *kn = c->l->knots + r * S;
         float *row = b->a + r * b->N;
         double ld;
-        if (b->logdet) {
+        if (c->f->o.marginal == MARG_POLY) {
+            poly_row(c, kn, row, i0, i1);
+        } else if (b->logdet) {
             for (int64_t i = i0; i < i1; i++) {
                 if (c->inverse) {
                     row[i] = (float)spline_inv(kn, K, row[i], &ld);
@@ -141,7 +169,7 @@ static void spl_range(void *p, int64_t i0, int64_t i1, int thread) {
 }
 
 void flow_batch_splines(flow_batch *b, const flow *f, const flow_layer *l, bool inverse) {
-    spl_ctx c = {b, l, f->K, inverse};
+    spl_ctx c = {b, f, l, f->K, inverse};
     flow_parallel(b->threads, b->N, ITEM_GRAIN, spl_range, &c);
 }
 
@@ -237,17 +265,17 @@ void flow_pre_inv(const flow *f, flow_batch *b) {
  * layers keep their spatial meaning after any number of full layers. */
 void flow_layer_fwd(const flow *f, const flow_layer *l, flow_batch *b) {
     flow_batch_reorder(b, l->perm);
-    flow_batch_rotate(b, l->rot, l->P, false);
+    flow_batch_rotate(b, l->rot, l->P, l->nrot, false);
     flow_batch_splines(b, f, l, false);
-    flow_batch_rotate(b, l->rot, l->P, true);
+    flow_batch_rotate(b, l->rot, l->P, l->nrot, true);
 }
 
 /* x = Rᵀ S⁻¹(R y) */
 void flow_layer_inv(const flow *f, const flow_layer *l, flow_batch *b) {
     flow_batch_reorder(b, l->perm);
-    flow_batch_rotate(b, l->rot, l->P, false);
+    flow_batch_rotate(b, l->rot, l->P, l->nrot, false);
     flow_batch_splines(b, f, l, true);
-    flow_batch_rotate(b, l->rot, l->P, true);
+    flow_batch_rotate(b, l->rot, l->P, l->nrot, true);
 }
 
 nota_status flow_check_items(const flow *f, const nota_tensor *x, const char *what) {

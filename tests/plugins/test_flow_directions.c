@@ -9,6 +9,7 @@
 
 #include "../../plugins/flow/directions.c"
 #include "../../plugins/flow/parallel.c"
+#include "../../plugins/flow/poly.c"
 #include "../../plugins/flow/spline.c"
 #include "../../plugins/flow/transform.c"
 
@@ -53,7 +54,7 @@ static void assert_unmixes(const float *W, double deg, double tol) {
 Test(flow_directions, ica_unmixes_rotated_uniform_sources) {
     flow_batch b = mixed(30, true, 1, 1);
     float W[4];
-    cr_assert_eq(flow_ica_rotation(&b, 2, N, 50, 7, 1, W), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(flow_ica_rotation(&b, 2, -1, N, 50, 7, 1, W), NOTA_OK, "%s", nota_last_error());
     assert_unmixes(W, 30, 0.03);
     flow_batch_free(&b);
 }
@@ -61,7 +62,7 @@ Test(flow_directions, ica_unmixes_rotated_uniform_sources) {
 Test(flow_directions, pca_finds_the_principal_axes) {
     flow_batch b = mixed(-50, false, 2, 0.5);
     float W[4];
-    cr_assert_eq(flow_pca_rotation(&b, 2, W), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(flow_pca_rotation(&b, 2, -1, W), NOTA_OK, "%s", nota_last_error());
     assert_unmixes(W, -50, 0.02);
     flow_batch_free(&b);
 }

@@ -1,0 +1,367 @@
+/* flow plugin variants: polynomial marginals (marginal=poly, both
+ * poly_tails) and patch layers with one rotation per patch position
+ * (patch_rotation=each, random/pca/ica). For each: decode ∘ encode = id,
+ * log_prob = log N(z) + log|det J| with J by central differences, save →
+ * load bit for bit; extrapolating polynomials agree with linear tails on
+ * the training items and differ beyond the support, and a fit whose
+ * validation items overflow stops cleanly at its last finite layer; exact
+ * refusals of bad options and of a non-monotone polynomial in a file. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plugin_util.h"
+
+/* 3-D vectors with a curved, skewed dependence. */
+static nota_tensor *curved(int64_t n, uint64_t seed) {
+    nota_tensor *t;
+    cr_assert_eq(nota_tensor_new_2d(n, 3, &t), NOTA_OK);
+    float *e = malloc((size_t)n * 3 * sizeof *e);
+    nota_rng_fill_normal(seed, 3, e, (size_t)n * 3);
+    float *x = nota_tensor_f32(t);
+    for (int64_t i = 0; i < n; i++) {
+        float a = e[3 * i], b = e[3 * i + 1], c = e[3 * i + 2];
+        x[3 * i] = 2 * a;
+        x[3 * i + 1] = a * a + 0.3f * b;
+        x[3 * i + 2] = expf(0.5f * c) + 0.2f * a;
+    }
+    free(e);
+    return t;
+}
+
+/* n images 1×8×8 in [20, 236]: a random blob on a gradient, plus noise. */
+static nota_tensor *images(int64_t n, uint64_t seed) {
+    int64_t shape[4] = {n, 1, 8, 8};
+    nota_tensor *t;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 4, shape, &t), NOTA_OK);
+    float *u = malloc((size_t)n * 67 * sizeof *u);
+    nota_rng_fill_uniform(seed, 4, u, (size_t)n * 67);
+    float *x = nota_tensor_f32(t);
+    for (int64_t i = 0; i < n; i++) {
+        float cy = 8 * u[i * 67], cx = 8 * u[i * 67 + 1], amp = 150 * u[i * 67 + 2];
+        for (int p = 0; p < 64; p++) {
+            float y = (float)(p / 8), xx = (float)(p % 8);
+            float v = 30 + 5 * xx + amp * expf(-((y - cy) * (y - cy) + (xx - cx) * (xx - cx)) / 6);
+            x[i * 64 + p] = fminf(236, v + 10 * u[i * 67 + 3 + p]);
+        }
+    }
+    free(u);
+    return t;
+}
+
+static void assert_roundtrip(const nota_plugin *p, nota_model *m, const nota_tensor *x,
+                             const nota_host *h) {
+    nota_tensor *z, *y;
+    cr_assert_eq(p->encode(m, x, h, &z), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(p->decode(m, z, h, &y), NOTA_OK, "%s", nota_last_error());
+    double scale = 0;
+    for (size_t i = 0; i < nota_tensor_numel(x); i++)
+        scale = fmax(scale, fabs(nota_tensor_f32(x)[i]));
+    for (size_t i = 0; i < nota_tensor_numel(x); i++)
+        cr_assert_float_eq(nota_tensor_f32(x)[i], nota_tensor_f32(y)[i], 1e-4 * scale,
+                           "element %zu: %g vs %g", i, nota_tensor_f32(x)[i],
+                           nota_tensor_f32(y)[i]);
+    nota_tensor_free(z);
+    nota_tensor_free(y);
+}
+
+/* log|det A| (n×n, double, partial pivoting; A destroyed). */
+static double logabsdet(double *a, int n) {
+    double s = 0;
+    for (int c = 0; c < n; c++) {
+        int p = c;
+        for (int r = c + 1; r < n; r++)
+            if (fabs(a[r * n + c]) > fabs(a[p * n + c])) p = r;
+        for (int k = 0; p != c && k < n; k++) {
+            double t = a[c * n + k];
+            a[c * n + k] = a[p * n + k];
+            a[p * n + k] = t;
+        }
+        s += log(fabs(a[c * n + c]));
+        for (int r = c + 1; r < n; r++) {
+            double f = a[r * n + c] / a[c * n + c];
+            for (int k = c; k < n; k++)
+                a[r * n + k] -= f * a[c * n + k];
+        }
+    }
+    return s;
+}
+
+/* Item `it` of x: log_prob vs log N(z) + log|det J|, J by central
+ * differences of encode with step hstep. */
+static void assert_jacobian(const nota_plugin *p, nota_model *m, const nota_tensor *x, int items,
+                            double hstep, double tol, const nota_host *h) {
+    int64_t D = (int64_t)nota_tensor_row_size(x), shape[NOTA_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    shape[0] = 2 * D + 1;
+    nota_tensor *xp, *z, *lp;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, x->ndim, shape, &xp), NOTA_OK);
+    double *J = malloc((size_t)(D * D) * sizeof *J);
+    for (int it = 0; it < items; it++) {
+        float *v = nota_tensor_f32(xp);
+        for (int64_t k = 0; k < 2 * D + 1; k++) {
+            memcpy(v + k * D, nota_tensor_f32(x) + it * D, (size_t)D * sizeof(float));
+            if (k < 2 * D) v[k * D + k / 2] += (float)(k % 2 ? -hstep : hstep);
+        }
+        cr_assert_eq(p->encode(m, xp, h, &z), NOTA_OK, "%s", nota_last_error());
+        cr_assert_eq(p->log_prob(m, xp, h, &lp), NOTA_OK, "%s", nota_last_error());
+        const float *zb = nota_tensor_f32(z);
+        for (int64_t j = 0; j < D; j++) {
+            double hh = (double)v[2 * j * D + j] - v[(2 * j + 1) * D + j];
+            for (int64_t i = 0; i < D; i++)
+                J[i * D + j] = ((double)zb[2 * j * D + i] - zb[(2 * j + 1) * D + i]) / hh;
+        }
+        double lnz = 0;
+        for (int64_t i = 0; i < D; i++)
+            lnz += -0.5 * (double)zb[2 * D * D + i] * zb[2 * D * D + i] - 0.5 * log(2 * M_PI);
+        double ref = lnz + logabsdet(J, (int)D), got = nota_tensor_f32(lp)[2 * D];
+        cr_assert_float_eq(got, ref, tol * (1 + fabs(ref)), "item %d: %.6f vs %.6f", it, got, ref);
+        nota_tensor_free(z);
+        nota_tensor_free(lp);
+    }
+    free(J);
+    nota_tensor_free(xp);
+}
+
+/* Save to disk, load, compare log_prob and samples bit for bit; returns
+ * the reloaded model's file (caller frees). */
+static nota_modelfile *assert_save_load_exact(const nota_plugin *p, nota_model *m,
+                                              const nota_tensor *x, const nota_host *h) {
+    nota_modelfile *mf, *back;
+    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
+    cr_assert_eq(p->save(m, mf), NOTA_OK, "%s", nota_last_error());
+    char path[] = "/tmp/nota_flowv_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(nota_modelfile_save(mf, path), NOTA_OK, "%s", nota_last_error());
+    nota_modelfile_free(mf);
+    cr_assert_eq(nota_modelfile_load(path, NULL, &back), NOTA_OK, "%s", nota_last_error());
+    unlink(path);
+    nota_model *m2;
+    cr_assert_eq(p->load(back, h, &m2), NOTA_OK, "%s", nota_last_error());
+    nota_tensor *a, *b, *s1, *s2;
+    cr_assert_eq(p->log_prob(m, x, h, &a), NOTA_OK);
+    cr_assert_eq(p->log_prob(m2, x, h, &b), NOTA_OK);
+    cr_assert_eq(memcmp(a->data, b->data, a->nbytes), 0);
+    cr_assert_eq(p->sample(m, 10, 0.8, h, &s1), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(p->sample(m2, 10, 0.8, h, &s2), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(memcmp(s1->data, s2->data, s1->nbytes), 0);
+    nota_tensor_free(a);
+    nota_tensor_free(b);
+    nota_tensor_free(s1);
+    nota_tensor_free(s2);
+    p->destroy(m2);
+    return back;
+}
+
+Test(flow_variants, poly_vectors_invert_match_the_jacobian_and_reload_exactly) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(1);
+    const char *sets[] = {"max_layers=8", "valid_fraction=0", "marginal=poly", "poly_deg=7"};
+    nota_model *m = test_create(p, sets, 4, &h);
+    nota_tensor *x = curved(3000, 2);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    assert_roundtrip(p, m, x, &h);
+    assert_jacobian(p, m, x, 20, 1e-3, 2e-3, &h);
+    nota_modelfile *back = assert_save_load_exact(p, m, x, &h);
+    const nota_tensor *t;
+    cr_assert_eq(nota_modelfile_get_tensor(back, "l0000.poly", &t), NOTA_OK);
+    cr_assert(t->ndim == 2 && t->shape[0] == 3 && t->shape[1] == 10);
+    nota_modelfile_free(back);
+    nota_tensor_free(x);
+    p->destroy(m);
+}
+
+Test(flow_variants, poly_images_invert_and_match_the_jacobian) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(3);
+    const char *sets[] = {"max_layers=6", "valid_fraction=0", "full_every=3", "marginal=poly"};
+    nota_model *m = test_create(p, sets, 4, &h);
+    nota_tensor *x = images(1500, 5);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    assert_roundtrip(p, m, x, &h);
+    assert_jacobian(p, m, x, 3, 0.05, 2e-3, &h);
+    nota_tensor_free(x);
+    p->destroy(m);
+}
+
+static double mean_lp(const nota_plugin *p, nota_model *m, const nota_tensor *x,
+                      const nota_host *h, nota_tensor **keep) {
+    nota_tensor *lp;
+    cr_assert_eq(p->log_prob(m, x, h, &lp), NOTA_OK, "%s", nota_last_error());
+    double s = 0;
+    for (int64_t i = 0; i < lp->shape[0]; i++)
+        s += nota_tensor_f32(lp)[i];
+    s /= (double)lp->shape[0];
+    if (keep)
+        *keep = lp;
+    else
+        nota_tensor_free(lp);
+    return s;
+}
+
+Test(flow_variants, extrapolation_matches_linear_tails_inside_the_support_only) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(6);
+    const char *lin[] = {"max_layers=6", "valid_fraction=0", "marginal=poly"};
+    const char *ext[] = {"max_layers=6", "valid_fraction=0", "marginal=poly",
+                         "poly_tails=extrapolate"};
+    nota_model *a = test_create(p, lin, 3, &h), *b = test_create(p, ext, 4, &h);
+    nota_tensor *x = curved(2000, 7), *far, *la, *lb;
+    cr_assert_eq(p->fit(a, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(p->fit(b, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    /* every training item lies inside every layer's support */
+    mean_lp(p, a, x, &h, &la);
+    mean_lp(p, b, x, &h, &lb);
+    cr_assert_eq(memcmp(la->data, lb->data, la->nbytes), 0);
+    nota_tensor_free(la);
+    nota_tensor_free(lb);
+    /* half as far again as the data: the maps part ways */
+    cr_assert_eq(nota_tensor_clone(x, &far), NOTA_OK);
+    for (size_t i = 0; i < nota_tensor_numel(far); i++)
+        nota_tensor_f32(far)[i] *= 1.5f;
+    nota_tensor *za, *zb;
+    cr_assert_eq(p->encode(a, far, &h, &za), NOTA_OK);
+    cr_assert_eq(p->encode(b, far, &h, &zb), NOTA_OK);
+    cr_assert_neq(memcmp(za->data, zb->data, za->nbytes), 0);
+    assert_roundtrip(p, a, far, &h); /* linear tails: a bijection everywhere */
+    nota_tensor_free(za);
+    nota_tensor_free(zb);
+    nota_tensor_free(far);
+    nota_tensor_free(x);
+    p->destroy(a);
+    p->destroy(b);
+}
+
+Test(flow_variants, overflowing_validation_ends_the_fit_at_its_last_finite_layer) {
+    /* measured: on 10,000 moons points (9,000 fitted) degree-9
+     * extrapolation sends validation items to ±inf by layer 10 */
+    nota_dataset *ds;
+    nota_data_filter f = {-1, 10000};
+    cr_assert_eq(nota_dataset_open("toy:moons", &f, &ds), NOTA_OK, "%s", nota_last_error());
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(0);
+    const char *sets[] = {"marginal=poly", "poly_tails=extrapolate", "patience=5"};
+    nota_model *m = test_create(p, sets, 3, &h);
+    cr_assert_eq(p->fit(m, ds->x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    nota_modelfile *mf;
+    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
+    cr_assert_eq(p->save(m, mf), NOTA_OK);
+    const nota_tensor *meta;
+    cr_assert_eq(nota_modelfile_get_tensor(mf, "meta", &meta), NOTA_OK);
+    float kept = nota_tensor_f32(meta)[3];
+    cr_assert(kept >= 1 && kept < 20, "kept %g layers", (double)kept);
+    double ll = mean_lp(p, m, ds->x, &h, NULL);
+    cr_assert(isfinite(ll), "training log-likelihood %g", ll);
+    nota_modelfile_free(mf);
+    nota_dataset_free(ds);
+    p->destroy(m);
+}
+
+/* patch_rotation=each with each kind of direction on 8×8 images. */
+static void each_case(const char *rotation) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(4);
+    char rot[64];
+    snprintf(rot, sizeof rot, "rotation=%s", rotation);
+    const char *sets[] = {"max_layers=5",  "valid_fraction=0", "schedule=4,2",
+                          "full_every=4",  "patch_rotation=each", rot,
+                          "ica_items=512", "search_every=1"};
+    nota_model *m = test_create(p, sets, 8, &h);
+    nota_tensor *x = images(1200, 9);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    assert_roundtrip(p, m, x, &h);
+    assert_jacobian(p, m, x, 3, 0.05, 2e-3, &h);
+    nota_modelfile *back = assert_save_load_exact(p, m, x, &h);
+    /* layer 2 is a 4×4 layer: 4 positions of 16×16 rotations, all different */
+    const nota_tensor *t;
+    cr_assert_eq(nota_modelfile_get_tensor(back, "l0002.rot", &t), NOTA_OK);
+    cr_assert(t->ndim == 3 && t->shape[0] == 4 && t->shape[1] == 16 && t->shape[2] == 16);
+    const float *r = nota_tensor_f32(t);
+    for (int q = 1; q < 4; q++)
+        cr_assert_neq(memcmp(r, r + q * 256, 256 * sizeof(float)), 0, "position %d", q);
+    cr_assert_eq(nota_modelfile_get_tensor(back, "l0001.rot", &t), NOTA_OK); /* 2×2 */
+    cr_assert(t->ndim == 3 && t->shape[0] == 16 && t->shape[1] == 4);
+    cr_assert_eq(nota_modelfile_get_tensor(back, "l0000.rot", &t), NOTA_OK);
+    cr_assert(t->ndim == 2 && t->shape[0] == 64, "full layers keep one rotation");
+    nota_modelfile_free(back);
+    nota_tensor_free(x);
+    p->destroy(m);
+}
+
+Test(flow_variants, rotation_per_patch_position_random) { each_case("random"); }
+Test(flow_variants, rotation_per_patch_position_pca) { each_case("pca"); }
+Test(flow_variants, rotation_per_patch_position_ica) { each_case("ica"); }
+
+/* create() from a config as a model file would carry it (no option-table
+ * parsing): the plugin's own checks answer. */
+static void assert_config_refused(const char *key, const char *value, int64_t ivalue,
+                                  const char *msg) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_config *cfg;
+    cr_assert_eq(nota_config_from_options(p->options, p->n_options, NULL, 0, &cfg), NOTA_OK);
+    if (value)
+        cr_assert_eq(nota_config_set_string(cfg, key, value), NOTA_OK);
+    else
+        cr_assert_eq(nota_config_set_int(cfg, key, ivalue), NOTA_OK);
+    nota_host h = test_host(1);
+    nota_model *m = NULL;
+    cr_assert_eq(p->create(cfg, &h, &m), NOTA_EINVAL);
+    cr_assert_null(m);
+    cr_assert_str_eq(nota_last_error(), msg);
+    nota_config_free(cfg);
+}
+
+Test(flow_variants, bad_options_are_refused_with_exact_messages) {
+    assert_config_refused("marginal", "kde", 0,
+                          "flow config: marginal 'kde' (expected spline|poly)");
+    assert_config_refused("poly_tails", "clamp", 0,
+                          "flow config: poly_tails 'clamp' (expected linear|extrapolate)");
+    assert_config_refused("patch_rotation", "some", 0,
+                          "flow config: patch_rotation 'some' (expected shared|each)");
+    assert_config_refused("poly_deg", NULL, 17, "flow config: poly_deg 17 (expected 1..16)");
+    assert_config_refused("poly_deg", NULL, 0, "flow config: poly_deg 0 (expected 1..16)");
+}
+
+Test(flow_variants, load_refuses_a_polynomial_that_is_not_increasing) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(1);
+    const char *sets[] = {"max_layers=1", "valid_fraction=0", "marginal=poly", "poly_deg=3"};
+    nota_model *m = test_create(p, sets, 4, &h);
+    nota_tensor *x = curved(2000, 4);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    nota_modelfile *mf, *bad;
+    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
+    cr_assert_eq(p->save(m, mf), NOTA_OK);
+    cr_assert_eq(nota_modelfile_new("flow", p->version, &bad), NOTA_OK);
+    cr_assert_eq(nota_modelfile_set_config(bad, nota_modelfile_config(mf)), NOTA_OK);
+    for (size_t i = 0; i < nota_modelfile_tensor_count(mf); i++) {
+        const char *name = nota_modelfile_tensor_name(mf, i);
+        const nota_tensor *t;
+        cr_assert_eq(nota_modelfile_get_tensor(mf, name, &t), NOTA_OK);
+        nota_tensor *c;
+        cr_assert_eq(nota_tensor_clone(t, &c), NOTA_OK);
+        if (strcmp(name, "l0000.poly") == 0) { /* coordinate 1: support [-1, 1], p = -t */
+            float *r = nota_tensor_f32(c) + 6;
+            r[0] = -1;
+            r[1] = 1;
+            r[2] = 0;
+            r[3] = -1;
+            r[4] = r[5] = 0;
+        }
+        if (strcmp(name, "l0000.active") == 0) cr_assert_eq(nota_tensor_u8(c)[1], 1);
+        cr_assert_eq(nota_modelfile_add_tensor(bad, name, c), NOTA_OK);
+        nota_tensor_free(c);
+    }
+    nota_model *m2 = NULL;
+    cr_assert_eq(p->load(bad, &h, &m2), NOTA_EFORMAT);
+    cr_assert_null(m2);
+    cr_assert_str_eq(nota_last_error(), "flow model: layer 0, coordinate 1: polynomial is not "
+                                        "increasing on its support [-1, 1]");
+    nota_modelfile_free(mf);
+    nota_modelfile_free(bad);
+    nota_tensor_free(x);
+    p->destroy(m);
+}
