@@ -59,15 +59,14 @@ static inline float fast_tanh(float x) {
            (135135.0f + x2 * (62370.0f + x2 * (3150.0f + x2 * 28.0f)));
 }
 
-/* W ← (W Wᵀ)^{-1/2} W in double; s, e, t are P×P scratch, lam P. */
-static nota_status sym_orth(int64_t P, double *W, double *s, double *t, double *lam) {
+nota_status flow_sym_orth(int64_t P, double *W, double *s, double *t, double *lam) {
     nota_dgemm(false, true, P, P, P, 1.0, W, P, W, P, 0.0, s, P);
     nota_status st = nota_syev_desc(P, s, lam);
     if (st) return st;
     for (int64_t i = 0; i < P; i++)
         if (!(lam[i] > 1e-300))
             return nota_error(NOTA_ENUMERIC,
-                              "flow fit: ICA directions collapsed (eigenvalue "
+                              "flow fit: direction search collapsed (eigenvalue "
                               "%g)",
                               lam[i]);
     /* t = E diag(λ^-1/2) Eᵀ, then W = t W (s holds E as columns) */
@@ -126,7 +125,7 @@ nota_status flow_ica_rotation(const flow_batch *b, int64_t P, int64_t q, int64_t
                 s[i * P + j] = Gf[i * P + j] - gp[i] * W[i * P + j];
         memcpy(prev, W, pp * sizeof *prev);
         memcpy(W, s, pp * sizeof *W);
-        if ((st = sym_orth(P, W, s, t, lam))) goto done;
+        if ((st = flow_sym_orth(P, W, s, t, lam))) goto done;
         for (int64_t i = 0; i < P; i++) { /* 1 − |<w_new, w_old>| per direction */
             double d = 0;
             for (int64_t j = 0; j < P; j++)

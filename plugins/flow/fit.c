@@ -312,6 +312,9 @@ static nota_status make_layer(flow *f, fit_state *s, int l, uint64_t seed, flow_
                                         : STREAM_ROTQ + ((uint64_t)l << 20) + (uint64_t)k;
         if (search && pca)
             st = flow_pca_rotation(&s->t, ly->P, q, rot);
+        else if (search && f->o.rotation == ROT_SWD)
+            st = flow_swd_rotation(&s->t, ly->P, q, f->o.swd_cols, (int)f->o.ica_iters, seed,
+                                   stream, rot);
         else if (search)
             st = flow_ica_rotation(&s->t, ly->P, q, f->o.ica_items, (int)f->o.ica_iters, seed,
                                    stream, rot);

@@ -30,15 +30,21 @@ static const nota_option options[] = {
      "directions: random (Haar rotations, the poster's); pca (every search_every-th layer uses "
      "the principal axes of the current data, of the patches or of the whole item); ica (those "
      "layers use the least Gaussian directions, by orthogonal FastICA — full layers of more "
-     "than 64 values PCA)",
-     0, 0, "random|pca|ica"},
+     "than 64 values PCA); swd (those layers use the directions farthest from N(0,1) in "
+     "Wasserstein-2 distance, SINF's max-sliced Wasserstein — full layers of more than 64 "
+     "values PCA)",
+     0, 0, "random|pca|ica|swd"},
     {"search_every", NOTA_VAL_INT, "1",
      "with rotation=pca|ica: layers 0, K, 2K, ... use the data-driven directions, the others "
      "random ones",
      1, 100000, NULL},
     {"ica_items", NOTA_VAL_INT, "4096", "items the ICA direction search looks at", 16, 100000000,
      NULL},
-    {"ica_iters", NOTA_VAL_INT, "8", "FastICA fixed-point iterations per layer", 1, 1000, NULL},
+    {"ica_iters", NOTA_VAL_INT, "8",
+     "FastICA fixed-point iterations (rotation=swd: gradient steps) per layer", 1, 1000, NULL},
+    {"swd_cols", NOTA_VAL_INT, "16384",
+     "rotation=swd: projected values each direction search sorts (spread over the patches)", 256,
+     100000000, NULL},
     {"patch_rotation", NOTA_VAL_STRING, "shared",
      "patch layers: shared = one rotation for every patch of the layer; each = one per patch "
      "position (with pca/ica: that position's own statistics)",
@@ -96,12 +102,17 @@ static bool has_key(const nota_config *cfg, const char *key) {
 static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
     const char *pr = "shared", *mg = "spline", *tl = "linear";
     o->poly_deg = 9;
+    o->swd_cols = 16384;
     nota_status st = NOTA_OK;
+    if (has_key(cfg, "swd_cols")) st = nota_config_get_int(cfg, "swd_cols", &o->swd_cols);
     if (has_key(cfg, "patch_rotation")) st = nota_config_get_string(cfg, "patch_rotation", &pr);
     if (!st && has_key(cfg, "marginal")) st = nota_config_get_string(cfg, "marginal", &mg);
     if (!st && has_key(cfg, "poly_deg")) st = nota_config_get_int(cfg, "poly_deg", &o->poly_deg);
     if (!st && has_key(cfg, "poly_tails")) st = nota_config_get_string(cfg, "poly_tails", &tl);
     if (st) return nota_error_prefix(st, "flow config: ");
+    if (o->swd_cols < 256 || o->swd_cols > 100000000)
+        return nota_error(NOTA_EINVAL, "flow config: swd_cols %lld (expected 256..100000000)",
+                          (long long)o->swd_cols);
     if (strcmp(pr, "shared") == 0 || strcmp(pr, "each") == 0)
         o->rot_each = strcmp(pr, "each") == 0;
     else
@@ -154,8 +165,11 @@ nota_status flow_opts_parse(const nota_config *cfg, flow_opts *o) {
         o->rotation = ROT_PCA;
     else if (strcmp(rot, "ica") == 0)
         o->rotation = ROT_ICA;
+    else if (strcmp(rot, "swd") == 0)
+        o->rotation = ROT_SWD;
     else
-        return nota_error(NOTA_EINVAL, "flow config: rotation '%s' (expected random|pca|ica)", rot);
+        return nota_error(NOTA_EINVAL, "flow config: rotation '%s' (expected random|pca|ica|swd)",
+                          rot);
     if (strcmp(pre, "auto") == 0)
         o->preprocess = PRE_AUTO;
     else if (strcmp(pre, "logit") == 0)

@@ -4,6 +4,7 @@
  *   poly.c      marginal transforms: the poster's polynomials
  *   layers.c    rotations (full and patch-wise) and their permutations
  *   directions.c data-driven rotations (PCA, ICA)
+ *   swd.c       data-driven rotations (max-sliced Wasserstein)
  *   transform.c encode / decode / log_prob on batches (D × N layout)
  *   fit.c       greedy layer-by-layer fitting
  *   io.c        save / load
@@ -27,9 +28,9 @@
 #define FLOW_MAX_LAYERS 4096
 #define FLOW_MAX_DIM 65536
 #define FLOW_MAX_ROT 4096    /* largest rotation (P×P floats, 64 MB) */
-#define FLOW_ICA_MAX_FULL 64 /* rotation=ica: larger full layers use PCA */
+#define FLOW_ICA_MAX_FULL 64 /* rotation=ica|swd: larger full layers use PCA */
 
-typedef enum { ROT_RANDOM = 0, ROT_PCA = 1, ROT_ICA = 2 } flow_rotation;
+typedef enum { ROT_RANDOM = 0, ROT_PCA = 1, ROT_ICA = 2, ROT_SWD = 3 } flow_rotation;
 typedef enum { PRE_AUTO = 0, PRE_LOGIT = 1, PRE_NONE = 2 } flow_pre;
 typedef enum { MARG_SPLINE = 0, MARG_POLY = 1 } flow_marginal;
 
@@ -40,7 +41,7 @@ typedef struct flow_opts {
     flow_rotation rotation;
     flow_pre preprocess;
     flow_marginal marginal;
-    int64_t poly_deg;
+    int64_t poly_deg, swd_cols;
     int poly_tails;     /* poly_tails (poly.h) */
     bool rot_each;      /* patch_rotation=each: one rotation per patch position */
     double damping, bandwidth, min_gain, time_limit, valid_fraction, logit_lambda;
@@ -94,6 +95,12 @@ struct flow_batch;
 nota_status flow_pca_rotation(const struct flow_batch *b, int64_t P, int64_t q, float *rot);
 nota_status flow_ica_rotation(const struct flow_batch *b, int64_t P, int64_t q, int64_t items,
                               int iters, uint64_t seed, uint64_t stream, float *rot);
+/* swd.c: max-sliced-Wasserstein directions (SINF), on at most `cols`
+ * columns (the first cols/blocks items of each block used). */
+nota_status flow_swd_rotation(const struct flow_batch *b, int64_t P, int64_t q, int64_t cols,
+                              int iters, uint64_t seed, uint64_t stream, float *rot);
+/* W ← (W Wᵀ)^{-1/2} W in double (P×P); s, t P×P scratch, lam P + P×P. */
+nota_status flow_sym_orth(int64_t P, double *W, double *s, double *t, double *lam);
 
 /* transform.c — a batch held as D rows of N values in some row order. */
 typedef struct flow_batch {

@@ -1,6 +1,8 @@
 /* flow direction search: PCA recovers the principal axes, and orthogonal
- * FastICA recovers the unmixing rotation of independent non-Gaussian
- * sources (up to order and sign), returning an orthogonal matrix. The
+ * FastICA and the max-sliced-Wasserstein search recover the unmixing
+ * rotation of independent non-Gaussian sources (up to order and sign),
+ * returning an orthogonal matrix; asked for one patch position, each looks
+ * at that position's rows only. The
  * plugin's sources are compiled in directly (they are internal to the .so). */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -11,6 +13,7 @@
 #include "../../plugins/flow/parallel.c"
 #include "../../plugins/flow/poly.c"
 #include "../../plugins/flow/spline.c"
+#include "../../plugins/flow/swd.c"
 #include "../../plugins/flow/transform.c"
 
 #define N 20000
@@ -64,5 +67,37 @@ Test(flow_directions, pca_finds_the_principal_axes) {
     float W[4];
     cr_assert_eq(flow_pca_rotation(&b, 2, -1, W), NOTA_OK, "%s", nota_last_error());
     assert_unmixes(W, -50, 0.02);
+    flow_batch_free(&b);
+}
+
+Test(flow_directions, swd_unmixes_rotated_uniform_sources) {
+    flow_batch b = mixed(30, true, 1, 1);
+    float W[4];
+    cr_assert_eq(flow_swd_rotation(&b, 2, -1, 16384, 30, 7, 1, W), NOTA_OK, "%s",
+                 nota_last_error());
+    assert_unmixes(W, 30, 0.03);
+    flow_batch_free(&b);
+}
+
+/* D = 4 rows as Q = 2 blocks of P = 2 (row i·Q + q = element i of block q):
+ * block 0 uniform sources rotated by 30°, block 1 anisotropic Gaussian
+ * rotated by -50°. */
+Test(flow_directions, one_position_uses_its_own_rows) {
+    flow_batch u = mixed(30, true, 1, 1), g = mixed(-50, false, 2, 0.5), b;
+    cr_assert_eq(flow_batch_new(4, N, false, 1, &b), NOTA_OK);
+    memcpy(b.a + 0 * N, u.a, N * sizeof(float));
+    memcpy(b.a + 2 * N, u.a + N, N * sizeof(float));
+    memcpy(b.a + 1 * N, g.a, N * sizeof(float));
+    memcpy(b.a + 3 * N, g.a + N, N * sizeof(float));
+    float W[4];
+    cr_assert_eq(flow_pca_rotation(&b, 2, 1, W), NOTA_OK, "%s", nota_last_error());
+    assert_unmixes(W, -50, 0.02);
+    cr_assert_eq(flow_ica_rotation(&b, 2, 0, N, 50, 7, 1, W), NOTA_OK, "%s", nota_last_error());
+    assert_unmixes(W, 30, 0.03);
+    cr_assert_eq(flow_swd_rotation(&b, 2, 0, 16384, 30, 7, 1, W), NOTA_OK, "%s",
+                 nota_last_error());
+    assert_unmixes(W, 30, 0.03);
+    flow_batch_free(&u);
+    flow_batch_free(&g);
     flow_batch_free(&b);
 }

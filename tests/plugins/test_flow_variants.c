@@ -1,6 +1,7 @@
 /* flow plugin variants: polynomial marginals (marginal=poly, both
  * poly_tails) and patch layers with one rotation per patch position
- * (patch_rotation=each, random/pca/ica). For each: decode ∘ encode = id,
+ * (patch_rotation=each, random/pca/ica/swd), and max-sliced-Wasserstein
+ * directions (rotation=swd). For each: decode ∘ encode = id,
  * log_prob = log N(z) + log|det J| with J by central differences, save →
  * load bit for bit; extrapolating polynomials agree with linear tails on
  * the training items and differ beyond the support, and a fit whose
@@ -294,6 +295,21 @@ static void each_case(const char *rotation) {
 Test(flow_variants, rotation_per_patch_position_random) { each_case("random"); }
 Test(flow_variants, rotation_per_patch_position_pca) { each_case("pca"); }
 Test(flow_variants, rotation_per_patch_position_ica) { each_case("ica"); }
+Test(flow_variants, rotation_per_patch_position_swd) { each_case("swd"); }
+
+Test(flow_variants, swd_directions_invert_and_match_the_jacobian) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(3);
+    const char *sets[] = {"max_layers=6", "valid_fraction=0", "full_every=3", "rotation=swd",
+                          "swd_cols=2048"};
+    nota_model *m = test_create(p, sets, 5, &h);
+    nota_tensor *x = images(1500, 5);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    assert_roundtrip(p, m, x, &h);
+    assert_jacobian(p, m, x, 3, 0.05, 2e-3, &h);
+    nota_tensor_free(x);
+    p->destroy(m);
+}
 
 /* create() from a config as a model file would carry it (no option-table
  * parsing): the plugin's own checks answer. */
@@ -323,6 +339,9 @@ Test(flow_variants, bad_options_are_refused_with_exact_messages) {
                           "flow config: patch_rotation 'some' (expected shared|each)");
     assert_config_refused("poly_deg", NULL, 17, "flow config: poly_deg 17 (expected 1..16)");
     assert_config_refused("poly_deg", NULL, 0, "flow config: poly_deg 0 (expected 1..16)");
+    assert_config_refused("rotation", "sinf", 0,
+                          "flow config: rotation 'sinf' (expected random|pca|ica|swd)");
+    assert_config_refused("swd_cols", NULL, 10, "flow config: swd_cols 10 (expected 256..100000000)");
 }
 
 Test(flow_variants, load_refuses_a_polynomial_that_is_not_increasing) {
