@@ -11,6 +11,7 @@
 
 #include "nn_internal.h"
 #include "nn_kernels.h"
+#include "parallel.h"
 
 static nota_status check_tensor(const char *loss, const char *what, const nota_tensor *t) {
     if (!t) return nota_error(NOTA_EINVAL, "%s: %s is NULL", loss, what);
@@ -45,6 +46,60 @@ static nota_status scale_of(const char *loss, const nota_tensor *t, nota_nn_redu
 
 typedef enum { L_MSE, L_L1, L_BCE } pair_kind;
 
+/* The element loop runs in blocks on nota_par_for's threads. Each block's
+ * sum goes to its own slot and the slots are added in order afterwards, and
+ * the blocks depend only on n, so the loss has the same bits for any thread
+ * count. */
+#define LOSS_MAX_BLOCKS 256
+#define LOSS_MIN_BLOCK 4096
+#define LOSS_GRAIN_ITEMS 16384 /* per thread: a BCE term costs an exp and a log */
+
+typedef struct pair_ctx {
+    pair_kind kind;
+    const float *p, *t;
+    float *g, gs;
+    size_t n, block;
+    double sums[LOSS_MAX_BLOCKS];
+} pair_ctx;
+
+static void pair_body(void *vctx, size_t b0, size_t b1) {
+    pair_ctx *c = vctx;
+    const float *p = c->p, *t = c->t;
+    float *g = c->g, gs = c->gs;
+    for (size_t blk = b0; blk < b1; blk++) {
+        size_t i0 = blk * c->block, i1 = i0 + c->block < c->n ? i0 + c->block : c->n;
+        double sum = 0.0;
+        switch (c->kind) {
+        case L_MSE:
+            for (size_t i = i0; i < i1; i++)
+                sum += nn_mse(p[i], t[i]);
+            if (g)
+                for (size_t i = i0; i < i1; i++)
+                    g[i] = gs * nn_mse_grad(p[i], t[i]);
+            break;
+        case L_L1:
+            for (size_t i = i0; i < i1; i++)
+                sum += nn_l1(p[i], t[i]);
+            if (g)
+                for (size_t i = i0; i < i1; i++)
+                    g[i] = gs * nn_l1_grad(p[i], t[i]);
+            break;
+        case L_BCE:
+            if (!g)
+                for (size_t i = i0; i < i1; i++)
+                    sum += nn_bce_logits(p[i], t[i]);
+            else
+                for (size_t i = i0; i < i1; i++) {
+                    float d;
+                    sum += nn_bce_logits_both(p[i], t[i], &d);
+                    g[i] = gs * d;
+                }
+            break;
+        }
+        c->sums[blk] = sum;
+    }
+}
+
 static nota_status pair_loss(const char *name, pair_kind kind, const nota_tensor *pred,
                              const nota_tensor *target, nota_nn_reduction red, double *loss,
                              nota_tensor *grad) {
@@ -59,37 +114,20 @@ static nota_status pair_loss(const char *name, pair_kind kind, const nota_tensor
     double scale = 1.0;
     st = scale_of(name, pred, red, n, &scale);
     if (st) return st;
-    const float *p = nn_f(pred), *t = nn_f(target);
-    float *g = grad ? nn_f(grad) : NULL;
-    float gs = (float)scale;
+    pair_ctx c = {.kind = kind, .p = nn_f(pred), .t = nn_f(target), .n = n};
+    c.g = grad ? nn_f(grad) : NULL;
+    c.gs = (float)scale;
+    size_t blocks = (n + LOSS_MIN_BLOCK - 1) / LOSS_MIN_BLOCK;
+    if (blocks > LOSS_MAX_BLOCKS) blocks = LOSS_MAX_BLOCKS;
+    if (blocks < 1) blocks = 1;
+    c.block = (n + blocks - 1) / blocks;
+    if (c.block < 1) c.block = 1;
+    blocks = (n + c.block - 1) / c.block; /* rounding up the block may leave fewer */
+    size_t grain = (LOSS_GRAIN_ITEMS + c.block - 1) / c.block;
+    nota_par_for(blocks, grain, pair_body, &c);
     double sum = 0.0;
-    switch (kind) {
-    case L_MSE:
-        for (size_t i = 0; i < n; i++)
-            sum += nn_mse(p[i], t[i]);
-        if (g)
-            for (size_t i = 0; i < n; i++)
-                g[i] = gs * nn_mse_grad(p[i], t[i]);
-        break;
-    case L_L1:
-        for (size_t i = 0; i < n; i++)
-            sum += nn_l1(p[i], t[i]);
-        if (g)
-            for (size_t i = 0; i < n; i++)
-                g[i] = gs * nn_l1_grad(p[i], t[i]);
-        break;
-    case L_BCE:
-        if (!g)
-            for (size_t i = 0; i < n; i++)
-                sum += nn_bce_logits(p[i], t[i]);
-        else
-            for (size_t i = 0; i < n; i++) {
-                float d;
-                sum += nn_bce_logits_both(p[i], t[i], &d);
-                g[i] = gs * d;
-            }
-        break;
-    }
+    for (size_t b = 0; b < blocks; b++)
+        sum += c.sums[b];
     *loss = sum * scale;
     return NOTA_OK;
 }

@@ -1,0 +1,123 @@
+/* The worker pool behind nota_par_for (see parallel.h).
+ *
+ * Workers are created on first need (up to nota_get_threads() − 1, never
+ * destroyed: they sleep on a condition variable between loops) and numbered
+ * 1..; the caller always runs part 0 itself. A loop is published by bumping
+ * a generation counter under the mutex; worker p runs part p if p < parts,
+ * then counts `pending` down, and the last one wakes the caller. The caller
+ * cannot publish the next loop before `pending` reaches 0, so a worker that
+ * has a part can never miss its generation.
+ *
+ * Any failure to start a worker (pthread_create) leaves the loop to the
+ * threads that exist — at worst the caller alone — so nota_par_for itself
+ * cannot fail.
+ */
+#include "parallel.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "nota/linalg.h"
+
+#define PAR_MAX_THREADS 64
+#define PAR_ALIGN 16 /* part bounds on multiples of 16 items: whole cache lines of f32 */
+
+static struct {
+    pthread_mutex_t busy; /* held by the caller of the loop in flight */
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done;
+    uint64_t gen;
+    int workers;                       /* started so far */
+    uint64_t born[PAR_MAX_THREADS]; /* pool.gen when worker i was started */
+    /* the loop in flight */
+    nota_par_body body;
+    void *ctx;
+    size_t n, parts;
+    atomic_size_t pending;
+} pool = {.busy = PTHREAD_MUTEX_INITIALIZER,
+          .mu = PTHREAD_MUTEX_INITIALIZER,
+          .wake = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER};
+
+static size_t part_bound(size_t n, size_t parts, size_t p) {
+    if (p >= parts) return n;
+    size_t b = n / parts * p + n % parts * p / parts; /* n·p/parts without overflow */
+    return b - b % PAR_ALIGN;
+}
+
+static void *worker(void *arg) {
+    size_t id = (size_t)(uintptr_t)arg;
+    pthread_mutex_lock(&pool.mu);
+    uint64_t seen = pool.born[id];
+    for (;;) {
+        while (pool.gen == seen)
+            pthread_cond_wait(&pool.wake, &pool.mu);
+        seen = pool.gen;
+        if (id >= pool.parts) continue;
+        nota_par_body body = pool.body;
+        void *ctx = pool.ctx;
+        size_t b = part_bound(pool.n, pool.parts, id), e = part_bound(pool.n, pool.parts, id + 1);
+        pthread_mutex_unlock(&pool.mu);
+        if (e > b) body(ctx, b, e);
+        pthread_mutex_lock(&pool.mu);
+        if (atomic_fetch_sub(&pool.pending, 1) == 1) pthread_cond_signal(&pool.done);
+    }
+    return NULL;
+}
+
+/* Starts workers up to `want` (caller holds pool.busy); returns how many exist. */
+static int ensure_workers(int want) {
+    while (pool.workers < want) {
+        pthread_t t;
+        pthread_attr_t a;
+        if (pthread_attr_init(&a)) break;
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        /* the worker starts from the generation of its birth, not from
+         * whatever pool.gen is once it first runs: the loop about to be
+         * published may already be out by then, and must not be missed */
+        pthread_mutex_lock(&pool.mu);
+        pool.born[pool.workers + 1] = pool.gen;
+        int rc = pthread_create(&t, &a, worker, (void *)(uintptr_t)(pool.workers + 1));
+        if (!rc) pool.workers++;
+        pthread_mutex_unlock(&pool.mu);
+        pthread_attr_destroy(&a);
+        if (rc) break;
+    }
+    return pool.workers;
+}
+
+void nota_par_for(size_t n, size_t grain, nota_par_body body, void *ctx) {
+    if (n == 0) return;
+    if (grain < 1) grain = 1;
+    int threads = nota_get_threads();
+    size_t parts = n / grain;
+    if (threads > PAR_MAX_THREADS) threads = PAR_MAX_THREADS;
+    if (parts > (size_t)threads) parts = (size_t)threads;
+    if (parts < 2 || pthread_mutex_trylock(&pool.busy) != 0) {
+        body(ctx, 0, n);
+        return;
+    }
+    int have = ensure_workers((int)parts - 1);
+    if ((size_t)have + 1 < parts) parts = (size_t)have + 1;
+    if (parts < 2) {
+        pthread_mutex_unlock(&pool.busy);
+        body(ctx, 0, n);
+        return;
+    }
+    pthread_mutex_lock(&pool.mu);
+    pool.body = body, pool.ctx = ctx, pool.n = n, pool.parts = parts;
+    atomic_store(&pool.pending, parts - 1);
+    pool.gen++;
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.mu);
+
+    size_t e = part_bound(n, parts, 1);
+    if (e > 0) body(ctx, 0, e);
+
+    pthread_mutex_lock(&pool.mu);
+    while (atomic_load(&pool.pending) > 0)
+        pthread_cond_wait(&pool.done, &pool.mu);
+    pthread_mutex_unlock(&pool.mu);
+    pthread_mutex_unlock(&pool.busy);
+}

@@ -1,0 +1,27 @@
+/* parallel.h — libnota's internal parallel-for over the BLAS thread count.
+ *
+ * OpenBLAS already spreads every GEMM over nota_get_threads() cores, but the
+ * element-wise work between GEMMs (the optimizer step, zeroing gradients,
+ * loss terms) ran on one core while the others waited: a third of a 2-thread
+ * VAE epoch (bench/RESULTS.md). nota_par_for runs such loops on a small pool
+ * of persistent workers, as many as the BLAS threads.
+ *
+ * A body must treat its items independently (element-wise work, or writes
+ * to per-block slots): parts are contiguous ranges whose bounds depend on
+ * the thread count, so only such bodies give the same bits for any count.
+ * Calls from several threads at once are safe: a caller that finds the pool
+ * busy (or is a pool worker itself) runs its loop alone.
+ */
+#ifndef NOTA_PARALLEL_H
+#define NOTA_PARALLEL_H
+
+#include <stddef.h>
+
+typedef void (*nota_par_body)(void *ctx, size_t begin, size_t end);
+
+/* Runs body over [0, n) in at most nota_get_threads() parts of at least
+ * `grain` items each (one part, in the caller, when n < 2·grain); returns
+ * when every part is done. */
+void nota_par_for(size_t n, size_t grain, nota_par_body body, void *ctx);
+
+#endif /* NOTA_PARALLEL_H */

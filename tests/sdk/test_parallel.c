@@ -1,0 +1,179 @@
+/* nota_par_for (sdk/src/parallel.h): every index is visited exactly once for
+ * any size, grain and thread count, nested and concurrent calls run to
+ * completion, and the nn kit's loops built on it (optimizer step, gradient
+ * zeroing, pair losses) give the same bits with 1 and 4 threads. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nota/linalg.h"
+#include "nota/nn.h"
+#include "nota/rng.h"
+#include "parallel.h"
+
+typedef struct visit {
+    atomic_int *count;
+    atomic_int calls;
+} visit;
+
+static void count_body(void *vctx, size_t b, size_t e) {
+    visit *v = vctx;
+    atomic_fetch_add(&v->calls, 1);
+    for (size_t i = b; i < e; i++)
+        atomic_fetch_add(&v->count[i], 1);
+}
+
+static void check_cover(size_t n, size_t grain, int threads, int max_calls) {
+    nota_set_threads(threads);
+    visit v = {calloc(n ? n : 1, sizeof(atomic_int)), 0};
+    cr_assert_not_null(v.count);
+    nota_par_for(n, grain, count_body, &v);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(atomic_load(&v.count[i]), 1, "n %zu grain %zu threads %d: index %zu seen %d",
+                     n, grain, threads, i, atomic_load(&v.count[i]));
+    cr_assert_leq(atomic_load(&v.calls), max_calls, "n %zu grain %zu threads %d: %d parts", n,
+                  grain, threads, atomic_load(&v.calls));
+    free(v.count);
+    nota_set_threads(0);
+}
+
+Test(parallel, every_index_once) {
+    check_cover(0, 1, 4, 0);
+    check_cover(1, 1, 4, 1);
+    check_cover(17, 1, 4, 4);
+    check_cover(1000, 1, 3, 3);
+    check_cover(100000, 1000, 4, 4);
+    check_cover(100000, 1000, 1, 1);
+    /* fewer than 2 grains: one part, in the caller */
+    check_cover(1999, 1000, 4, 1);
+    check_cover(12345, 0, 2, 2);
+}
+
+static void nested_body(void *vctx, size_t b, size_t e) {
+    visit *v = vctx;
+    for (size_t i = b; i < e; i++) {
+        /* a pool worker (or the caller, while the pool is busy) calling in
+         * again runs the inner loop alone */
+        visit inner = {v->count + i * 8, 0};
+        nota_par_for(8, 1, count_body, &inner);
+    }
+}
+
+Test(parallel, nested_calls_complete) {
+    nota_set_threads(4);
+    size_t n = 64;
+    visit v = {calloc(n * 8, sizeof(atomic_int)), 0};
+    nota_par_for(n, 1, nested_body, &v);
+    for (size_t i = 0; i < n * 8; i++)
+        cr_assert_eq(atomic_load(&v.count[i]), 1, "index %zu seen %d", i,
+                     atomic_load(&v.count[i]));
+    free(v.count);
+    nota_set_threads(0);
+}
+
+static void *caller(void *arg) {
+    visit *v = arg;
+    for (int r = 0; r < 200; r++)
+        nota_par_for(4096, 64, count_body, v);
+    return NULL;
+}
+
+Test(parallel, concurrent_callers) {
+    nota_set_threads(2);
+    visit a = {calloc(4096, sizeof(atomic_int)), 0}, b = {calloc(4096, sizeof(atomic_int)), 0};
+    pthread_t ta, tb;
+    cr_assert_eq(pthread_create(&ta, NULL, caller, &a), 0);
+    cr_assert_eq(pthread_create(&tb, NULL, caller, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    for (size_t i = 0; i < 4096; i++) {
+        cr_assert_eq(atomic_load(&a.count[i]), 200);
+        cr_assert_eq(atomic_load(&b.count[i]), 200);
+    }
+    free(a.count);
+    free(b.count);
+    nota_set_threads(0);
+}
+
+/* Two Adam steps on a net of 300k weights, then its weights, with T threads. */
+static float *adam_weights(int threads, size_t *nw) {
+    nota_set_threads(threads);
+    nota_nn_layer *l;
+    cr_assert_eq(nota_nn_linear_new(600, 500, true, &l), NOTA_OK);
+    cr_assert_eq(nota_nn_layer_init(l, 7, 0), NOTA_OK);
+    nota_nn_optim *opt;
+    nota_nn_adam_opts o = nota_nn_adam_defaults();
+    o.weight_decay = 0.01f;
+    cr_assert_eq(nota_nn_adam_new(&o, &opt), NOTA_OK);
+    cr_assert_eq(nota_nn_optim_add_layer(opt, l), NOTA_OK);
+    nota_nn_param w, b;
+    cr_assert_eq(nota_nn_layer_param(l, 0, &w), NOTA_OK);
+    cr_assert_eq(nota_nn_layer_param(l, 1, &b), NOTA_OK);
+    for (int s = 0; s < 2; s++) {
+        nota_nn_optim_zero_grad(opt);
+        for (size_t i = 0; i < nota_tensor_numel(b.grad); i++)
+            cr_assert_eq(nota_tensor_f32(b.grad)[i], 0.0f);
+        nota_rng_fill_normal_range(3, (uint64_t)s, 0, nota_tensor_f32(w.grad),
+                                   nota_tensor_numel(w.grad));
+        nota_rng_fill_normal_range(4, (uint64_t)s, 0, nota_tensor_f32(b.grad),
+                                   nota_tensor_numel(b.grad));
+        cr_assert_eq(nota_nn_optim_step(opt), NOTA_OK);
+    }
+    *nw = nota_tensor_numel(w.value) + nota_tensor_numel(b.value);
+    float *out = malloc(*nw * sizeof *out);
+    memcpy(out, nota_tensor_f32(w.value), nota_tensor_numel(w.value) * sizeof *out);
+    memcpy(out + nota_tensor_numel(w.value), nota_tensor_f32(b.value),
+           nota_tensor_numel(b.value) * sizeof *out);
+    nota_nn_optim_free(opt);
+    nota_nn_layer_free(l);
+    nota_set_threads(0);
+    return out;
+}
+
+Test(parallel, adam_same_bits_any_thread_count) {
+    size_t n1, n4;
+    float *a = adam_weights(1, &n1), *b = adam_weights(4, &n4);
+    cr_assert_eq(n1, 300500);
+    cr_assert_eq(n4, n1);
+    cr_assert_eq(memcmp(a, b, n1 * sizeof *a), 0, "weights differ between 1 and 4 threads");
+    free(a);
+    free(b);
+}
+
+Test(parallel, losses_same_bits_any_thread_count) {
+    int64_t shape[2] = {128, 784};
+    nota_tensor *p, *t, *g1, *g4;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, shape, &p), NOTA_OK);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, shape, &t), NOTA_OK);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, shape, &g1), NOTA_OK);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, shape, &g4), NOTA_OK);
+    nota_rng_fill_normal_range(5, 0, 0, nota_tensor_f32(p), nota_tensor_numel(p));
+    nota_rng_fill_uniform_range(5, 1, 0, nota_tensor_f32(t), nota_tensor_numel(t));
+    nota_status (*losses[3])(const nota_tensor *, const nota_tensor *, nota_nn_reduction, double *,
+                             nota_tensor *) = {nota_nn_loss_bce_logits, nota_nn_loss_mse,
+                                               nota_nn_loss_l1};
+    for (int k = 0; k < 3; k++) {
+        double l1, l4, serial = 0;
+        nota_set_threads(1);
+        cr_assert_eq(losses[k](p, t, NOTA_NN_SUM, &l1, g1), NOTA_OK);
+        nota_set_threads(4);
+        cr_assert_eq(losses[k](p, t, NOTA_NN_SUM, &l4, g4), NOTA_OK);
+        cr_assert_eq(l1, l4, "loss %d: %.17g with 1 thread, %.17g with 4", k, l1, l4);
+        cr_assert_eq(memcmp(nota_tensor_f32(g1), nota_tensor_f32(g4), g1->nbytes), 0);
+        /* and the blocked sum is the plain sum up to rounding */
+        const float *pp = nota_tensor_f32(p), *tt = nota_tensor_f32(t);
+        for (size_t i = 0; i < nota_tensor_numel(p); i++) {
+            double d = (double)pp[i] - tt[i];
+            serial += k == 1 ? d * d : k == 2 ? (d < 0 ? -d : d) : 0;
+        }
+        if (k > 0) cr_assert_float_eq(l1, serial, 1e-9 * serial, "loss %d: %.17g vs %.17g", k, l1,
+                                      serial);
+    }
+    nota_set_threads(0);
+    nota_tensor_free(p);
+    nota_tensor_free(t);
+    nota_tensor_free(g1);
+    nota_tensor_free(g4);
+}
