@@ -64,7 +64,8 @@ typedef struct dfm_gen {
     double lambda, lr, lr_end, enc_lr_ratio, coord_scale, init_std, sigma, valid_frac, encode_lr;
     /* fitted state (nets NULL until fit or load) */
     dfm_gen_arch arch;
-    int64_t dim; /* C·H·W */
+    int64_t dim;     /* C·H·W */
+    double code_rms; /* RMS of the training codes' entries at the kept epoch */
     nota_nn_net *enc, *dec;
 } dfm_gen;
 

@@ -267,6 +267,7 @@ nota_status dfm_gen_fit(dfm_gen *g, const nota_tensor *train, const nota_tensor 
         double score = vn > 0 ? vm : tr;
         if (score < best) {
             best = score, best_epoch = ep, since = 0;
+            g->code_rms = sqrt(zz_ep / (double)(spe * B * L));
             snap_copy(&snap, true);
         } else if (vn > 0 && ++since >= g->patience) {
             nota_log(host, NOTA_LOG_INFO, "dfm: early stop after epoch %lld (best %lld)",

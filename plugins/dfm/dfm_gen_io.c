@@ -1,5 +1,6 @@
 /* Generation mode, part 4: the model file (dfm_gen.h). Tensors:
- * "data_shape" f32 (3) = C, H, W; "dec.<i>.weight|bias" and, with an
+ * "data_shape" f32 (4) = C, H, W and the training codes' RMS (sampling's
+ * default scale); "dec.<i>.weight|bias" and, with an
  * encoder, "enc.<i>.…" (the nn kit's net save). The config (saved by dfm.c)
  * gives the architecture. A file may be hostile (RELIABILITY.md): the data
  * shape is range-checked and every Linear tensor's shape is checked against
@@ -15,12 +16,13 @@
 
 nota_status dfm_gen_save(const dfm_gen *g, nota_modelfile *mf) {
     if (!g->dec) return nota_error(NOTA_EINVAL, "dfm: save needs a fitted generation model");
-    int64_t n3 = 3;
+    int64_t n3 = 4;
     nota_tensor *s;
     nota_status st = nota_tensor_new(NOTA_F32, 1, &n3, &s);
     if (st) return st;
     float *d = nota_tensor_f32(s);
     d[0] = (float)g->arch.channels, d[1] = (float)g->arch.h, d[2] = (float)g->arch.w;
+    d[3] = (float)g->code_rms;
     st = nota_modelfile_add_tensor(mf, "data_shape", s);
     nota_tensor_free(s);
     if (!st) st = nota_nn_net_save(g->dec, mf, "dec.");
@@ -68,8 +70,11 @@ nota_status dfm_gen_load(const nota_modelfile *mf, dfm_gen **out) {
     const nota_tensor *s;
     st = nota_modelfile_get_tensor(mf, "data_shape", &s);
     if (st) st = nota_error_prefix(st, "dfm model: ");
-    if (!st && (s->dtype != NOTA_F32 || s->ndim != 1 || s->shape[0] != 3))
-        st = nota_error(NOTA_EFORMAT, "dfm model: tensor 'data_shape' must be f32 (3)");
+    if (!st && (s->dtype != NOTA_F32 || s->ndim != 1 || s->shape[0] != 4))
+        st = nota_error(NOTA_EFORMAT, "dfm model: tensor 'data_shape' must be f32 (4)");
+    if (!st && !(nota_tensor_f32(s)[3] >= 0.0f && nota_tensor_f32(s)[3] < 1e30f))
+        st = nota_error(NOTA_EFORMAT, "dfm model: code RMS %g must be finite and >= 0",
+                        (double)nota_tensor_f32(s)[3]);
     int64_t dims[3] = {0, 0, 0};
     for (int i = 0; i < 3 && !st; i++) {
         float v = nota_tensor_f32(s)[i];
@@ -90,6 +95,7 @@ nota_status dfm_gen_load(const nota_modelfile *mf, dfm_gen **out) {
         st = check_mlp(mf, "enc.", dims[0] * dims[1] * dims[2], g->enc_hidden, g->n_enc,
                        g->latent);
     if (!st) st = dfm_gen_build(g, dims[0], dims[1], dims[2], 0);
+    if (!st) g->code_rms = nota_tensor_f32(s)[3];
     if (!st) st = nota_nn_net_load(g->dec, mf, "dec.");
     if (!st && g->enc) st = nota_nn_net_load(g->enc, mf, "enc.");
     if (st) {

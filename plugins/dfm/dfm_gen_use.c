@@ -194,7 +194,9 @@ nota_status dfm_gen_sample(dfm_gen *g, int64_t n, double temperature, const nota
     nota_tensor *z;
     st = nota_tensor_new_2d(n, g->latent, &z);
     if (st) return st;
-    float *zd = nota_tensor_f32(z), s = (float)(g->sigma * temperature);
+    /* sigma 0: the scale the fitted codes have (λ shrinks them far below 1). */
+    double sigma = g->sigma > 0.0 ? g->sigma : g->code_rms;
+    float *zd = nota_tensor_f32(z), s = (float)(sigma * temperature);
     nota_rng_fill_normal(host ? host->seed : 0, 500, zd, (size_t)(n * g->latent));
     for (int64_t i = 0; i < n * g->latent; i++)
         zd[i] *= s;
