@@ -80,8 +80,8 @@ nota_status flow_sym_orth(int64_t P, double *W, double *s, double *t, double *la
     return NOTA_OK;
 }
 
-nota_status flow_ica_rotation(const flow_batch *b, int64_t P, int64_t q, int64_t items,
-                              int iters, uint64_t seed, uint64_t stream, float *rot) {
+nota_status flow_ica_rotation(const flow_batch *b, int64_t P, int64_t q, int64_t items, int iters,
+                              uint64_t seed, uint64_t stream, float *rot) {
     int64_t Q = b->D / P, M = b->N < items ? b->N : items, N = b->N;
     int64_t nq = q < 0 ? Q : 1, q0 = q < 0 ? 0 : q, C = nq * M;
     size_t pc = (size_t)P * (size_t)C, pp = (size_t)(P * P);

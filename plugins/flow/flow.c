@@ -55,8 +55,8 @@ static const nota_option options[] = {
      "there)",
      0, 0, "spline|poly"},
     {"poly_deg", NOTA_VAL_INT, "9",
-     "marginal=poly: polynomial degree (lowered per coordinate until the fit is increasing)", 1,
-     16, NULL},
+     "marginal=poly: polynomial degree (lowered per coordinate until the fit is increasing)", 1, 16,
+     NULL},
     {"poly_tails", NOTA_VAL_STRING, "linear",
      "marginal=poly outside the support bounds: linear = tangent line at the bound (a "
      "bijection); extrapolate = the polynomial itself, the poster's (may fold and blow up)",
@@ -125,8 +125,8 @@ static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
     if (strcmp(tl, "linear") == 0 || strcmp(tl, "extrapolate") == 0)
         o->poly_tails = strcmp(tl, "extrapolate") == 0 ? POLY_TAILS_EXTRAPOLATE : POLY_TAILS_LINEAR;
     else
-        return nota_error(NOTA_EINVAL,
-                          "flow config: poly_tails '%s' (expected linear|extrapolate)", tl);
+        return nota_error(NOTA_EINVAL, "flow config: poly_tails '%s' (expected linear|extrapolate)",
+                          tl);
     if (o->poly_deg < 1 || o->poly_deg > POLY_MAX_DEG)
         return nota_error(NOTA_EINVAL, "flow config: poly_deg %lld (expected 1..%d)",
                           (long long)o->poly_deg, POLY_MAX_DEG);

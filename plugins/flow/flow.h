@@ -42,8 +42,8 @@ typedef struct flow_opts {
     flow_pre preprocess;
     flow_marginal marginal;
     int64_t poly_deg, swd_cols;
-    int poly_tails;     /* poly_tails (poly.h) */
-    bool rot_each;      /* patch_rotation=each: one rotation per patch position */
+    int poly_tails; /* poly_tails (poly.h) */
+    bool rot_each;  /* patch_rotation=each: one rotation per patch position */
     double damping, bandwidth, min_gain, time_limit, valid_fraction, logit_lambda;
 } flow_opts;
 

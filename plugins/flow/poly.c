@@ -155,7 +155,7 @@ int poly_check(const float *pc, int deg) {
     if (deg < 1 || deg > POLY_MAX_DEG || !isfinite(pc[0]) || !isfinite(pc[1]) || !(pc[1] > pc[0]))
         return 0;
     double c[POLY_MAX_DEG + 1], a[POLY_MAX_DEG + 1] = {0}, tk[POLY_MAX_DEG + 1] = {0},
-                               tp[POLY_MAX_DEG + 1] = {0}, tn[POLY_MAX_DEG + 1];
+                                                 tp[POLY_MAX_DEG + 1] = {0}, tn[POLY_MAX_DEG + 1];
     double scale = 0;
     for (int k = 0; k <= deg; k++) {
         c[k] = pc[2 + k];

@@ -209,8 +209,7 @@ static void knot_levels(int K, double zmax, double *u) {
     }
 }
 
-int spline_cdf(const float *v, int64_t n, const spline_opts *o, spline_work *w,
-               spline_grid *g) {
+int spline_cdf(const float *v, int64_t n, const spline_opts *o, spline_work *w, spline_grid *g) {
     int G = w->grid;
     double mean = 0, m2 = 0, lo = INFINITY, hi = -INFINITY;
     for (int64_t i = 0; i < n; i++) {
@@ -232,7 +231,8 @@ int spline_cdf(const float *v, int64_t n, const spline_opts *o, spline_work *w,
     g->lo = lo;
     g->hi = hi;
     bin_counts(v, n, g->g0, g->dx, w);
-    double iqr = count_quantile(w, n, g->g0, g->dx, 0.75) - count_quantile(w, n, g->g0, g->dx, 0.25);
+    double iqr =
+        count_quantile(w, n, g->g0, g->dx, 0.75) - count_quantile(w, n, g->g0, g->dx, 0.25);
     double spread = iqr / 1.349 < sd && iqr > 0 ? iqr / 1.349 : sd;
     kde_cdf(n, rate * spread, g->dx, w);
     g->zmax = norm_ppf(1 - 1.0 / ((double)n + 1));

@@ -97,8 +97,7 @@ void flow_batch_reorder(flow_batch *b, const int64_t *perm) {
     b->b = t;
 }
 
-void flow_batch_rotate(flow_batch *b, const float *rot, int64_t P, int64_t nrot,
-                       bool transpose_r) {
+void flow_batch_rotate(flow_batch *b, const float *rot, int64_t P, int64_t nrot, bool transpose_r) {
     int64_t cols = b->D / P * b->N; /* the batch as a (P, Q·N) matrix, see layers.c */
     if (nrot == 1) {
         nota_sgemm(transpose_r, false, P, cols, P, 1.0f, rot, P, b->a, cols, 0.0f, b->b, cols);

@@ -94,8 +94,7 @@ Test(flow_directions, one_position_uses_its_own_rows) {
     assert_unmixes(W, -50, 0.02);
     cr_assert_eq(flow_ica_rotation(&b, 2, 0, N, 50, 7, 1, W), NOTA_OK, "%s", nota_last_error());
     assert_unmixes(W, 30, 0.03);
-    cr_assert_eq(flow_swd_rotation(&b, 2, 0, 16384, 30, 7, 1, W), NOTA_OK, "%s",
-                 nota_last_error());
+    cr_assert_eq(flow_swd_rotation(&b, 2, 0, 16384, 30, 7, 1, W), NOTA_OK, "%s", nota_last_error());
     assert_unmixes(W, 30, 0.03);
     flow_batch_free(&u);
     flow_batch_free(&g);

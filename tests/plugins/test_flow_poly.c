@@ -71,8 +71,8 @@ Test(flow_poly, fits_are_certified_monotone_invertible_with_exact_log_derivative
             lo = fminf(lo, v[i]);
             hi = fmaxf(hi, v[i]);
         }
-        cr_assert(pc[0] == lo && pc[1] == hi, "support [%g, %g] vs sample [%g, %g]",
-                  (double)pc[0], (double)pc[1], (double)lo, (double)hi);
+        cr_assert(pc[0] == lo && pc[1] == hi, "support [%g, %g] vs sample [%g, %g]", (double)pc[0],
+                  (double)pc[1], (double)lo, (double)hi);
         assert_bijective_linear(pc, deg);
         /* certified means p' > 0 on a dense sweep of the support too */
         double m = 0.5 * ((double)pc[0] + pc[1]), h = 0.5 * ((double)pc[1] - pc[0]);

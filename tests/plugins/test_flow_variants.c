@@ -188,8 +188,8 @@ Test(flow_variants, poly_images_invert_and_match_the_jacobian) {
     p->destroy(m);
 }
 
-static double mean_lp(const nota_plugin *p, nota_model *m, const nota_tensor *x,
-                      const nota_host *h, nota_tensor **keep) {
+static double mean_lp(const nota_plugin *p, nota_model *m, const nota_tensor *x, const nota_host *h,
+                      nota_tensor **keep) {
     nota_tensor *lp;
     cr_assert_eq(p->log_prob(m, x, h, &lp), NOTA_OK, "%s", nota_last_error());
     double s = 0;
@@ -267,7 +267,7 @@ static void each_case(const char *rotation) {
     nota_host h = test_host(4);
     char rot[64];
     snprintf(rot, sizeof rot, "rotation=%s", rotation);
-    const char *sets[] = {"max_layers=5",  "valid_fraction=0", "schedule=4,2",
+    const char *sets[] = {"max_layers=5",  "valid_fraction=0",    "schedule=4,2",
                           "full_every=4",  "patch_rotation=each", rot,
                           "ica_items=512", "search_every=1"};
     nota_model *m = test_create(p, sets, 8, &h);
@@ -341,7 +341,8 @@ Test(flow_variants, bad_options_are_refused_with_exact_messages) {
     assert_config_refused("poly_deg", NULL, 0, "flow config: poly_deg 0 (expected 1..16)");
     assert_config_refused("rotation", "sinf", 0,
                           "flow config: rotation 'sinf' (expected random|pca|ica|swd)");
-    assert_config_refused("swd_cols", NULL, 10, "flow config: swd_cols 10 (expected 256..100000000)");
+    assert_config_refused("swd_cols", NULL, 10,
+                          "flow config: swd_cols 10 (expected 256..100000000)");
 }
 
 Test(flow_variants, load_refuses_a_polynomial_that_is_not_increasing) {
