@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Scatter plugin benchmarks (results go to bench/RESULTS.md by hand):
 #  1. scattering of 10,000 Fashion-MNIST test images (J=2, L=8): nota-host
-#     transform on 1 and 2 threads vs the NumPy transcription of Kymatio
-#     (bench/scatter_ref.py), wall time and peak memory, in the same run;
+#     transform on 1 and 2 threads (default fft=auto, i.e. DFT matrices as
+#     GEMMs for these sizes; and fft=kissfft) vs the NumPy transcription of
+#     Kymatio (bench/scatter_ref.py), wall time and peak memory, same run;
 #     plus the largest difference between the two on the first 500 images;
 #  2. one decoder epoch (default 28x28 decoder, k=512, batch 128) vs the same
 #     decoder in PyTorch CPU with the same threads, alternating runs.
 #
-#   bench/scatter_bench.sh BUILD_DIR [N_DECODER_IMAGES] [THREADS]
+#   bench/scatter_bench.sh BUILD_DIR [N_DECODER_IMAGES] [THREADS]   (N = 0: skip 2.)
 set -euo pipefail
 build=${1:?usage: scatter_bench.sh BUILD_DIR [N_DECODER_IMAGES] [THREADS]}
 nd=${2:-2560}
@@ -33,6 +34,10 @@ timed "nota 1 thread" "$host" transform --plugin scatter --data fashion-mnist:te
   --out "$tmp/s1.npy" --threads 1
 timed "nota $threads threads" "$host" transform --plugin scatter --data fashion-mnist:test \
   --out "$tmp/s.npy" --threads "$threads"
+timed "nota kissfft 1 thread" "$host" transform --plugin scatter --data fashion-mnist:test \
+  --out "$tmp/s1.npy" --threads 1 --set fft=kissfft
+timed "nota kissfft $threads threads" "$host" transform --plugin scatter --data fashion-mnist:test \
+  --out "$tmp/s.npy" --threads "$threads" --set fft=kissfft
 timed "numpy reference (again)" $py "$here/scatter_ref.py" bench "$idx" 10000
 
 echo "== agreement on the first 500 images (u8/255, as Kymatio users pass them)"
@@ -51,6 +56,7 @@ print('max |nota - numpy| = %.3g, max relative to rtol 1e-4 / atol 1e-6 toleranc
       % (d.max(), (d / (1e-6 + 1e-4 * np.abs(ref))).max()))
 PY
 
+[ "$nd" -gt 0 ] || exit 0
 echo "== decoder epoch, $nd images, k=512, batch 128, $threads threads"
 for round in 1 2; do
   "$host" fit --plugin scatter --data fashion-mnist:train --limit "$nd" --set epochs=1 \

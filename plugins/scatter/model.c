@@ -28,6 +28,7 @@ static nota_status make(const nota_config *cfg, nota_model **out) {
     nota_model *m = calloc(1, sizeof *m);
     if (!m) return nota_error(NOTA_ENOMEM, "scatter: allocation failed");
     nota_status st = scatter_geometry(cfg, &m->J, &m->L, &m->shift, &m->scale);
+    if (!st) st = scatter_method(cfg, &m->cache.method);
     const char *ch = NULL, *arch = NULL;
     if (!st) st = nota_config_get_string(cfg, "channels", &ch);
     /* arch came after the first model files: those are conv */

@@ -132,5 +132,7 @@ extern const nota_option scatter_options[];
  * the scattering's. */
 nota_status scatter_check_size(const scat_arch *a, int64_t H, int64_t W);
 nota_status scatter_geometry(const nota_config *cfg, int *J, int *L, double *shift, double *scale);
+/* The fft option (auto when the config has none). */
+nota_status scatter_method(const nota_config *cfg, scat_method *out);
 
 #endif

@@ -19,6 +19,11 @@
 const nota_option scatter_options[] = {
     {"J", NOTA_VAL_INT, "2", "scattering scales (output is H/2^J × W/2^J)", 1, SCAT_MAX_J, NULL},
     {"L", NOTA_VAL_INT, "8", "scattering angles", 1, SCAT_MAX_L, NULL},
+    {"fft", NOTA_VAL_STRING, "auto",
+     "2-D transforms: dft (DFT matrices as GEMMs over chunks of images), kissfft, or auto (dft "
+     "when both padded sides are at most 80, as for 28×28 or 64×64 images); they agree to f32 "
+     "rounding",
+     0, 0, "auto|dft|kissfft"},
     {"input_shift", NOTA_VAL_FLOAT, "0", "added to the input before scaling", -1e6, 1e6, NULL},
     {"input_scale", NOTA_VAL_FLOAT, "0.00390625",
      "input multiplier after the shift (1/256 maps host images to [0, 1); 1 for f32 data "
@@ -60,12 +65,28 @@ nota_status scatter_geometry(const nota_config *cfg, int *J, int *L, double *shi
     return NOTA_OK;
 }
 
+/* Model files from before the option have no "fft": auto. */
+nota_status scatter_method(const nota_config *cfg, scat_method *out) {
+    const char *s = NULL;
+    if (nota_config_get_string(cfg, "fft", &s) != NOTA_OK) s = "auto";
+    if (strcmp(s, "auto") == 0)
+        *out = SCAT_AUTO;
+    else if (strcmp(s, "dft") == 0)
+        *out = SCAT_DFT;
+    else if (strcmp(s, "kissfft") == 0)
+        *out = SCAT_KISSFFT;
+    else
+        return nota_error(NOTA_EINVAL, "scatter: unknown fft '%s' (expected auto|dft|kissfft)", s);
+    return NOTA_OK;
+}
+
 static nota_status scatter_features(scat_cache *c, const nota_config *cfg, const nota_tensor *x,
                                     const char *what, const nota_host *host, nota_tensor **out) {
     *out = NULL;
     int J = 0, L = 0;
     double shift = 0, scale = 1;
     nota_status st = scatter_geometry(cfg, &J, &L, &shift, &scale);
+    if (!st) st = scatter_method(cfg, &c->method);
     if (st) return st;
     if (shift == 0 && scale == 1) return scat_transform_tensor(c, J, L, x, what, host, out);
     if (!x || x->dtype != NOTA_F32)

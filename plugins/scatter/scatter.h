@@ -1,8 +1,9 @@
 /* The scatter plugin's internal interfaces.
  *
  * filters.c builds Kymatio's Scattering2D filter bank for one padded grid
- * (double precision, stored as f32); transform.c runs the order-2 transform
- * with kissfft over a batch of images on several threads; scatter.c is the
+ * (double precision, stored as f32); transform.c (kissfft) and
+ * transform_dft.c (DFT matrices as GEMMs, the default for small images) run
+ * the order-2 transform over a batch of images on several threads; scatter.c is the
  * plugin boundary; model.c + decoder.c are the fitted model (scattering →
  * whitened PCA codes → convolutional decoder).
  *
@@ -14,6 +15,7 @@
 #ifndef SCATTER_H
 #define SCATTER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "nota/nota.h"
@@ -21,9 +23,13 @@
 #define SCAT_MAX_J 8
 #define SCAT_MAX_L 32
 
+/* How scat_run computes its 2-D transforms (the fft option). */
+typedef enum { SCAT_AUTO, SCAT_DFT, SCAT_KISSFFT } scat_method;
+
 typedef struct scat_bank {
-    int64_t H, W;   /* image size */
-    int64_t Mp, Np; /* padded size */
+    scat_method method; /* set by scat_cache_get from its cache */
+    int64_t H, W;       /* image size */
+    int64_t Mp, Np;     /* padded size */
     int J, L;
     int64_t pad_top, pad_left;
     /* psi[n] for n = j·L + t (t the angle index): levels res = 0 ..
@@ -53,11 +59,31 @@ void scat_bank_free(scat_bank *b);
  * and reports progress under `stage` when host is given. */
 nota_status scat_run(const scat_bank *b, const float *x, int64_t n_img, float *out,
                      const nota_host *host, const char *stage);
+/* The two implementations scat_run chooses between by b->method: DFT
+ * matrices and GEMMs (transform_dft.c), or kissfft (transform.c); SCAT_AUTO
+ * takes the DFT when both padded sides are at most SCAT_DFT_MAX. Same
+ * contract as scat_run. */
+#define SCAT_DFT_MAX 80
+bool scat_dft_applies(const scat_bank *b);
+nota_status scat_run_dft(const scat_bank *b, const float *x, int64_t n_img, float *out,
+                         const nota_host *host, const char *stage);
+nota_status scat_run_fft(const scat_bank *b, const float *x, int64_t n_img, float *out,
+                         const nota_host *host, const char *stage);
+
+/* Reflect index i into 0..n-1 without repeating the edge (NumPy "reflect"). */
+static inline int64_t scat_reflect(int64_t i, int64_t n) {
+    if (n == 1) return 0;
+    int64_t p = 2 * (n - 1);
+    i %= p;
+    if (i < 0) i += p;
+    return i < n ? i : p - i;
+}
 
 /* The cached bank for (H, W, J, L): built on first use, reused while the
  * shape stays the same (one cache per scat_cache object). */
 typedef struct scat_cache {
     scat_bank *bank;
+    scat_method method; /* given to the bank on every get */
 } scat_cache;
 nota_status scat_cache_get(scat_cache *c, int64_t H, int64_t W, int J, int L,
                            const scat_bank **out);

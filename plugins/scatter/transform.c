@@ -95,15 +95,6 @@ static void inv_cpx(work *w, int r, int64_t m, int64_t n, const kiss_fft_cpx *in
     }
 }
 
-/* Reflect index i into 0..n-1 without repeating the edge (NumPy "reflect"). */
-static int64_t reflect(int64_t i, int64_t n) {
-    if (n == 1) return 0;
-    int64_t p = 2 * (n - 1);
-    i %= p;
-    if (i < 0) i += p;
-    return i < n ? i : p - i;
-}
-
 /* Full spectrum of a real (m, n) signal from kissfft's m × (n/2+1) half. */
 static void expand(const kiss_fft_cpx *half, int64_t m, int64_t n, kiss_fft_cpx *full) {
     int64_t h = n / 2 + 1;
@@ -169,9 +160,9 @@ static void band(const scat_bank *bk, work *w, const kiss_fft_cpx *X, const floa
 static void one_image(const scat_bank *bk, work *w, const float *x, float *out) {
     int64_t M = bk->Mp, N = bk->Np, H = bk->H, W = bk->W;
     for (int64_t i = 0; i < M; i++) {
-        const float *row = x + reflect(i - bk->pad_top, H) * W;
+        const float *row = x + scat_reflect(i - bk->pad_top, H) * W;
         for (int64_t j = 0; j < N; j++)
-            w->real[i * N + j] = row[reflect(j - bk->pad_left, W)];
+            w->real[i * N + j] = row[scat_reflect(j - bk->pad_left, W)];
     }
     fwd_real(w, 0, M, N, w->real, w->half);
     expand(w->half, M, N, w->u0);
@@ -232,6 +223,13 @@ static void *worker(void *arg) {
 
 nota_status scat_run(const scat_bank *b, const float *x, int64_t n_img, float *out,
                      const nota_host *host, const char *stage) {
+    if (b->method == SCAT_DFT || (b->method == SCAT_AUTO && scat_dft_applies(b)))
+        return scat_run_dft(b, x, n_img, out, host, stage);
+    return scat_run_fft(b, x, n_img, out, host, stage);
+}
+
+nota_status scat_run_fft(const scat_bank *b, const float *x, int64_t n_img, float *out,
+                         const nota_host *host, const char *stage) {
     if (n_img <= 0) return NOTA_OK;
     int threads = host && host->threads > 1 ? host->threads : 1;
     if (threads > 64) threads = 64;
@@ -268,6 +266,7 @@ nota_status scat_cache_get(scat_cache *c, int64_t H, int64_t W, int J, int L,
         nota_status st = scat_bank_new(H, W, J, L, &c->bank);
         if (st) return st;
     }
+    c->bank->method = c->method;
     *out = c->bank;
     return NOTA_OK;
 }
