@@ -51,7 +51,7 @@ nota_status dfm_gen_new(const nota_config *cfg, dfm_gen **out) {
     if (!st) st = nota_config_get_int(cfg, "width", &g->width);
     if (!st) st = nota_config_get_int(cfg, "depth", &g->depth);
     if (!st) st = nota_config_get_float(cfg, "coord_scale", &g->coord_scale);
-    if (!st) st = nota_config_get_float(cfg, "init_std", &g->init_std);
+    if (!st) st = nota_config_get_float(cfg, "coef_std", &g->coef_std);
     if (!st) st = nota_config_get_float(cfg, "lambda", &g->lambda);
     if (!st) st = nota_config_get_float(cfg, "gen_lr", &g->lr);
     if (!st) st = nota_config_get_float(cfg, "gen_lr_end", &g->lr_end);
@@ -125,17 +125,17 @@ nota_status dfm_gen_build(dfm_gen *g, int64_t c, int64_t h, int64_t w, uint64_t 
     st = mlp_new(g->latent, g->dec_hidden, g->n_dec, ncoef, seed, 100, &g->dec);
     if (!st && g->encoder) st = mlp_new(g->dim, g->enc_hidden, g->n_enc, g->latent, seed, 0, &g->enc);
     if (!st) {
-        /* The decoder's last layer starts from N(0, init_std²/fan_in), bias
-         * 0, so the first coefficients are ~init_std × the hidden RMS: a
-         * smooth network, as the codec's init_std start (the kit's default
-         * gave coefficients ~0.3 and chaotic renders). */
+        /* The decoder's last layer starts from N(0, coef_std²/fan_in), bias
+         * 0 (the thesis: zero biases), so the first coefficients are about
+         * coef_std × the hidden RMS (0.3 trained faster than 0.045 or the
+         * kit's default on Fashion-MNIST; docs/dfm.md). */
         nota_nn_param p;
         nota_nn_layer *last = nota_nn_net_layer(g->dec, nota_nn_net_layer_count(g->dec) - 1);
         st = nota_nn_layer_param(last, 0, &p);
         int64_t fan = g->dec_hidden[g->n_dec - 1];
         if (!st)
             st = nota_nn_init_tensor(p.value, NOTA_NN_INIT_NORMAL, 0.0,
-                                     g->init_std / sqrt((double)fan), 0, 0, seed, 200);
+                                     g->coef_std / sqrt((double)fan), 0, 0, seed, 200);
         if (!st) st = nota_nn_layer_param(last, 1, &p);
         if (!st) memset(nota_tensor_f32(p.value), 0, nota_tensor_numel(p.value) * sizeof(float));
     }

@@ -61,7 +61,7 @@ typedef struct dfm_gen {
     int64_t enc_hidden[DFM_GEN_MAX_HIDDEN], dec_hidden[DFM_GEN_MAX_HIDDEN];
     int n_enc, n_dec;
     bool encoder;
-    double lambda, lr, lr_end, enc_lr_ratio, coord_scale, init_std, sigma, valid_frac, encode_lr;
+    double lambda, lr, lr_end, enc_lr_ratio, coord_scale, coef_std, sigma, valid_frac, encode_lr;
     /* fitted state (nets NULL until fit or load) */
     dfm_gen_arch arch;
     int64_t dim;     /* C·H·W */

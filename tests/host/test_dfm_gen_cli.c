@@ -43,7 +43,7 @@ Test(dfm_gen_cli, fit_encode_decode_sample) {
         "--set", "enc_hidden=32", "--set", "dec_hidden=32,64", "--set", "width=3", "--set",
         "depth=3", "--set", "gen_batch=7", "--set", "epochs=150", "--set", "gen_lr=3e-3", "--set",
         "gen_lr_end=3e-4", "--set", "lambda=0.01", "--set", "valid_frac=0", "--set",
-        "init_std=0.3", "--threads", "2", NULL);
+        "coef_std=0.3", "--threads", "2", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     cr_assert(strstr(r.err, "dfm: epoch 150: train mse "), "%s", r.err);
     host_run_free(&r);

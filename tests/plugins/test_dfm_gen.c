@@ -176,7 +176,7 @@ static double ref_loss(dfm_gen *g, int64_t n, const double *z, const float *t, d
 
 Test(dfm_gen, gradient_matches_finite_differences) {
     P = test_load_plugin("dfm");
-    const char *sets[] = {"latent=3", "dec_hidden=6", "width=3", "depth=3", "init_std=0.8"};
+    const char *sets[] = {"latent=3", "dec_hidden=6", "width=3", "depth=3", "coef_std=0.8"};
     dfm_gen *g = small_gen(sets, 5);
     cr_assert_eq(dfm_gen_build(g, 2, 3, 4, 11), NOTA_OK, "%s", nota_last_error());
     cr_assert_eq(g->arch.off[g->arch.depth], 2 * 4 * 3 + 2 * 8 * 3 + 2 * 8 * 2);
@@ -277,15 +277,15 @@ static double mean_image_mse(const nota_tensor *x) {
 static const char *tiny[] = {"latent=4",        "enc_hidden=32",   "dec_hidden=32,64",
                              "width=3",         "depth=3",         "gen_batch=8",
                              "epochs=150",      "gen_lr=3e-3",     "gen_lr_end=3e-4",
-                             "lambda=0.01",     "valid_frac=0",    "init_std=0.3",
-                             "encode_steps=150", "encoder=mlp"};
+                             "lambda=0.01",     "valid_frac=0",    "coef_std=0.3",
+                             "encode_steps=150", "encoder=mlp",     "enc_lr_ratio=1"};
 
 static nota_model *fit_tiny(const nota_tensor *x, bool encoder) {
     P = test_load_plugin("dfm");
     H = test_host(5);
     H.threads = 2;
     if (!encoder) tiny[13] = "encoder=none";
-    nota_model *m = test_create(P, tiny, 14, &H);
+    nota_model *m = test_create(P, tiny, 15, &H);
     tiny[13] = "encoder=mlp";
     cr_assert_eq(P->fit(m, x, NULL, &H), NOTA_OK, "%s", nota_last_error());
     return m;
@@ -378,7 +378,7 @@ Test(dfm_gen, bad_inputs_refused) {
     /* Refused data leave the fitted model as it was. */
     cr_assert_eq(P->sample(m, 2, 1.0, &H, &out), NOTA_OK, "%s", nota_last_error());
     nota_tensor_free(out);
-    nota_model *fresh = test_create(P, tiny, 14, &H);
+    nota_model *fresh = test_create(P, tiny, 15, &H);
     cr_assert_eq(P->sample(fresh, 2, 1.0, &H, &out), NOTA_EINVAL);
     cr_assert_str_eq(nota_last_error(), "dfm: sample needs a fitted generation model");
     P->destroy(fresh);
