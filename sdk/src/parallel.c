@@ -28,7 +28,7 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
     uint64_t gen;
-    int workers;                       /* started so far */
+    int workers;                    /* started so far */
     uint64_t born[PAR_MAX_THREADS]; /* pool.gen when worker i was started */
     /* the loop in flight */
     nota_par_body body;
@@ -42,8 +42,8 @@ static struct {
 
 static size_t part_bound(size_t n, size_t parts, size_t p) {
     if (p >= parts) return n;
-    size_t b = n / parts * p + n % parts * p / parts; /* n·p/parts without overflow */
-    return b - b % PAR_ALIGN;
+    size_t b = n / parts * p + n % parts * p / parts;          /* n·p/parts without overflow */
+    return n >= parts * PAR_ALIGN * 4 ? b - b % PAR_ALIGN : b; /* tasks: no alignment */
 }
 
 static void *worker(void *arg) {
@@ -87,14 +87,9 @@ static int ensure_workers(int want) {
     return pool.workers;
 }
 
-void nota_par_for(size_t n, size_t grain, nota_par_body body, void *ctx) {
-    if (n == 0) return;
-    if (grain < 1) grain = 1;
-    int threads = nota_get_threads();
-    size_t parts = n / grain;
-    if (threads > PAR_MAX_THREADS) threads = PAR_MAX_THREADS;
-    if (parts > (size_t)threads) parts = (size_t)threads;
-    if (parts < 2 || pthread_mutex_trylock(&pool.busy) != 0) {
+/* Runs body over [0, n) in `parts` parts (2 <= parts <= 1 + workers wanted). */
+static void run_parts(size_t n, size_t parts, nota_par_body body, void *ctx) {
+    if (pthread_mutex_trylock(&pool.busy) != 0) {
         body(ctx, 0, n);
         return;
     }
@@ -120,4 +115,28 @@ void nota_par_for(size_t n, size_t grain, nota_par_body body, void *ctx) {
         pthread_cond_wait(&pool.done, &pool.mu);
     pthread_mutex_unlock(&pool.mu);
     pthread_mutex_unlock(&pool.busy);
+}
+
+void nota_par_for(size_t n, size_t grain, nota_par_body body, void *ctx) {
+    if (n == 0) return;
+    if (grain < 1) grain = 1;
+    int threads = nota_get_threads();
+    size_t parts = n / grain;
+    if (threads > PAR_MAX_THREADS) threads = PAR_MAX_THREADS;
+    if (parts > (size_t)threads) parts = (size_t)threads;
+    if (parts < 2) {
+        body(ctx, 0, n);
+        return;
+    }
+    run_parts(n, parts, body, ctx);
+}
+
+void nota_par_tasks(size_t n, nota_par_body body, void *ctx) {
+    if (n == 0) return;
+    if (n < 2 || n > PAR_MAX_THREADS) {
+        for (size_t i = 0; i < n; i++)
+            body(ctx, i, i + 1);
+        return;
+    }
+    run_parts(n, n, body, ctx);
 }
