@@ -12,8 +12,10 @@
  *
  * The MLPs are the nn kit's; the rendering (each image has its own weights,
  * so no single GEMM covers the batch) is dfm_gen_render.c, with images split
- * over worker threads. dfm_gen.c fits; dfm_gen_use.c encodes, decodes,
- * samples, evaluates, saves and loads. Internal to the plugin.
+ * over worker threads. dfm_gen.c builds the networks and runs a batch
+ * through decoder and rendering, dfm_gen_fit.c fits, dfm_gen_use.c encodes,
+ * decodes, samples and evaluates, dfm_gen_io.c saves and loads. Internal to
+ * the plugin.
  */
 #ifndef DFM_GEN_H
 #define DFM_GEN_H
@@ -89,8 +91,8 @@ nota_status dfm_gen_forward_backward(dfm_gen *g, dfm_render *r, int64_t n, float
 /* Reconstruction error of rows idx[0..n) of x (data units, (N, dim); idx
  * NULL = rows 0..n−1): codes from the encoder, or optimised for
  * encode_steps steps without one; *sse = Σ squared error in [−1, 1] units. */
-nota_status dfm_gen_recon_sse(dfm_gen *g, dfm_render *r, const float *x, const int64_t *idx,
-                              int64_t n, const nota_host *host, double *sse);
+nota_status dfm_gen_recon_sse(dfm_gen *g, const float *x, const int64_t *idx, int64_t n,
+                              const nota_host *host, double *sse);
 
 /* dfm_gen_use.c */
 nota_status dfm_gen_encode(dfm_gen *g, const nota_tensor *x, const nota_host *host,

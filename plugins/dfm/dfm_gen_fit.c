@@ -247,7 +247,7 @@ nota_status dfm_gen_fit(dfm_gen *g, const nota_tensor *train, const nota_tensor 
         double tr = sse_ep / (double)(spe * B * D), vm = NAN;
         if (vn > 0) {
             double vs;
-            st = dfm_gen_recon_sse(g, s.r, vx, vidx, vn, host, &vs);
+            st = dfm_gen_recon_sse(g, vx, vidx, vn, host, &vs);
             if (st) break;
             vm = vs / (double)(vn * D);
             if (!isfinite(vm)) {

@@ -99,9 +99,8 @@ static nota_status sse_chunk(dfm_gen *g, dfm_render *r, int64_t first, int64_t n
     return st;
 }
 
-nota_status dfm_gen_recon_sse(dfm_gen *g, dfm_render *r, const float *x, const int64_t *idx,
-                              int64_t n, const nota_host *host, double *sse) {
-    (void)r; /* chunks() makes its own renderer for the batch size */
+nota_status dfm_gen_recon_sse(dfm_gen *g, const float *x, const int64_t *idx, int64_t n,
+                              const nota_host *host, double *sse) {
     *sse = 0.0;
     return chunks(g, x, idx, n, host, sse_chunk, sse);
 }
@@ -211,7 +210,7 @@ nota_status dfm_gen_eval(dfm_gen *g, const nota_tensor *x, const nota_host *host
     nota_status st = check_images(g, x, "eval");
     if (st) return st;
     double sse;
-    st = dfm_gen_recon_sse(g, NULL, nota_tensor_f32(x), NULL, x->shape[0], host, &sse);
+    st = dfm_gen_recon_sse(g, nota_tensor_f32(x), NULL, x->shape[0], host, &sse);
     if (st) return st;
     double mu = sse / (double)(x->shape[0] * g->dim), md = mu * 128.0 * 128.0;
     const nota_metric all[3] = {

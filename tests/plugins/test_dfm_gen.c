@@ -348,6 +348,22 @@ Test(dfm_gen, save_load_decodes_bit_for_bit, .init = setup, .fini = teardown) {
     cr_assert_eq(memcmp(nota_tensor_f32(s1), nota_tensor_f32(s2), 6 * 64 * sizeof(float)), 0);
     for (int i = 0; i < 6 * 64; i++)
         cr_assert(nota_tensor_f32(s1)[i] >= 0.0f && nota_tensor_f32(s1)[i] <= 256.0f);
+    /* A forged data shape: refused before any network is built, naming the
+     * tensor whose shape the config then contradicts. */
+    cr_assert_eq(nota_modelfile_load(in_dir("g.nota"), NULL, &mf), NOTA_OK);
+    const nota_tensor *ds;
+    cr_assert_eq(nota_modelfile_get_tensor(mf, "data_shape", &ds), NOTA_OK);
+    nota_model *m3 = NULL;
+    nota_tensor_f32(ds)[1] = 9.0f;
+    cr_assert_eq(P->load(mf, &H, &m3), NOTA_EFORMAT);
+    cr_assert_str_eq(nota_last_error(),
+                     "dfm model: tensor 'enc.0.weight' is (32, 64), the config needs f32 (32, 72)");
+    nota_tensor_f32(ds)[1] = 2.5f;
+    cr_assert_eq(P->load(mf, &H, &m3), NOTA_EFORMAT);
+    cr_assert_str_eq(nota_last_error(),
+                     "dfm model: data_shape[1] = 2.5 is not an integer in 1..65535");
+    cr_assert_null(m3);
+    nota_modelfile_free(mf);
     nota_tensor *all[] = {z, z2, y, y2, s1, s2, x};
     for (int i = 0; i < 7; i++)
         nota_tensor_free(all[i]);
