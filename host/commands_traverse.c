@@ -101,6 +101,8 @@ static nota_status grid_codes(const host_ctx *c, int64_t k, nota_tensor **z) {
     for (int i = 0; !st && i < nv; i++)
         for (int j = 0; j < nv; j++) {
             float *row = v + ((int64_t)i * nv + j) * k;
+            /* row 0 holds the base; copying it after its two dimensions
+             * were set is fine, as every row sets both again */
             if (i || j) memcpy(row, v, (size_t)k * sizeof *v);
             row[c->args.dims[0]] = (float)c->args.values[i];
             row[c->args.dims[1]] = (float)c->args.values[j];
