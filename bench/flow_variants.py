@@ -228,6 +228,10 @@ def main():
     lines.append("`bench/flow_variants.py --seconds %d --threads %d` on %s, a machine shared "
                  "with other jobs (times indicative only). Date: %s." %
                  (args.seconds, args.threads, ff.machine(), time.strftime("%Y-%m-%d")))
+    if args.reuse:
+        lines[-1] += (" The Fashion-MNIST fits were reused from an earlier run of the same "
+                      "command (`--reuse`); the load average read before each fit is in "
+                      "the table.")
     lines.append("")
     if not args.no_toys:
         toys(args, lines)

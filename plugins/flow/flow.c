@@ -35,7 +35,7 @@ static const nota_option options[] = {
      "values PCA)",
      0, 0, "random|pca|ica|swd"},
     {"search_every", NOTA_VAL_INT, "1",
-     "with rotation=pca|ica: layers 0, K, 2K, ... use the data-driven directions, the others "
+     "with rotation=pca|ica|swd: layers 0, K, 2K, ... use the data-driven directions, the others "
      "random ones",
      1, 100000, NULL},
     {"ica_items", NOTA_VAL_INT, "4096", "items the ICA direction search looks at", 16, 100000000,
@@ -47,7 +47,7 @@ static const nota_option options[] = {
      100000000, NULL},
     {"patch_rotation", NOTA_VAL_STRING, "shared",
      "patch layers: shared = one rotation for every patch of the layer; each = one per patch "
-     "position (with pca/ica: that position's own statistics)",
+     "position (with pca/ica/swd: that position's own statistics)",
      0, 0, "shared|each"},
     {"marginal", NOTA_VAL_STRING, "spline",
      "1-D marginal maps: spline (monotone rational-quadratic, linear tails); poly (the NOTA "
