@@ -67,7 +67,21 @@ static void *worker(void *arg) {
 }
 
 /* Starts workers up to `want` (caller holds pool.busy); returns how many exist. */
+/* A child of fork() has only the forking thread: it starts with no workers
+ * and fresh locks (the parent's may have been held at the fork). */
+static void forget_workers_in_child(void) {
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    pool.busy = m, pool.mu = m, pool.wake = c, pool.done = c;
+    pool.workers = 0;
+    atomic_store(&pool.pending, 0);
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void register_atfork(void) { pthread_atfork(NULL, NULL, forget_workers_in_child); }
+
 static int ensure_workers(int want) {
+    if (pool.workers < want) pthread_once(&atfork_once, register_atfork);
     while (pool.workers < want) {
         pthread_t t;
         pthread_attr_t a;

@@ -217,3 +217,38 @@ Test(parallel, linear_backward_split_same_bits) {
     cr_assert_eq(memcmp(db1, db2, 500 * sizeof(float)), 0, "db differs");
     free(dx1), free(dw1), free(db1), free(dx2), free(dw2), free(db2);
 }
+
+/* After fork() the child has none of the parent's workers: its loops must
+ * still finish (they start workers of their own). */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+Test(parallel, loops_finish_in_a_forked_child) {
+    nota_set_threads(2);
+    check_cover(100000, 1000, 2, 2); /* the parent starts its worker */
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        nota_set_threads(2);
+        visit v = {calloc(100000, sizeof(atomic_int)), 0};
+        nota_par_for(100000, 1000, count_body, &v);
+        for (size_t i = 0; i < 100000; i++)
+            if (atomic_load(&v.count[i]) != 1) _exit(2);
+        _exit(atomic_load(&v.calls) == 2 ? 0 : 3);
+    }
+    /* a child stuck waiting for the parent's workers is killed, not left */
+    int status = 0;
+    pid_t r = 0;
+    for (int i = 0; i < 1500 && r == 0; i++) {
+        r = waitpid(pid, &status, WNOHANG);
+        if (r == 0) usleep(10000);
+    }
+    if (r == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        cr_assert_fail("the forked child's loop did not finish in 15 s");
+    }
+    cr_assert_eq(r, pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+}
