@@ -79,8 +79,8 @@ static const nota_option options[] = {
      "generation: learning rate at the end of the linear schedule", 0, 1, NULL},
     {"enc_lr_ratio", NOTA_VAL_FLOAT, "0.1",
      "generation: encoder (or embedding) learning rate / decoder learning rate", 1e-6, 1e3, NULL},
-    {"gen_batch", NOTA_VAL_INT, "64", "generation: images per step (thesis: 64 on MNIST)", 1,
-     65536, NULL},
+    {"gen_batch", NOTA_VAL_INT, "64", "generation: images per step (thesis: 64 on MNIST)", 1, 65536,
+     NULL},
     {"epochs", NOTA_VAL_INT, "20", "generation: training epochs (at most)", 1, 1000000, NULL},
     {"patience", NOTA_VAL_INT, "3",
      "generation: stop after this many epochs without a better validation MSE", 1, 1000000, NULL},
@@ -320,8 +320,8 @@ static const nota_plugin descriptor = {
     .family = "compression",
     .description = "Deep Fourier Machines: one quantized Fourier coordinate network per image "
                    "(.dfm files); generation: latent z -> MLP -> Fourier coefficients -> image",
-    .caps = NOTA_CAP_COMPRESS | NOTA_CAP_FIT | NOTA_CAP_SAMPLE | NOTA_CAP_ENCODE |
-            NOTA_CAP_DECODE | NOTA_CAP_EVAL,
+    .caps = NOTA_CAP_COMPRESS | NOTA_CAP_FIT | NOTA_CAP_SAMPLE | NOTA_CAP_ENCODE | NOTA_CAP_DECODE |
+            NOTA_CAP_EVAL,
     .options = options,
     .n_options = sizeof options / sizeof options[0],
     .create = create,

@@ -29,7 +29,8 @@ static nota_status parse_hidden(const char *key, const char *text, int64_t *size
                               key, text, DFM_GEN_MAX_HIDDEN);
         sizes[(*n)++] = v;
         s = end;
-        if (*s == ',') s++;
+        if (*s == ',')
+            s++;
         else if (*s)
             return nota_error(NOTA_EINVAL, "dfm: option %s='%s': unexpected '%c'", key, text, *s);
     }
@@ -123,7 +124,8 @@ nota_status dfm_gen_build(dfm_gen *g, int64_t c, int64_t h, int64_t w, uint64_t 
     g->dim = c * h * w;
     int64_t ncoef = g->arch.off[g->arch.depth];
     st = mlp_new(g->latent, g->dec_hidden, g->n_dec, ncoef, seed, 100, &g->dec);
-    if (!st && g->encoder) st = mlp_new(g->dim, g->enc_hidden, g->n_enc, g->latent, seed, 0, &g->enc);
+    if (!st && g->encoder)
+        st = mlp_new(g->dim, g->enc_hidden, g->n_enc, g->latent, seed, 0, &g->enc);
     if (!st) {
         /* The decoder's last layer starts from N(0, coef_std²/fan_in), bias
          * 0 (the thesis: zero biases), so the first coefficients are about
@@ -148,9 +150,9 @@ void dfm_gen_targets(const float *x, int64_t n, float *t) {
         t[i] = x[i] * (1.0f / 128.0f) - 1.0f;
 }
 
-nota_status dfm_gen_forward_backward(dfm_gen *g, dfm_render *r, int64_t n, float *z,
-                                     const float *t, float scale, float *y, double *sse_sum,
-                                     float *dcoef, float *dz) {
+nota_status dfm_gen_forward_backward(dfm_gen *g, dfm_render *r, int64_t n, float *z, const float *t,
+                                     float scale, float *y, double *sse_sum, float *dcoef,
+                                     float *dz) {
     int64_t ncoef = g->arch.off[g->arch.depth], zs[2] = {n, g->latent}, cs[2] = {n, ncoef};
     nota_tensor *zt = NULL, *dct = NULL;
     const nota_tensor *coef, *dzt;

@@ -54,8 +54,8 @@ void dfm_render_free(dfm_render *r);
  * rendered values (n, C·H·W) in [−1, 1]. If t != NULL (targets, same
  * layout): sse[i] = Σ (y − t)² of image i, and if dcoef != NULL it is
  * OVERWRITTEN with d(scale · Σ_i sse_i)/dcoef. */
-nota_status dfm_render_run(dfm_render *r, int64_t n, const float *coef, const float *t,
-                           float scale, float *y, double *sse, float *dcoef);
+nota_status dfm_render_run(dfm_render *r, int64_t n, const float *coef, const float *t, float scale,
+                           float *y, double *sse, float *dcoef);
 
 typedef struct dfm_gen {
     /* options */
@@ -84,9 +84,9 @@ void dfm_gen_targets(const float *x, int64_t n, float *t);
  * targets t: *sse_sum = Σ squared error, and when dz != NULL the backward
  * writes dz = d(scale·Σ sse)/dz (decoder grads ACCUMULATE too). dcoef is
  * (n, ncoef) scratch. Shared by fit, encode and eval. */
-nota_status dfm_gen_forward_backward(dfm_gen *g, dfm_render *r, int64_t n, float *z,
-                                     const float *t, float scale, float *y, double *sse_sum,
-                                     float *dcoef, float *dz);
+nota_status dfm_gen_forward_backward(dfm_gen *g, dfm_render *r, int64_t n, float *z, const float *t,
+                                     float scale, float *y, double *sse_sum, float *dcoef,
+                                     float *dz);
 
 /* Reconstruction error of rows idx[0..n) of x (data units, (N, dim); idx
  * NULL = rows 0..n−1): codes from the encoder, or optimised for
@@ -101,8 +101,8 @@ nota_status dfm_gen_decode(dfm_gen *g, const nota_tensor *z, const nota_host *ho
                            nota_tensor **out);
 nota_status dfm_gen_sample(dfm_gen *g, int64_t n, double temperature, const nota_host *host,
                            nota_tensor **out);
-nota_status dfm_gen_eval(dfm_gen *g, const nota_tensor *x, const nota_host *host,
-                         nota_metric *out, size_t cap, size_t *n);
+nota_status dfm_gen_eval(dfm_gen *g, const nota_tensor *x, const nota_host *host, nota_metric *out,
+                         size_t cap, size_t *n);
 nota_status dfm_gen_save(const dfm_gen *g, nota_modelfile *mf);
 nota_status dfm_gen_load(const nota_modelfile *mf, dfm_gen **out);
 /* Optimise codes z (n, latent) for targets t (n, dim) with the decoder

@@ -56,9 +56,7 @@ typedef struct embedding {
     int64_t *t;       /* Adam step per row */
 } embedding;
 
-static void emb_free(embedding *em) {
-    free(em->e), free(em->m), free(em->v), free(em->t);
-}
+static void emb_free(embedding *em) { free(em->e), free(em->m), free(em->v), free(em->t); }
 
 static nota_status emb_new(embedding *em, int64_t n, int64_t l, uint64_t seed) {
     size_t c = (size_t)(n * l);
@@ -171,7 +169,8 @@ static nota_status new_adam(double lr, double lr_end, int64_t total, nota_nn_net
 nota_status dfm_gen_fit(dfm_gen *g, const nota_tensor *train, const nota_tensor *valid,
                         const nota_host *host) {
     nota_status st = check_data(train, "fit data", 0);
-    if (!st && valid) st = check_data(valid, "validation data", (int64_t)nota_tensor_row_size(train));
+    if (!st && valid)
+        st = check_data(valid, "validation data", (int64_t)nota_tensor_row_size(train));
     if (st) return st;
     uint64_t seed = host ? host->seed : 0;
     int threads = host ? host->threads : 1;
@@ -232,8 +231,8 @@ nota_status dfm_gen_fit(dfm_gen *g, const nota_tensor *train, const nota_tensor 
                 break;
             }
             double sse, zz;
-            float lr_emb = (float)(g->enc_lr_ratio * (g->lr + (g->lr_end - g->lr) *
-                                                                  (double)step_no / (double)total));
+            float lr_emb = (float)(g->enc_lr_ratio *
+                                   (g->lr + (g->lr_end - g->lr) * (double)step_no / (double)total));
             s.order = all + b * B;
             st = step(&s, x, B, lr_emb, &sse, &zz);
             s.order = all;

@@ -38,8 +38,9 @@ static nota_status check_tensor(const nota_modelfile *mf, const char *name, int 
     if (t->dtype != NOTA_F32 || t->ndim != ndim || t->shape[0] != d0 ||
         (ndim == 2 && t->shape[1] != d1)) {
         char buf[64];
-        return nota_error(NOTA_EFORMAT, "dfm model: tensor '%s' is %s, the config needs f32 (%lld%s%lld)",
-                          name, nota_shape_str(t->ndim, t->shape, buf, sizeof buf), (long long)d0,
+        return nota_error(NOTA_EFORMAT,
+                          "dfm model: tensor '%s' is %s, the config needs f32 (%lld%s%lld)", name,
+                          nota_shape_str(t->ndim, t->shape, buf, sizeof buf), (long long)d0,
                           ndim == 2 ? ", " : "", ndim == 2 ? (long long)d1 : 0LL);
     }
     return NOTA_OK;
@@ -79,8 +80,9 @@ nota_status dfm_gen_load(const nota_modelfile *mf, dfm_gen **out) {
     for (int i = 0; i < 3 && !st; i++) {
         float v = nota_tensor_f32(s)[i];
         if (!(v >= 1.0f && v <= (float)DFM_MAX_SIDE && v == floorf(v)))
-            st = nota_error(NOTA_EFORMAT, "dfm model: data_shape[%d] = %g is not an integer in "
-                                          "1..%d",
+            st = nota_error(NOTA_EFORMAT,
+                            "dfm model: data_shape[%d] = %g is not an integer in "
+                            "1..%d",
                             i, (double)v, DFM_MAX_SIDE);
         else
             dims[i] = (int64_t)v;
@@ -89,11 +91,9 @@ nota_status dfm_gen_load(const nota_modelfile *mf, dfm_gen **out) {
     if (!st)
         st = dfm_gen_arch_init(&a, (int)dims[0], (int)g->width, (int)g->depth, dims[1], dims[2],
                                (float)g->coord_scale);
-    if (!st)
-        st = check_mlp(mf, "dec.", g->latent, g->dec_hidden, g->n_dec, a.off[a.depth]);
+    if (!st) st = check_mlp(mf, "dec.", g->latent, g->dec_hidden, g->n_dec, a.off[a.depth]);
     if (!st && g->encoder)
-        st = check_mlp(mf, "enc.", dims[0] * dims[1] * dims[2], g->enc_hidden, g->n_enc,
-                       g->latent);
+        st = check_mlp(mf, "enc.", dims[0] * dims[1] * dims[2], g->enc_hidden, g->n_enc, g->latent);
     if (!st) st = dfm_gen_build(g, dims[0], dims[1], dims[2], 0);
     if (!st) g->code_rms = nota_tensor_f32(s)[3];
     if (!st) st = nota_nn_net_load(g->dec, mf, "dec.");

@@ -27,8 +27,8 @@
 #define MAX_THREADS 64
 
 typedef struct workspace {
-    float *x[DFM_MAX_DEPTH + 1];  /* x[i] (in_i, P) for i >= 1; x[depth] (C, P) */
-    float *phi[DFM_MAX_DEPTH];    /* (2K_i, P) for i >= 1 */
+    float *x[DFM_MAX_DEPTH + 1]; /* x[i] (in_i, P) for i >= 1; x[depth] (C, P) */
+    float *phi[DFM_MAX_DEPTH];   /* (2K_i, P) for i >= 1 */
     float *g, *gn, *dc, *ds, *v; /* backward scratch */
 } workspace;
 
@@ -43,8 +43,8 @@ struct dfm_render {
 
 nota_status dfm_gen_arch_init(dfm_gen_arch *a, int channels, int width, int depth, int64_t h,
                               int64_t w, float coord_scale) {
-    if (width < 1 || width > DFM_MAX_WIDTH || depth < 1 || depth > DFM_MAX_DEPTH ||
-        channels < 1 || channels > DFM_GEN_MAX_CHANNELS)
+    if (width < 1 || width > DFM_MAX_WIDTH || depth < 1 || depth > DFM_MAX_DEPTH || channels < 1 ||
+        channels > DFM_GEN_MAX_CHANNELS)
         return nota_error(NOTA_EINVAL,
                           "dfm: network width %d, depth %d, channels %d out of range (width 1..%d, "
                           "depth 1..%d, channels 1..%d)",
@@ -286,8 +286,8 @@ void dfm_render_free(dfm_render *r) {
     free(r);
 }
 
-nota_status dfm_render_run(dfm_render *r, int64_t n, const float *coef, const float *t,
-                           float scale, float *y, double *sse, float *dcoef) {
+nota_status dfm_render_run(dfm_render *r, int64_t n, const float *coef, const float *t, float scale,
+                           float *y, double *sse, float *dcoef) {
     job jb = {r, n, coef, t, scale, y, t ? dcoef : NULL, sse};
     int64_t T = r->threads < n ? r->threads : n;
     if (T < 1) return NOTA_OK;

@@ -12,8 +12,7 @@
 #include "dfm_gen.h"
 
 static nota_status check_fitted(const dfm_gen *g, const char *what) {
-    if (!g->dec)
-        return nota_error(NOTA_EINVAL, "dfm: %s needs a fitted generation model", what);
+    if (!g->dec) return nota_error(NOTA_EINVAL, "dfm: %s needs a fitted generation model", what);
     return NOTA_OK;
 }
 
@@ -27,7 +26,8 @@ nota_status dfm_gen_optimise_codes(dfm_gen *g, dfm_render *r, int64_t n, const f
     if (!m || !v || !dz || !dcoef)
         st = nota_error(NOTA_ENOMEM, "dfm: cannot allocate code optimisation for %lld items",
                         (long long)n);
-    const float b1 = 0.9f, b2 = 0.999f, lr = (float)g->encode_lr, c = 2.0f * (float)g->lambda / (float)n;
+    const float b1 = 0.9f, b2 = 0.999f, lr = (float)g->encode_lr,
+                c = 2.0f * (float)g->lambda / (float)n;
     for (int64_t s = 1; s <= steps && !st; s++) {
         if (nota_cancelled(host)) {
             st = nota_error(NOTA_ECANCELED, "dfm: encode cancelled");
@@ -67,8 +67,8 @@ static nota_status codes_of(dfm_gen *g, dfm_render *r, int64_t n, const float *t
 }
 
 /* Runs fn over the rows of x in chunks of the batch size. */
-typedef nota_status (*chunk_fn)(dfm_gen *g, dfm_render *r, int64_t first, int64_t n,
-                                const float *t, float *z, void *ctx, const nota_host *host);
+typedef nota_status (*chunk_fn)(dfm_gen *g, dfm_render *r, int64_t first, int64_t n, const float *t,
+                                float *z, void *ctx, const nota_host *host);
 
 static nota_status chunks(dfm_gen *g, const float *x, const int64_t *idx, int64_t n,
                           const nota_host *host, chunk_fn fn, void *ctx) {
@@ -109,22 +109,22 @@ static nota_status check_images(const dfm_gen *g, const nota_tensor *x, const ch
     nota_status st = check_fitted(g, what);
     if (st) return st;
     const dfm_gen_arch *a = &g->arch;
-    if (x->dtype != NOTA_F32 || x->ndim != 4 || x->shape[1] != a->channels ||
-        x->shape[2] != a->h || x->shape[3] != a->w) {
+    if (x->dtype != NOTA_F32 || x->ndim != 4 || x->shape[1] != a->channels || x->shape[2] != a->h ||
+        x->shape[3] != a->w) {
         char buf[64];
-        return nota_error(NOTA_ESHAPE, "dfm: %s data %s does not match the model's images (N, %d, "
-                                       "%lld, %lld)",
+        return nota_error(NOTA_ESHAPE,
+                          "dfm: %s data %s does not match the model's images (N, %d, "
+                          "%lld, %lld)",
                           what, nota_shape_str(x->ndim, x->shape, buf, sizeof buf), a->channels,
                           (long long)a->h, (long long)a->w);
     }
     return nota_tensor_check_finite(x, what);
 }
 
-static nota_status encode_chunk(dfm_gen *g, dfm_render *r, int64_t first, int64_t n,
-                                const float *t, float *z, void *ctx, const nota_host *host) {
+static nota_status encode_chunk(dfm_gen *g, dfm_render *r, int64_t first, int64_t n, const float *t,
+                                float *z, void *ctx, const nota_host *host) {
     nota_status st = codes_of(g, r, n, t, z, host);
-    if (!st)
-        memcpy((float *)ctx + first * g->latent, z, (size_t)(n * g->latent) * sizeof(float));
+    if (!st) memcpy((float *)ctx + first * g->latent, z, (size_t)(n * g->latent) * sizeof(float));
     return st;
 }
 
@@ -150,8 +150,9 @@ nota_status dfm_gen_decode(dfm_gen *g, const nota_tensor *z, const nota_host *ho
     if (st) return st;
     if (z->dtype != NOTA_F32 || z->ndim != 2 || z->shape[1] != g->latent) {
         char buf[64];
-        return nota_error(NOTA_ESHAPE, "dfm: decode codes %s do not match the model's codes "
-                                       "(N, %lld)",
+        return nota_error(NOTA_ESHAPE,
+                          "dfm: decode codes %s do not match the model's codes "
+                          "(N, %lld)",
                           nota_shape_str(z->ndim, z->shape, buf, sizeof buf), (long long)g->latent);
     }
     st = nota_tensor_check_finite(z, "decode codes");
@@ -187,8 +188,9 @@ nota_status dfm_gen_sample(dfm_gen *g, int64_t n, double temperature, const nota
     nota_status st = check_fitted(g, "sample");
     if (st) return st;
     if (n < 1 || !isfinite(temperature) || temperature < 0.0)
-        return nota_error(NOTA_EINVAL, "dfm: sample needs n >= 1 and temperature >= 0, got %lld "
-                                       "and %g",
+        return nota_error(NOTA_EINVAL,
+                          "dfm: sample needs n >= 1 and temperature >= 0, got %lld "
+                          "and %g",
                           (long long)n, temperature);
     nota_tensor *z;
     st = nota_tensor_new_2d(n, g->latent, &z);
@@ -204,8 +206,8 @@ nota_status dfm_gen_sample(dfm_gen *g, int64_t n, double temperature, const nota
     return st;
 }
 
-nota_status dfm_gen_eval(dfm_gen *g, const nota_tensor *x, const nota_host *host,
-                         nota_metric *out, size_t cap, size_t *n) {
+nota_status dfm_gen_eval(dfm_gen *g, const nota_tensor *x, const nota_host *host, nota_metric *out,
+                         size_t cap, size_t *n) {
     *n = 0;
     nota_status st = check_images(g, x, "eval");
     if (st) return st;

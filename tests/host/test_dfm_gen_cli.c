@@ -28,8 +28,8 @@ static nota_tensor *read_npy(const char *path) {
 }
 
 Test(dfm_gen_cli, fit_encode_decode_sample) {
-    char *dir = tmpdir_make(), data[600], model[600], codes[600], rec[600], recnpy[600],
-                               sam[600], path[700];
+    char *dir = tmpdir_make(), data[600], model[600], codes[600], rec[600], recnpy[600], sam[600],
+         path[700];
     snprintf(data, sizeof data, "%s/blobs.npy", dir);
     snprintf(model, sizeof model, "%s/g.nota", dir);
     snprintf(codes, sizeof codes, "%s/codes.npy", dir);
@@ -38,12 +38,12 @@ Test(dfm_gen_cli, fit_encode_decode_sample) {
     snprintf(sam, sizeof sam, "%s/s", dir);
     nota_tensor *x = blobs(49);
     cr_assert_eq(nota_npy_write(data, x), NOTA_OK, "%s", nota_last_error());
-    host_run r = run_host(
-        dir, "fit", "--plugin", "dfm", "--data", data, "--out", model, "--set", "latent=4",
-        "--set", "enc_hidden=32", "--set", "dec_hidden=32,64", "--set", "width=3", "--set",
-        "depth=3", "--set", "gen_batch=7", "--set", "epochs=150", "--set", "gen_lr=3e-3", "--set",
-        "gen_lr_end=3e-4", "--set", "lambda=0.01", "--set", "valid_frac=0", "--set",
-        "coef_std=0.3", "--threads", "2", NULL);
+    host_run r =
+        run_host(dir, "fit", "--plugin", "dfm", "--data", data, "--out", model, "--set", "latent=4",
+                 "--set", "enc_hidden=32", "--set", "dec_hidden=32,64", "--set", "width=3", "--set",
+                 "depth=3", "--set", "gen_batch=7", "--set", "epochs=150", "--set", "gen_lr=3e-3",
+                 "--set", "gen_lr_end=3e-4", "--set", "lambda=0.01", "--set", "valid_frac=0",
+                 "--set", "coef_std=0.3", "--threads", "2", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     cr_assert(strstr(r.err, "dfm: epoch 150: train mse "), "%s", r.err);
     host_run_free(&r);

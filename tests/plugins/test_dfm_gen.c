@@ -2,7 +2,8 @@
  * double evaluation of eq. 4.5 for random coefficients (1 and 3 threads);
  * gradients of the loss through decoder MLP → coefficients → rendering
  * match central finite differences of a double-precision reference, for
- * every decoder weight and every code entry; a fit on tiny synthetic images
+ * every decoder weight and every code entry; the thread count changes no
+ * bit of the rendering; a fit on tiny synthetic images
  * reaches a stated MSE, with and without the encoder; save → load decodes
  * bit for bit; bad inputs are refused with exact messages. The internal
  * files are compiled in (they are private to the plugin .so); the rest goes
@@ -122,6 +123,32 @@ Test(dfm_gen, render_gradient_matches_finite_differences) {
 Test(dfm_gen, render_equals_formula) {
     check_render(1);
     check_render(3);
+}
+
+/* Each image is rendered by one thread from start to end, so the thread
+ * count changes no bit of the outputs, losses or coefficient gradients. */
+Test(dfm_gen, threads_change_nothing) {
+    dfm_gen_arch a;
+    cr_assert_eq(dfm_gen_arch_init(&a, 3, 4, 3, 6, 7, 0.5f), NOTA_OK);
+    int64_t n = 7, nc = a.off[a.depth], D = 3 * a.pixels;
+    float *coef = malloc((size_t)(n * nc) * 4), *t = malloc((size_t)(n * D) * 4);
+    float *y[2], *dc[2];
+    double sse[2][7];
+    nota_rng_fill_normal(4, 0, coef, (size_t)(n * nc));
+    nota_rng_fill_uniform(4, 1, t, (size_t)(n * D));
+    for (int k = 0; k < 2; k++) {
+        y[k] = malloc((size_t)(n * D) * 4), dc[k] = malloc((size_t)(n * nc) * 4);
+        dfm_render *r;
+        cr_assert_eq(dfm_render_new(&a, k == 0 ? 1 : 3, &r), NOTA_OK);
+        cr_assert_eq(dfm_render_run(r, n, coef, t, 0.01f, y[k], sse[k], dc[k]), NOTA_OK);
+        dfm_render_free(r);
+    }
+    cr_assert_eq(memcmp(y[0], y[1], (size_t)(n * D) * 4), 0);
+    cr_assert_eq(memcmp(dc[0], dc[1], (size_t)(n * nc) * 4), 0);
+    cr_assert_eq(memcmp(sse[0], sse[1], sizeof sse[0]), 0);
+    for (int k = 0; k < 2; k++)
+        free(y[k]), free(dc[k]);
+    free(coef), free(t);
 }
 
 static const nota_plugin *P;
@@ -274,11 +301,10 @@ static double mean_image_mse(const nota_tensor *x) {
     return s / (double)(n * 64);
 }
 
-static const char *tiny[] = {"latent=4",        "enc_hidden=32",   "dec_hidden=32,64",
-                             "width=3",         "depth=3",         "gen_batch=8",
-                             "epochs=150",      "gen_lr=3e-3",     "gen_lr_end=3e-4",
-                             "lambda=0.01",     "valid_frac=0",    "coef_std=0.3",
-                             "encode_steps=150", "encoder=mlp",     "enc_lr_ratio=1"};
+static const char *tiny[] = {
+    "latent=4",     "enc_hidden=32", "dec_hidden=32,64", "width=3",         "depth=3",
+    "gen_batch=8",  "epochs=150",    "gen_lr=3e-3",      "gen_lr_end=3e-4", "lambda=0.01",
+    "valid_frac=0", "coef_std=0.3",  "encode_steps=150", "encoder=mlp",     "enc_lr_ratio=1"};
 
 static nota_model *fit_tiny(const nota_tensor *x, bool encoder) {
     P = test_load_plugin("dfm");
@@ -380,8 +406,9 @@ Test(dfm_gen, bad_inputs_refused) {
     int64_t s4[4] = {2, 1, 8, 9}, s2[2] = {2, 5};
     cr_assert_eq(nota_tensor_new(NOTA_F32, 4, s4, &t), NOTA_OK);
     cr_assert_eq(P->encode(m, t, &H, &out), NOTA_ESHAPE);
-    cr_assert_str_eq(nota_last_error(),
-                     "dfm: encode data (2, 1, 8, 9) does not match the model's images (N, 1, 8, 8)");
+    cr_assert_str_eq(
+        nota_last_error(),
+        "dfm: encode data (2, 1, 8, 9) does not match the model's images (N, 1, 8, 8)");
     cr_assert_null(out);
     nota_tensor_free(t);
     cr_assert_eq(nota_tensor_new(NOTA_F32, 2, s2, &t), NOTA_OK);
