@@ -258,9 +258,13 @@ nota_status dfm_gen_fit(dfm_gen *g, const nota_tensor *train, const nota_tensor 
             }
         }
         char detail[160];
-        snprintf(detail, sizeof detail,
-                 "train mse %.5f (%.2f dB) |z|^2 %.3f, valid mse %.5f (%.2f dB)", tr, psnr_of(tr),
-                 zz_ep / (double)(spe * B), vm, psnr_of(vm));
+        int k = snprintf(detail, sizeof detail, "train mse %.5f (%.2f dB) |z|^2 %.3f, ", tr,
+                         psnr_of(tr), zz_ep / (double)(spe * B));
+        if (vn > 0)
+            snprintf(detail + k, sizeof detail - (size_t)k, "valid mse %.5f (%.2f dB)", vm,
+                     psnr_of(vm));
+        else
+            snprintf(detail + k, sizeof detail - (size_t)k, "valid n/a");
         nota_progress(host, "fit", (double)(ep + 1), (double)g->epochs, detail);
         nota_log(host, NOTA_LOG_INFO, "dfm: epoch %lld: %s", (long long)ep + 1, detail);
         double score = vn > 0 ? vm : tr;
