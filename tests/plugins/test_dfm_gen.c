@@ -4,7 +4,8 @@
  * match central finite differences of a double-precision reference, for
  * every decoder weight and every code entry; the thread count changes no
  * bit of the rendering; a fit on tiny synthetic images
- * reaches a stated MSE, with and without the encoder; save → load decodes
+ * reaches a stated MSE, with and without the encoder; early stopping keeps
+ * the best validation epoch; save → load decodes
  * bit for bit; bad inputs are refused with exact messages. The internal
  * files are compiled in (they are private to the plugin .so); the rest goes
  * through the plugin's descriptor as nota-host uses it. */
@@ -326,6 +327,52 @@ Test(dfm_gen, fit_reconstructs_blobs) {
     cr_assert_gt(metric(m, x, "psnr_db"), 10.0 * log10(255.0 * 255.0 / (0.01 * base)));
     P->destroy(m);
     nota_tensor_free(x);
+}
+
+/* Log lines of a fit, for the early-stopping test. */
+static char fit_log[1 << 16];
+static void capture(void *ctx, nota_log_level level, const char *msg) {
+    (void)ctx, (void)level;
+    size_t n = strlen(fit_log);
+    snprintf(fit_log + n, sizeof fit_log - n, "%s\n", msg);
+}
+
+/* Validation on images unlike the training blobs (dark frames with a bright
+ * border) gets worse as the fit specialises: the fit stops after `patience`
+ * epochs without a better validation MSE and keeps the best epoch's
+ * networks, whose validation MSE eval then reproduces. */
+Test(dfm_gen, early_stopping_keeps_the_best_epoch) {
+    nota_tensor *x = blobs(48, 4), *v;
+    int64_t vs[4] = {8, 1, 8, 8};
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 4, vs, &v), NOTA_OK);
+    for (int64_t i = 0; i < 8 * 64; i++) {
+        int64_t r = i % 64 / 8, c = i % 8;
+        nota_tensor_f32(v)[i] = (r == 0 || r == 7 || c == 0 || c == 7) ? 250.0f : 5.0f;
+    }
+    P = test_load_plugin("dfm");
+    H = test_host(5);
+    H.log = capture;
+    fit_log[0] = 0;
+    const char *sets[] = {"latent=4",    "enc_hidden=32", "dec_hidden=32,64", "width=3",
+                          "depth=3",     "gen_batch=8",   "epochs=150",       "patience=2",
+                          "gen_lr=3e-3", "coef_std=0.3",  "enc_lr_ratio=1"};
+    nota_model *m = test_create(P, sets, 11, &H);
+    cr_assert_eq(P->fit(m, x, v, &H), NOTA_OK, "%s", nota_last_error());
+    cr_assert(strstr(fit_log, "dfm: early stop after epoch "), "%s", fit_log);
+    double best = INFINITY;
+    int epochs = 0;
+    for (const char *p = strstr(fit_log, "valid mse "); p; p = strstr(p + 1, "valid mse ")) {
+        best = fmin(best, strtod(p + 10, NULL));
+        epochs++;
+    }
+    cr_log_info("early stop: %d epochs, best validation mse %.5f", epochs, best);
+    cr_assert_lt(epochs, 150);
+    H.log = NULL;
+    double got = metric(m, v, "mse_unit");
+    cr_assert(fabs(got - best) <= 1e-5, "eval %g, best logged validation mse %g", got, best);
+    P->destroy(m);
+    nota_tensor_free(x);
+    nota_tensor_free(v);
 }
 
 Test(dfm_gen, fit_without_encoder) {
