@@ -5,7 +5,8 @@
  * every decoder weight and every code entry; the thread count changes no
  * bit of the rendering; a fit on tiny synthetic images
  * reaches a stated MSE, with and without the encoder; early stopping keeps
- * the best validation epoch; save → load decodes
+ * the best validation epoch; a non-finite loss stops the fit, keeping no
+ * model; save → load decodes
  * bit for bit; bad inputs are refused with exact messages. The internal
  * files are compiled in (they are private to the plugin .so); the rest goes
  * through the plugin's descriptor as nota-host uses it. */
@@ -373,6 +374,24 @@ Test(dfm_gen, early_stopping_keeps_the_best_epoch) {
     P->destroy(m);
     nota_tensor_free(x);
     nota_tensor_free(v);
+}
+
+/* Finite but enormous values (3e38) overflow the networks to Inf/NaN: the
+ * fit stops at the first epoch with an error and keeps no model. */
+Test(dfm_gen, non_finite_loss_stops_the_fit) {
+    nota_tensor *x = blobs(16, 6);
+    for (int64_t i = 0; i < 16 * 64; i++)
+        nota_tensor_f32(x)[i] = 3.0e38f;
+    P = test_load_plugin("dfm");
+    H = test_host(5);
+    nota_model *m = test_create(P, tiny, 15, &H);
+    cr_assert_eq(P->fit(m, x, NULL, &H), NOTA_ENUMERIC);
+    cr_assert_str_eq(nota_last_error(),
+                     "dfm: fit diverged at epoch 1 (non-finite loss); no model kept");
+    int64_t shape[NOTA_MAX_DIMS];
+    cr_assert_eq(P->data_shape(m, shape), 0);
+    P->destroy(m);
+    nota_tensor_free(x);
 }
 
 Test(dfm_gen, fit_without_encoder) {
