@@ -5,13 +5,15 @@
  * spline differ only in the function class. Least squares runs in the
  * Chebyshev basis on [-1, 1] (Householder QR: the normal equations of a
  * degree-12 fit lose half the digits). A least-squares polynomial is not
- * monotone by construction, so every fit is certified: p' is written in
- * the Bernstein basis on [-1, 1] and subdivided (de Casteljau) until every
- * piece's coefficients are positive — by the convex-hull property that
- * bounds p' from below — or a piece's end value is not positive. An
- * uncertified fit is refitted one degree lower; degree 1 with a positive
- * slope always passes. The certificate runs on the f32 coefficients that
- * are stored, and again when a model file is loaded.
+ * monotone by construction, so every fit is certified: [-1, 1] is bisected
+ * until on every piece p'(mid) - L·width/2 > 0, L a bound on |p''| from
+ * the Chebyshev coefficients (|T_k''| <= k²(k²-1)/3), or a midpoint has
+ * p' <= 0. Only stable Clenshaw evaluations are involved (a Bernstein-basis
+ * test needs the monomial form, whose rounding at degree 16 can exceed the
+ * margin it tests). An uncertified fit is refitted one degree lower;
+ * degree 1 with a positive slope always passes. The certificate runs on
+ * the f32 coefficients that are stored, and again when a model file is
+ * loaded.
  */
 #include "poly.h"
 
@@ -19,7 +21,8 @@
 #include <string.h>
 
 #define NODES_MAX 512
-#define SUBDIV_DEPTH 14
+#define CERT_EVALS 65536 /* bisections one certificate may spend */
+#define CERT_STACK 128
 
 /* p(t) and p'(t) of the Chebyshev series c[0..n] (Clenshaw, with the
  * recurrence differentiated alongside). */
@@ -123,71 +126,40 @@ double poly_inv(const float *pc, int deg, int tails, double y, double *logd) {
 
 /* --- the monotonicity certificate --- */
 
-/* Is the Bernstein polynomial beta[0..m] > tol on its interval? */
-static int bern_positive(const double *beta, int m, double tol, int depth) {
-    double mn = beta[0];
-    for (int i = 1; i <= m; i++)
-        mn = beta[i] < mn ? beta[i] : mn;
-    if (mn > tol) return 1;
-    /* the end coefficients are the polynomial's values at the ends */
-    if (!(beta[0] > tol) || !(beta[m] > tol) || depth == 0) return 0;
-    double w[POLY_MAX_DEG + 1], l[POLY_MAX_DEG + 1], r[POLY_MAX_DEG + 1];
-    memcpy(w, beta, (size_t)(m + 1) * sizeof *w);
-    l[0] = w[0];
-    r[m] = w[m];
-    for (int k = 1; k <= m; k++) {
-        for (int i = 0; i <= m - k; i++)
-            w[i] = 0.5 * (w[i] + w[i + 1]);
-        l[k] = w[0];
-        r[m - k] = w[m - k];
-    }
-    return bern_positive(l, m, tol, depth - 1) && bern_positive(r, m, tol, depth - 1);
-}
-
-static double binom(int n, int k) {
-    double b = 1;
-    for (int i = 1; i <= k; i++)
-        b = b * (n - k + i) / i;
-    return b;
-}
-
 int poly_check(const float *pc, int deg) {
     if (deg < 1 || deg > POLY_MAX_DEG || !isfinite(pc[0]) || !isfinite(pc[1]) || !(pc[1] > pc[0]))
         return 0;
-    double c[POLY_MAX_DEG + 1], a[POLY_MAX_DEG + 1] = {0}, tk[POLY_MAX_DEG + 1] = {0},
-                                                 tp[POLY_MAX_DEG + 1] = {0}, tn[POLY_MAX_DEG + 1];
-    double scale = 0;
+    const float *c = pc + 2;
+    /* |T_k'| <= k² and |T_k''| <= k²(k²-1)/3 on [-1, 1]: s1 bounds |p'|,
+     * lip bounds |p''|, the Lipschitz constant of p' */
+    double s1 = 0, lip = 0;
     for (int k = 0; k <= deg; k++) {
-        c[k] = pc[2 + k];
         if (!isfinite(c[k])) return 0;
-        scale += fabs(c[k]) * k * k; /* |T_k'| <= k² on [-1, 1] */
+        s1 += fabs(c[k]) * k * k;
+        lip += fabs(c[k]) * k * k * (k * k - 1) / 3.0;
     }
-    /* monomial coefficients a of p: T_0 = 1, T_1 = t, T_k+1 = 2t T_k - T_k-1 */
-    tp[0] = 1;
-    tk[1] = 1;
-    a[0] = c[0];
-    for (int k = 1; k <= deg; k++) {
-        for (int i = 0; i <= deg; i++)
-            a[i] += c[k] * tk[i];
-        for (int i = 0; i <= deg; i++)
-            tn[i] = (i ? 2 * tk[i - 1] : 0) - tp[i];
-        memcpy(tp, tk, sizeof tp);
-        memcpy(tk, tn, sizeof tk);
+    /* Clenshaw's rounding error stays far below this margin */
+    double margin = 1e-12 * s1 + 1e-300;
+    double lo[CERT_STACK], hi[CERT_STACK];
+    int top = 0, evals = 0;
+    lo[0] = -1;
+    hi[0] = 1;
+    top = 1;
+    while (top > 0) {
+        top--;
+        double a = lo[top], b = hi[top], mid = 0.5 * (a + b), p, dp;
+        cheb_eval(c, deg, mid, &p, &dp);
+        if (!(dp > margin)) return 0;                    /* a point where p does not increase */
+        if (dp - 0.5 * lip * (b - a) > margin) continue; /* p' > 0 on all of [a, b] */
+        if (++evals > CERT_EVALS || top + 2 > CERT_STACK) return 0;
+        lo[top] = mid;
+        hi[top] = b;
+        top++;
+        lo[top] = a;
+        hi[top] = mid;
+        top++;
     }
-    int m = deg - 1; /* p' has degree m; substitute t = 2s - 1, s ∈ [0, 1] */
-    double q[POLY_MAX_DEG + 1] = {0}, beta[POLY_MAX_DEG + 1];
-    for (int j = 0; j <= m; j++) {
-        double bj = (j + 1) * a[j + 1];
-        for (int i = 0; i <= j; i++)
-            q[i] += bj * binom(j, i) * ldexp(1, i) * ((j - i) % 2 ? -1 : 1);
-    }
-    for (int i = 0; i <= m; i++) {
-        beta[i] = 0;
-        for (int k = 0; k <= i; k++)
-            beta[i] += binom(i, k) / binom(m, k) * q[k];
-    }
-    /* the margin covers the rounding of the basis changes above */
-    return bern_positive(beta, m, 1e-9 * scale, SUBDIV_DEPTH);
+    return 1;
 }
 
 /* --- the fit --- */

@@ -8,8 +8,9 @@
  * of p(t) in the scaled variable t = (x - (lo + hi)/2) / ((hi - lo)/2), so
  * that the support is t ∈ [-1, 1] (Chebyshev, not monomial, coefficients:
  * rounded to f32 they still describe the function well at degree 16).
- * Inside the support p is certified strictly increasing (Bernstein
- * coefficients of p' positive on every piece of a subdivision), so the map
+ * Inside the support p is certified strictly increasing (p' > 0 at the
+ * midpoint of every piece of a bisection, by more than a bound on |p''|
+ * times the half-width allows it to fall), so the map
  * is a bijection there with an exact inverse (bracketed Newton) and an
  * exact log-derivative log p'(t)/h.
  *
