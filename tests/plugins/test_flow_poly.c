@@ -167,6 +167,13 @@ Test(flow_poly, certificate_refuses_dips_flat_points_and_bad_bounds) {
     cr_assert_eq(poly_check(nan_c, 1), 0);
     cr_assert_eq(poly_check(down, 1), 0);
     cr_assert_eq(poly_check(steep, POLY_MAX_DEG + 1), 0);
+    /* degree 16: p = T1 + c T16, p'(±1) = 1 ± 256 c (T16' peaks at the
+     * ends): increasing for c = 1/257, dips below 0 near t = -1 for 1/255 */
+    float hi[POLY_STRIDE(16)] = {-1, 1, 0, 1};
+    hi[2 + 16] = 1.0f / 257;
+    cr_assert_eq(poly_check(hi, 16), 1);
+    hi[2 + 16] = 1.0f / 255;
+    cr_assert_eq(poly_check(hi, 16), 0);
 }
 
 Test(flow_poly, a_gap_in_the_data_lowers_the_degree_until_the_fit_increases) {
