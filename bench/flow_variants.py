@@ -150,8 +150,9 @@ DIR_SECTION = "## Flow directions on Fashion-MNIST: swd against ica and pca"
 
 
 def directions(args):
-    """rotation=X for --direction-seconds each: test bits/dim, and validation
-    bits/dim against layers and fit time (from the -v progress lines)."""
+    """rotation=X (plus any :k=v options) for --direction-seconds each: test
+    bits/dim, and validation bits/dim against layers and fit time (from the
+    -v progress lines)."""
     lines = [DIR_SECTION, ""]
     lines.append("`bench/flow_variants.py --directions %s --direction-seconds %d --threads %d` "
                  "on %s, shared with other jobs (load average before each fit in the table; "
@@ -161,19 +162,24 @@ def directions(args):
                  "layers of 784 values take PCA for ica and swd)." %
                  (args.directions, args.direction_seconds, args.threads, ff.machine(),
                   time.strftime("%Y-%m-%d")))
+    if args.reuse:
+        lines[-1] += (" With `--reuse`: fits found in --work from an earlier run were reused "
+                      "(their load average is the one read before they ran).")
     lines.append("")
     marks_l = [10, 25, 50, 100, 150, 200]
     marks_t = [30, 60, 120, 180, 240, 300]
     rows = []
-    for rot in args.directions.split(","):
-        load = uptime()
-        model, layers, kept, why, peak, wall = ff.fit_flow_on(
-            args, "fashion-mnist:train", "dir_" + rot,
-            ["rotation=" + rot, "time_limit=%d" % args.direction_seconds])
+    for entry in args.directions.split(","):
+        # "swd" or "swd:ica_iters=20:...": a rotation and extra options
+        parts = entry.split(":")
+        rot = " ".join(["rotation=" + parts[0]] + parts[1:])
+        model, layers, kept, why, peak, load = fit_or_reuse(
+            args, "dir_" + entry.replace(":", "_").replace("=", ""),
+            ["rotation=" + parts[0]] + parts[1:] + ["time_limit=%d" % args.direction_seconds])
         bpd, err = eval_bpd(args, model, "fashion-mnist:test")
         rows.append((rot, layers, kept, why, peak, bpd, err, load))
         print(rot, kept, bpd, err, flush=True)
-    lines.append("| rotation | layers run / kept | test bits/dim | peak MB | load avg |")
+    lines.append("| options | layers run / kept | test bits/dim | peak MB | load avg |")
     lines.append("|---|---|---|---|---|")
     for rot, layers, kept, why, peak, bpd, err, load in rows:
         test = "%.3f" % bpd if bpd is not None else "eval failed: %s" % err
@@ -182,7 +188,7 @@ def directions(args):
     lines.append("")
     lines.append("Validation bits/dim at layer L:")
     lines.append("")
-    lines.append("| rotation | " + " | ".join("L=%d" % m for m in marks_l) + " |")
+    lines.append("| options | " + " | ".join("L=%d" % m for m in marks_l) + " |")
     lines.append("|---" * (len(marks_l) + 1) + "|")
     for rot, layers, *_ in rows:
         cells = ["%.4f" % layers[m - 1][2] if len(layers) >= m else "-" for m in marks_l]
@@ -190,7 +196,7 @@ def directions(args):
     lines.append("")
     lines.append("Validation bits/dim after t seconds of fitting (last layer done by then):")
     lines.append("")
-    lines.append("| rotation | " + " | ".join("t=%d s" % m for m in marks_t) + " |")
+    lines.append("| options | " + " | ".join("t=%d s" % m for m in marks_t) + " |")
     lines.append("|---" * (len(marks_t) + 1) + "|")
     for rot, layers, *_ in rows:
         cells = []
@@ -216,7 +222,8 @@ def main():
                          "(logs and models; evaluation reruns)")
     ap.add_argument("--directions", default="",
                     help="comma-separated rotation options to compare instead (e.g. "
-                         "ica,swd,pca): writes the directions section only")
+                         "ica,swd,pca; 'swd:ica_iters=20' adds options): writes the "
+                         "directions section only (--reuse reuses earlier fits)")
     ap.add_argument("--direction-seconds", type=int, default=300)
     ap.add_argument("--work", default="/tmp/nota_flow_variants")
     args = ap.parse_args()
