@@ -3,8 +3,6 @@
  * Forward is one sgemm (N×in by in×out) after broadcasting the bias into y;
  * backward is two: dW += dy^T x, and dx = dy W (skipped when the caller does
  * not need dx, which for a first layer is the largest GEMM of the step).
- * With 2+ threads and large enough GEMMs the two run side by side on
- * libnota's worker pool, one thread each.
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +10,6 @@
 
 #include "nn_internal.h"
 #include "nota/linalg.h"
-#include "parallel.h"
 
 typedef struct linear_priv {
     int64_t in, out;
@@ -42,61 +39,21 @@ static nota_status linear_forward(nota_nn_layer *l, const nota_tensor *x) {
     return NOTA_OK;
 }
 
-/* The two halves of backward, independent of each other: task 0 is dx =
- * dy W, task 1 is dW += dy^T x and db += Σ dy. */
-typedef struct bwd_ctx {
-    nota_nn_layer *l;
-    const float *dy;
-    int64_t n;
-} bwd_ctx;
-
-static void bwd_task(void *vctx, size_t begin, size_t end) {
-    const bwd_ctx *c = vctx;
-    const linear_priv *p = c->l->priv;
-    nota_nn_layer *l = c->l;
-    int64_t n = c->n;
-    const float *dy = c->dy;
-    for (size_t t = begin; t < end; t++) {
-        if (t == 0) {
-            nota_sgemm(false, false, n, p->in, p->out, 1.0f, dy, p->out, nn_f(l->params[0].value),
-                       p->in, 0.0f, nn_f(l->dx), p->in);
-            continue;
-        }
-        nota_sgemm(true, false, p->out, p->in, n, 1.0f, dy, p->out, nn_f(l->x), p->in, 1.0f,
-                   nn_f(l->params[0].grad), p->in);
-        if (p->bias) {
-            float *db = nn_f(l->params[1].grad);
-            for (int64_t i = 0; i < n; i++)
-                for (int64_t j = 0; j < p->out; j++)
-                    db[j] += dy[i * p->out + j];
-        }
-    }
-}
-
-/* Multiply-adds per GEMM from which the two run side by side, each on one
- * thread, rather than one after the other on all of OpenBLAS's threads:
- * below it a worker wake-up costs more than the split saves. */
-#define LINEAR_SPLIT_MACS (8 << 20)
-
 static nota_status linear_backward(nota_nn_layer *l, const nota_tensor *dyt, bool need_dx) {
     const linear_priv *p = l->priv;
-    bwd_ctx c = {l, nn_f(dyt), dyt->shape[0]};
-    if (!need_dx) {
-        bwd_task(&c, 1, 2);
-        return NOTA_OK;
+    int64_t n = dyt->shape[0];
+    const float *dy = nn_f(dyt);
+    nota_sgemm(true, false, p->out, p->in, n, 1.0f, dy, p->out, nn_f(l->x), p->in, 1.0f,
+               nn_f(l->params[0].grad), p->in);
+    if (p->bias) {
+        float *db = nn_f(l->params[1].grad);
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < p->out; j++)
+                db[j] += dy[i * p->out + j];
     }
-    int threads = nota_get_threads();
-    if (threads < 2 || c.n * p->in * p->out < LINEAR_SPLIT_MACS) {
-        bwd_task(&c, 0, 2);
-        return NOTA_OK;
-    }
-    /* Two independent GEMMs of similar size: each on its own core at full
-     * single-thread speed scales better than OpenBLAS splitting each of them
-     * (bench/RESULTS.md, "nn kit: MLP epoch"). OpenBLAS's thread count is
-     * global, so it is 1 for the duration and restored after. */
-    nota_set_threads(1);
-    nota_par_tasks(2, bwd_task, &c);
-    nota_set_threads(threads);
+    if (need_dx)
+        nota_sgemm(false, false, n, p->in, p->out, 1.0f, dy, p->out, nn_f(l->params[0].value),
+                   p->in, 0.0f, nn_f(l->dx), p->in);
     return NOTA_OK;
 }
 

@@ -43,7 +43,7 @@ static struct {
 static size_t part_bound(size_t n, size_t parts, size_t p) {
     if (p >= parts) return n;
     size_t b = n / parts * p + n % parts * p / parts;          /* n·p/parts without overflow */
-    return n >= parts * PAR_ALIGN * 4 ? b - b % PAR_ALIGN : b; /* tasks: no alignment */
+    return n >= parts * PAR_ALIGN * 4 ? b - b % PAR_ALIGN : b; /* small n: as even as can be */
 }
 
 static void *worker(void *arg) {
@@ -143,14 +143,4 @@ void nota_par_for(size_t n, size_t grain, nota_par_body body, void *ctx) {
         return;
     }
     run_parts(n, parts, body, ctx);
-}
-
-void nota_par_tasks(size_t n, nota_par_body body, void *ctx) {
-    if (n == 0) return;
-    if (n < 2 || n > PAR_MAX_THREADS) {
-        for (size_t i = 0; i < n; i++)
-            body(ctx, i, i + 1);
-        return;
-    }
-    run_parts(n, n, body, ctx);
 }

@@ -24,10 +24,4 @@ typedef void (*nota_par_body)(void *ctx, size_t begin, size_t end);
  * when every part is done. */
 void nota_par_for(size_t n, size_t grain, nota_par_body body, void *ctx);
 
-/* Runs body(ctx, i, i + 1) for i < n (n <= nota_get_threads()), each call on
- * its own thread, the caller taking i = 0: a few independent tasks, e.g. two
- * GEMMs that each run single-threaded (nn_linear.c). When the pool is busy
- * the caller runs them one after the other. */
-void nota_par_tasks(size_t n, nota_par_body body, void *ctx);
-
 #endif /* NOTA_PARALLEL_H */

@@ -177,47 +177,6 @@ Test(parallel, losses_same_bits_any_thread_count) {
     nota_tensor_free(g4);
 }
 
-/* Linear backward above LINEAR_SPLIT_MACS runs dx and dW side by side on one
- * thread each: the same bits as one after the other. */
-static void linear_grads(int threads, float **dx, float **dw, float **db) {
-    nota_set_threads(threads);
-    nota_nn_layer *l;
-    cr_assert_eq(nota_nn_linear_new(600, 500, true, &l), NOTA_OK);
-    cr_assert_eq(nota_nn_layer_init(l, 9, 0), NOTA_OK);
-    int64_t xs[2] = {64, 600}, ys[2] = {64, 500};
-    nota_tensor *x, *dy;
-    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, xs, &x), NOTA_OK);
-    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, ys, &dy), NOTA_OK);
-    nota_rng_fill_normal_range(11, 0, 0, nota_tensor_f32(x), nota_tensor_numel(x));
-    nota_rng_fill_normal_range(11, 1, 0, nota_tensor_f32(dy), nota_tensor_numel(dy));
-    const nota_tensor *y, *dxt;
-    cr_assert_eq(nota_nn_layer_forward(l, x, &y), NOTA_OK);
-    nota_nn_layer_zero_grad(l);
-    cr_assert_eq(nota_nn_layer_backward(l, dy, &dxt), NOTA_OK);
-    nota_nn_param w, b;
-    cr_assert_eq(nota_nn_layer_param(l, 0, &w), NOTA_OK);
-    cr_assert_eq(nota_nn_layer_param(l, 1, &b), NOTA_OK);
-    *dx = malloc(dxt->nbytes), *dw = malloc(w.grad->nbytes), *db = malloc(b.grad->nbytes);
-    memcpy(*dx, nota_tensor_f32(dxt), dxt->nbytes);
-    memcpy(*dw, nota_tensor_f32(w.grad), w.grad->nbytes);
-    memcpy(*db, nota_tensor_f32(b.grad), b.grad->nbytes);
-    cr_assert_eq(nota_get_threads(), threads, "backward left OpenBLAS at %d threads, not %d",
-                 nota_get_threads(), threads);
-    nota_tensor_free(x), nota_tensor_free(dy);
-    nota_nn_layer_free(l);
-    nota_set_threads(0);
-}
-
-Test(parallel, linear_backward_split_same_bits) {
-    float *dx1, *dw1, *db1, *dx2, *dw2, *db2;
-    linear_grads(1, &dx1, &dw1, &db1);
-    linear_grads(2, &dx2, &dw2, &db2);
-    cr_assert_eq(memcmp(dx1, dx2, 64 * 600 * sizeof(float)), 0, "dx differs");
-    cr_assert_eq(memcmp(dw1, dw2, 500 * 600 * sizeof(float)), 0, "dW differs");
-    cr_assert_eq(memcmp(db1, db2, 500 * sizeof(float)), 0, "db differs");
-    free(dx1), free(dw1), free(db1), free(dx2), free(dw2), free(db2);
-}
-
 /* After fork() the child has none of the parent's workers: its loops must
  * still finish (they start workers of their own). */
 #include <signal.h>
