@@ -59,6 +59,17 @@ static inline float fast_tanh(float x) {
            (135135.0f + x2 * (62370.0f + x2 * (3150.0f + x2 * 28.0f)));
 }
 
+double flow_max_turn(int64_t P, const double *W, const double *prev) {
+    double change = 0;
+    for (int64_t i = 0; i < P; i++) { /* 1 − |<w_new, w_old>| per direction */
+        double d = 0;
+        for (int64_t j = 0; j < P; j++)
+            d += W[i * P + j] * prev[i * P + j];
+        change = fmax(change, 1 - fabs(d));
+    }
+    return change;
+}
+
 nota_status flow_sym_orth(int64_t P, double *W, double *s, double *t, double *lam) {
     nota_dgemm(false, true, P, P, P, 1.0, W, P, W, P, 0.0, s, P);
     nota_status st = nota_syev_desc(P, s, lam);
@@ -119,19 +130,13 @@ nota_status flow_ica_rotation(const flow_batch *b, int64_t P, int64_t q, int64_t
         }
         /* fixed point: W+ = E[g(Wx) xᵀ] − diag(E[g'(Wx)]) W */
         nota_sgemm(false, true, P, P, C, 1.0f / (float)C, Y, C, X, C, 0.0f, Gf, P);
-        double change = 0;
         for (int64_t i = 0; i < P; i++)
             for (int64_t j = 0; j < P; j++)
                 s[i * P + j] = Gf[i * P + j] - gp[i] * W[i * P + j];
         memcpy(prev, W, pp * sizeof *prev);
         memcpy(W, s, pp * sizeof *W);
         if ((st = flow_sym_orth(P, W, s, t, lam))) goto done;
-        for (int64_t i = 0; i < P; i++) { /* 1 − |<w_new, w_old>| per direction */
-            double d = 0;
-            for (int64_t j = 0; j < P; j++)
-                d += W[i * P + j] * prev[i * P + j];
-            change = fmax(change, 1 - fabs(d));
-        }
+        double change = flow_max_turn(P, W, prev);
         if (change < 1e-6) break;
     }
     for (size_t i = 0; i < pp; i++)

@@ -101,6 +101,9 @@ nota_status flow_swd_rotation(const struct flow_batch *b, int64_t P, int64_t q, 
                               int iters, uint64_t seed, uint64_t stream, float *rot);
 /* W ← (W Wᵀ)^{-1/2} W in double (P×P); s, t P×P scratch, lam P + P×P. */
 nota_status flow_sym_orth(int64_t P, double *W, double *s, double *t, double *lam);
+/* Largest 1 − |<w_i, prev_i>| over the P rows (unit vectors) of W and prev:
+ * how far the most-turned direction moved in one iteration. */
+double flow_max_turn(int64_t P, const double *W, const double *prev);
 
 /* transform.c — a batch held as D rows of N values in some row order. */
 typedef struct flow_batch {

@@ -77,13 +77,7 @@ nota_status flow_swd_rotation(const flow_batch *b, int64_t P, int64_t q, int64_t
         for (size_t i = 0; i < pp; i++)
             W[i] += Gf[i];
         if ((st = flow_sym_orth(P, W, s, t, lam))) goto done;
-        double change = 0;
-        for (int64_t i = 0; i < P; i++) { /* 1 − |<w_new, w_old>| per direction */
-            double d = 0;
-            for (int64_t j = 0; j < P; j++)
-                d += W[i * P + j] * prev[i * P + j];
-            change = fmax(change, 1 - fabs(d));
-        }
+        double change = flow_max_turn(P, W, prev);
         if (change < 1e-6) break;
     }
     for (size_t i = 0; i < pp; i++)
