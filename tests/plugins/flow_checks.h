@@ -1,0 +1,141 @@
+/* flow_checks.h — data and checks shared by the flow plugin's tests
+ * (test_flow.c, test_flow_variants.c): small synthetic vectors and images,
+ * decode ∘ encode = id, and log_prob = log N(z) + log|det J| with J by
+ * central differences. */
+#ifndef NOTA_TEST_FLOW_CHECKS_H
+#define NOTA_TEST_FLOW_CHECKS_H
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin_util.h"
+
+/* 3-D vectors with a curved, skewed dependence. */
+static inline nota_tensor *curved(int64_t n, uint64_t seed) {
+    nota_tensor *t;
+    cr_assert_eq(nota_tensor_new_2d(n, 3, &t), NOTA_OK);
+    float *e = malloc((size_t)n * 3 * sizeof *e);
+    nota_rng_fill_normal(seed, 3, e, (size_t)n * 3);
+    float *x = nota_tensor_f32(t);
+    for (int64_t i = 0; i < n; i++) {
+        float a = e[3 * i], b = e[3 * i + 1], c = e[3 * i + 2];
+        x[3 * i] = 2 * a;
+        x[3 * i + 1] = a * a + 0.3f * b;
+        x[3 * i + 2] = expf(0.5f * c) + 0.2f * a;
+    }
+    free(e);
+    return t;
+}
+
+/* n images 1×8×8 in [20, 236]: a random blob on a gradient, plus noise. */
+static inline nota_tensor *images(int64_t n, uint64_t seed) {
+    int64_t shape[4] = {n, 1, 8, 8};
+    nota_tensor *t;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 4, shape, &t), NOTA_OK);
+    float *u = malloc((size_t)n * 67 * sizeof *u);
+    nota_rng_fill_uniform(seed, 4, u, (size_t)n * 67);
+    float *x = nota_tensor_f32(t);
+    for (int64_t i = 0; i < n; i++) {
+        float cy = 8 * u[i * 67], cx = 8 * u[i * 67 + 1], amp = 150 * u[i * 67 + 2];
+        for (int p = 0; p < 64; p++) {
+            float y = (float)(p / 8), xx = (float)(p % 8);
+            float v = 30 + 5 * xx + amp * expf(-((y - cy) * (y - cy) + (xx - cx) * (xx - cx)) / 6);
+            x[i * 64 + p] = fminf(236, v + 10 * u[i * 67 + 3 + p]);
+        }
+    }
+    free(u);
+    return t;
+}
+
+/* log|det A| of an n×n matrix (double, Gaussian elimination, partial pivoting). */
+static inline double logabsdet(double *a, int n) {
+    double s = 0;
+    for (int c = 0; c < n; c++) {
+        int p = c;
+        for (int r = c + 1; r < n; r++)
+            if (fabs(a[r * n + c]) > fabs(a[p * n + c])) p = r;
+        if (p != c)
+            for (int k = 0; k < n; k++) {
+                double t = a[c * n + k];
+                a[c * n + k] = a[p * n + k];
+                a[p * n + k] = t;
+            }
+        s += log(fabs(a[c * n + c]));
+        for (int r = c + 1; r < n; r++) {
+            double f = a[r * n + c] / a[c * n + c];
+            for (int k = c; k < n; k++)
+                a[r * n + k] -= f * a[c * n + k];
+        }
+    }
+    return s;
+}
+
+static inline void assert_roundtrip(const nota_plugin *p, nota_model *m, const nota_tensor *x,
+                                    const nota_host *h) {
+    nota_tensor *z, *y;
+    cr_assert_eq(p->encode(m, x, h, &z), NOTA_OK, "%s", nota_last_error());
+    cr_assert(nota_tensor_same_shape(x, z));
+    cr_assert_eq(p->decode(m, z, h, &y), NOTA_OK, "%s", nota_last_error());
+    cr_assert(nota_tensor_same_shape(x, y));
+    double scale = 0;
+    for (size_t i = 0; i < nota_tensor_numel(x); i++)
+        scale = fmax(scale, fabs(nota_tensor_f32(x)[i]));
+    for (size_t i = 0; i < nota_tensor_numel(x); i++) {
+        float a = nota_tensor_f32(x)[i], b = nota_tensor_f32(y)[i];
+        cr_assert_float_eq(a, b, 1e-4 * scale, "element %zu: %g vs %g", i, a, b);
+    }
+    nota_tensor_free(z);
+    nota_tensor_free(y);
+}
+
+/* For `items` rows of x: log_prob vs log N(z) + log|det J|, J by central
+ * differences of encode with step hstep (in data units). */
+static inline void assert_jacobian(const nota_plugin *p, nota_model *m, const nota_tensor *x,
+                                   int items, double hstep, double tol, const nota_host *h) {
+    int64_t D = (int64_t)nota_tensor_row_size(x);
+    int64_t rows = items * (2 * D + 1);
+    int64_t shape[NOTA_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    shape[0] = rows;
+    nota_tensor *xp, *z, *lp;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, x->ndim, shape, &xp), NOTA_OK);
+    float *v = nota_tensor_f32(xp);
+    for (int it = 0; it < items; it++) {
+        const float *src = nota_tensor_f32(x) + it * D;
+        for (int64_t k = 0; k < 2 * D + 1; k++) {
+            float *dst = v + (it * (2 * D + 1) + k) * D;
+            memcpy(dst, src, (size_t)D * sizeof(float));
+            if (k < 2 * D) dst[k / 2] += (float)(k % 2 ? -hstep : hstep);
+        }
+    }
+    cr_assert_eq(p->encode(m, xp, h, &z), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(p->log_prob(m, xp, h, &lp), NOTA_OK, "%s", nota_last_error());
+    double *J = malloc((size_t)(D * D) * sizeof *J);
+    for (int it = 0; it < items; it++) {
+        const float *zb = nota_tensor_f32(z) + it * (2 * D + 1) * D;
+        for (int64_t j = 0; j < D; j++) {
+            /* the actual step after f32 rounding of x ± h */
+            const float *xa = v + (it * (2 * D + 1) + 2 * j) * D, *xb = xa + D;
+            double hh = (double)xa[j] - xb[j];
+            for (int64_t i = 0; i < D; i++)
+                J[i * D + j] = ((double)zb[2 * j * D + i] - zb[(2 * j + 1) * D + i]) / hh;
+        }
+        const float *z0 = zb + 2 * D * D;
+        double lnz = 0;
+        for (int64_t i = 0; i < D; i++)
+            lnz += -0.5 * (double)z0[i] * z0[i] - 0.5 * log(2 * M_PI);
+        double ref = lnz + logabsdet(J, (int)D);
+        double got = nota_tensor_f32(lp)[it * (2 * D + 1) + 2 * D];
+        cr_assert_float_eq(got, ref, tol * (1 + fabs(ref)),
+                           "item %d: log_prob %.6f, log N(z) + "
+                           "log|det J| %.6f",
+                           it, got, ref);
+    }
+    free(J);
+    nota_tensor_free(xp);
+    nota_tensor_free(z);
+    nota_tensor_free(lp);
+}
+
+#endif /* NOTA_TEST_FLOW_CHECKS_H */
