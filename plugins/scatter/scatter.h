@@ -70,6 +70,25 @@ nota_status scat_run_dft(const scat_bank *b, const float *x, int64_t n_img, floa
 nota_status scat_run_fft(const scat_bank *b, const float *x, int64_t n_img, float *out,
                          const nota_host *host, const char *stage);
 
+/* One way to compute the transform of a chunk of images (transform.c's
+ * kissfft engine, transform_dft.c's DFT matrices), run by scat_drive: each
+ * worker makes its workspace with work_new (NULL: out of memory) and calls
+ * run on chunks of at most `chunk` consecutive images; `shared` is read-only
+ * data of the call (the DFT matrices). */
+typedef struct scat_engine {
+    const char *name; /* in the allocation error: "FFT" or "DFT" */
+    void *(*work_new)(const scat_bank *bk);
+    void (*work_free)(void *w, const scat_bank *bk);
+    void (*run)(void *w, const scat_bank *bk, const void *shared, const float *x, int64_t n,
+                float *out);
+} scat_engine;
+
+/* Chunks of `chunk` images at fixed offsets over host->threads workers, with
+ * progress under `stage` and cancellation (scat_run's contract). */
+nota_status scat_drive(const scat_engine *eng, const void *shared, const scat_bank *b,
+                       const float *x, int64_t n_img, int64_t chunk, float *out,
+                       const nota_host *host, const char *stage);
+
 /* Reflect index i into 0..n-1 without repeating the edge (NumPy "reflect"). */
 static inline int64_t scat_reflect(int64_t i, int64_t n) {
     if (n == 1) return 0;

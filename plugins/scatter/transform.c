@@ -182,7 +182,11 @@ static void one_image(const scat_bank *bk, work *w, const float *x, float *out) 
         }
 }
 
+/* The job both engines share: workers take chunks of images from an atomic
+ * counter, each with its own workspace from the engine. */
 typedef struct job {
+    const scat_engine *eng;
+    const void *shared;
     const scat_bank *bk;
     const float *x;
     float *out;
@@ -195,12 +199,12 @@ typedef struct job {
 
 static void *worker(void *arg) {
     job *jb = arg;
-    work *w = work_new(jb->bk);
+    const scat_bank *bk = jb->bk;
+    void *w = jb->eng->work_new(bk);
     if (!w) {
         atomic_store(&jb->failed, 1);
         return NULL;
     }
-    const scat_bank *bk = jb->bk;
     int64_t in_sz = bk->H * bk->W;
     int64_t out_sz = scat_channels(bk->J, bk->L) * (bk->H >> bk->J) * (bk->W >> bk->J);
     for (;;) {
@@ -212,32 +216,30 @@ static void *worker(void *arg) {
         int64_t b = (int64_t)atomic_fetch_add(&jb->next, (long long)jb->chunk);
         if (b >= jb->n) break;
         int64_t e = b + jb->chunk < jb->n ? b + jb->chunk : jb->n;
-        for (int64_t i = b; i < e; i++)
-            one_image(bk, w, jb->x + i * in_sz, jb->out + i * out_sz);
+        jb->eng->run(w, bk, jb->shared, jb->x + b * in_sz, e - b, jb->out + b * out_sz);
         long long d = atomic_fetch_add(&jb->done, (long long)(e - b)) + (e - b);
         if (jb->host && jb->stage) nota_progress(jb->host, jb->stage, (double)d, (double)jb->n, "");
     }
-    work_free(w, bk->J);
+    jb->eng->work_free(w, bk);
     return NULL;
 }
 
-nota_status scat_run(const scat_bank *b, const float *x, int64_t n_img, float *out,
-                     const nota_host *host, const char *stage) {
-    if (b->method == SCAT_DFT || (b->method == SCAT_AUTO && scat_dft_applies(b)))
-        return scat_run_dft(b, x, n_img, out, host, stage);
-    return scat_run_fft(b, x, n_img, out, host, stage);
-}
-
-nota_status scat_run_fft(const scat_bank *b, const float *x, int64_t n_img, float *out,
-                         const nota_host *host, const char *stage) {
+nota_status scat_drive(const scat_engine *eng, const void *shared, const scat_bank *b,
+                       const float *x, int64_t n_img, int64_t chunk, float *out,
+                       const nota_host *host, const char *stage) {
     if (n_img <= 0) return NOTA_OK;
     int threads = host && host->threads > 1 ? host->threads : 1;
     if (threads > 64) threads = 64;
-    job jb = {.bk = b, .x = x, .out = out, .n = n_img, .host = host, .stage = stage};
-    jb.chunk = n_img / (8 * threads) > 1 ? n_img / (8 * threads) : 1;
-    if (jb.chunk > 256) jb.chunk = 256;
-    if (threads > (n_img + jb.chunk - 1) / jb.chunk)
-        threads = (int)((n_img + jb.chunk - 1) / jb.chunk);
+    if (threads > (n_img + chunk - 1) / chunk) threads = (int)((n_img + chunk - 1) / chunk);
+    job jb = {.eng = eng,
+              .shared = shared,
+              .bk = b,
+              .x = x,
+              .out = out,
+              .n = n_img,
+              .chunk = chunk,
+              .host = host,
+              .stage = stage};
     atomic_init(&jb.next, 0);
     atomic_init(&jb.done, 0);
     atomic_init(&jb.failed, 0);
@@ -253,9 +255,37 @@ nota_status scat_run_fft(const scat_bank *b, const float *x, int64_t n_img, floa
     int f = atomic_load(&jb.failed);
     if (f == 2) return nota_error(NOTA_ECANCELED, "scatter: cancelled");
     if (f == 1)
-        return nota_error(NOTA_ENOMEM, "scatter: FFT workspace allocation failed (%lld×%lld)",
-                          (long long)b->Mp, (long long)b->Np);
+        return nota_error(NOTA_ENOMEM, "scatter: %s workspace allocation failed (%lld×%lld)",
+                          eng->name, (long long)b->Mp, (long long)b->Np);
     return NOTA_OK;
+}
+
+static void *fft_work_new(const scat_bank *bk) { return work_new(bk); }
+static void fft_work_free(void *w, const scat_bank *bk) { work_free(w, bk->J); }
+static void fft_run(void *w, const scat_bank *bk, const void *shared, const float *x, int64_t n,
+                    float *out) {
+    int64_t in_sz = bk->H * bk->W;
+    int64_t out_sz = scat_channels(bk->J, bk->L) * (bk->H >> bk->J) * (bk->W >> bk->J);
+    for (int64_t i = 0; i < n; i++)
+        one_image(bk, w, x + i * in_sz, out + i * out_sz);
+}
+
+static const scat_engine fft_engine = {"FFT", fft_work_new, fft_work_free, fft_run};
+
+nota_status scat_run(const scat_bank *b, const float *x, int64_t n_img, float *out,
+                     const nota_host *host, const char *stage) {
+    if (b->method == SCAT_DFT || (b->method == SCAT_AUTO && scat_dft_applies(b)))
+        return scat_run_dft(b, x, n_img, out, host, stage);
+    return scat_run_fft(b, x, n_img, out, host, stage);
+}
+
+nota_status scat_run_fft(const scat_bank *b, const float *x, int64_t n_img, float *out,
+                         const nota_host *host, const char *stage) {
+    if (n_img <= 0) return NOTA_OK;
+    int threads = host && host->threads > 1 ? host->threads : 1;
+    int64_t chunk = n_img / (8 * threads) > 1 ? n_img / (8 * threads) : 1;
+    if (chunk > 256) chunk = 256;
+    return scat_drive(&fft_engine, NULL, b, x, n_img, chunk, out, host, stage);
 }
 
 nota_status scat_cache_get(scat_cache *c, int64_t H, int64_t W, int J, int L,

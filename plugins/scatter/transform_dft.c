@@ -32,8 +32,6 @@
  * as n per output sample, an FFT's as log n); larger images take kissfft.
  */
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -302,56 +300,41 @@ static void one_chunk(const scat_bank *bk, const dft_mats *d, dwork *w, const fl
     }
 }
 
-typedef struct djob {
-    const scat_bank *bk;
-    const dft_mats *d;
-    const float *x;
-    float *out;
-    int64_t n;
-    const nota_host *host;
-    const char *stage;
-    atomic_llong next, done;
-    atomic_int failed; /* 1: out of memory, 2: cancelled */
-} djob;
-
-static void *dworker(void *arg) {
-    djob *jb = arg;
-    const scat_bank *bk = jb->bk;
-    dwork w;
-    if (!dwork_new(bk, &w)) {
-        atomic_store(&jb->failed, 1);
-        return NULL;
+static void *dft_work_new(const scat_bank *bk) {
+    dwork *w = malloc(sizeof *w);
+    if (w && !dwork_new(bk, w)) {
+        free(w);
+        w = NULL;
     }
+    return w;
+}
+
+static void dft_work_free(void *w, const scat_bank *bk) {
+    if (!w) return;
+    dwork_free(w);
+    free(w);
+}
+
+/* n <= CHUNK images of a chunk at a fixed offset. */
+static void dft_run(void *vw, const scat_bank *bk, const void *shared, const float *x, int64_t n,
+                    float *out) {
+    dwork *w = vw;
+    const dft_mats *d = shared;
+    if (n == CHUNK) {
+        one_chunk(bk, d, w, x, CHUNK, out);
+        return;
+    }
+    /* a short last chunk is padded to CHUNK images (copies of its first), so
+     * that every GEMM has the same shape: OpenBLAS picks kernels by size */
     int64_t in_sz = bk->H * bk->W;
     int64_t out_sz = scat_channels(bk->J, bk->L) * (bk->H >> bk->J) * (bk->W >> bk->J);
-    for (;;) {
-        if (atomic_load(&jb->failed)) break;
-        if (jb->host && nota_cancelled(jb->host)) {
-            atomic_store(&jb->failed, 2);
-            break;
-        }
-        int64_t b = (int64_t)atomic_fetch_add(&jb->next, CHUNK);
-        if (b >= jb->n) break;
-        int64_t e = b + CHUNK < jb->n ? b + CHUNK : jb->n;
-        if (e - b == CHUNK) {
-            one_chunk(bk, jb->d, &w, jb->x + b * in_sz, CHUNK, jb->out + b * out_sz);
-        } else {
-            /* a short last chunk is padded to CHUNK images (copies of its
-             * first), so that every GEMM has the same shape: OpenBLAS picks
-             * kernels by size */
-            for (int64_t i = 0; i < CHUNK; i++)
-                memcpy(w.pad_in + i * in_sz, jb->x + (b + (i < e - b ? i : 0)) * in_sz,
-                       (size_t)in_sz * sizeof(float));
-            one_chunk(bk, jb->d, &w, w.pad_in, CHUNK, w.pad_out);
-            memcpy(jb->out + b * out_sz, w.pad_out, (size_t)((e - b) * out_sz) * sizeof(float));
-        }
-        long long dn = atomic_fetch_add(&jb->done, (long long)(e - b)) + (e - b);
-        if (jb->host && jb->stage)
-            nota_progress(jb->host, jb->stage, (double)dn, (double)jb->n, "");
-    }
-    dwork_free(&w);
-    return NULL;
+    for (int64_t i = 0; i < CHUNK; i++)
+        memcpy(w->pad_in + i * in_sz, x + (i < n ? i : 0) * in_sz, (size_t)in_sz * sizeof(float));
+    one_chunk(bk, d, w, w->pad_in, CHUNK, w->pad_out);
+    memcpy(out, w->pad_out, (size_t)(n * out_sz) * sizeof(float));
 }
+
+static const scat_engine dft_engine = {"DFT", dft_work_new, dft_work_free, dft_run};
 
 bool scat_dft_applies(const scat_bank *b) { return b->Mp <= SCAT_DFT_MAX && b->Np <= SCAT_DFT_MAX; }
 
@@ -362,33 +345,12 @@ nota_status scat_run_dft(const scat_bank *b, const float *x, int64_t n_img, floa
     if (!mats_new(b, &d))
         return nota_error(NOTA_ENOMEM, "scatter: DFT matrix allocation failed (%lld×%lld)",
                           (long long)b->Mp, (long long)b->Np);
-    int threads = host && host->threads > 1 ? host->threads : 1;
-    if (threads > 64) threads = 64;
-    int64_t chunks = (n_img + CHUNK - 1) / CHUNK;
-    if (threads > chunks) threads = (int)chunks;
-    djob jb = {.bk = b, .d = &d, .x = x, .out = out, .n = n_img, .host = host, .stage = stage};
-    atomic_init(&jb.next, 0);
-    atomic_init(&jb.done, 0);
-    atomic_init(&jb.failed, 0);
     /* the workers share the cores: each GEMM runs on its caller's thread
      * (OpenBLAS's own threads would oversubscribe them) */
     int blas = nota_get_threads();
     nota_set_threads(1);
-    pthread_t tid[64];
-    int started = 0;
-    for (int t = 1; t < threads; t++) {
-        if (pthread_create(&tid[t], NULL, dworker, &jb) != 0) break; /* run on fewer */
-        started = t;
-    }
-    dworker(&jb);
-    for (int t = 1; t <= started; t++)
-        pthread_join(tid[t], NULL);
+    nota_status st = scat_drive(&dft_engine, &d, b, x, n_img, CHUNK, out, host, stage);
     nota_set_threads(blas);
     mats_free(&d, b->J);
-    int f = atomic_load(&jb.failed);
-    if (f == 2) return nota_error(NOTA_ECANCELED, "scatter: cancelled");
-    if (f == 1)
-        return nota_error(NOTA_ENOMEM, "scatter: DFT workspace allocation failed (%lld×%lld)",
-                          (long long)b->Mp, (long long)b->Np);
-    return NOTA_OK;
+    return st;
 }
