@@ -48,7 +48,7 @@ static const nota_option options[] = {
      "pixel positions are mapped to [0, s]^2 (s = 1 makes opposite edges meet)", 0.001, 64, NULL},
     {"init_std", NOTA_VAL_FLOAT, "0.045",
      "compression: weights start from N(0, init_std^2) (0 = the kit's N(0, 1/2^m))", 0, 10, NULL},
-    {"steps", NOTA_VAL_INT, "1500", "compression: Adam steps of the float fit (cosine decay)", 0,
+    {"steps", NOTA_VAL_INT, "6000", "compression: Adam steps of the float fit (cosine decay)", 0,
      10000000, NULL},
     {"lr", NOTA_VAL_FLOAT, "3e-3", "compression: Adam learning rate of the float fit", 1e-7, 1,
      NULL},
