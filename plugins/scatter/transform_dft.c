@@ -52,25 +52,23 @@ static void mats_free(dft_mats *d, int J) {
     free(d->out_row), free(d->out_col);
 }
 
-/* exp(sign·2πi·a·b/n)·scale, a·b reduced mod n first (exact twiddles). */
-static void twiddle(int64_t a, int64_t b, int64_t n, int sign, double scale, double *re,
-                    double *im) {
+/* exp(sign·2πi·a·b/n), a·b reduced mod n first (exact twiddles). */
+static void twiddle(int64_t a, int64_t b, int64_t n, int sign, double *re, double *im) {
     double t = 2.0 * M_PI * (double)((a * b) % n) / (double)n;
-    *re = cos(t) * scale, *im = sign * sin(t) * scale;
+    *re = cos(t), *im = sign * sin(t);
 }
 
 /* Row matrix ((complex ? 2 : 1)·n_in) × (2·n_out) for column c' of the output
- * at input index pos(c') = (c' + off)·step: [[Cr, Ci], [−Ci, Cr]] (a real
- * input uses the top half). */
-static float *row_matrix(int64_t n_in, int64_t n_out, int64_t off, int64_t step, int sign,
-                         double scale, bool complex_in) {
+ * at frequency c' + off: [[Cr, Ci], [−Ci, Cr]] (a real input uses the top
+ * half). */
+static float *row_matrix(int64_t n_in, int64_t n_out, int64_t off, int sign, bool complex_in) {
     int64_t rows = complex_in ? 2 * n_in : n_in, cols = 2 * n_out;
     float *m = malloc((size_t)(rows * cols) * sizeof *m);
     if (!m) return NULL;
     for (int64_t c = 0; c < n_in; c++)
         for (int64_t o = 0; o < n_out; o++) {
             double re, im;
-            twiddle(c, (o + off) * step, n_in, sign, scale, &re, &im);
+            twiddle(c, o + off, n_in, sign, &re, &im);
             m[c * cols + o] = (float)re, m[c * cols + n_out + o] = (float)im;
             if (complex_in)
                 m[(n_in + c) * cols + o] = (float)-im, m[(n_in + c) * cols + n_out + o] = (float)re;
@@ -79,15 +77,14 @@ static float *row_matrix(int64_t n_in, int64_t n_out, int64_t off, int64_t step,
 }
 
 /* Column matrix (2·m_out) × m_in: [Re S; Im S], S[r'][r] the twiddle of r and
- * (r' + off)·step. */
-static float *col_matrix(int64_t m_in, int64_t m_out, int64_t off, int64_t step, int sign,
-                         double scale) {
+ * r' + off. */
+static float *col_matrix(int64_t m_in, int64_t m_out, int64_t off, int sign) {
     float *m = malloc((size_t)(2 * m_out * m_in) * sizeof *m);
     if (!m) return NULL;
     for (int64_t o = 0; o < m_out; o++)
         for (int64_t r = 0; r < m_in; r++) {
             double re, im;
-            twiddle(r, (o + off) * step, m_in, sign, scale, &re, &im);
+            twiddle(r, o + off, m_in, sign, &re, &im);
             m[o * m_in + r] = (float)re, m[(m_out + o) * m_in + r] = (float)im;
         }
     return m;
@@ -99,14 +96,14 @@ static bool mats_new(const scat_bank *bk, dft_mats *d) {
     memset(d, 0, sizeof *d);
     int J = bk->J;
     int64_t mJ = bk->Mp >> J, nJ = bk->Np >> J;
-    bool ok = (d->out_row = row_matrix(nJ, nJ - 2, 1, 1, 1, 1.0, true)) &&
-              (d->out_col = col_matrix(mJ, mJ - 2, 1, 1, 1, 1.0));
+    bool ok = (d->out_row = row_matrix(nJ, nJ - 2, 1, 1, true)) &&
+              (d->out_col = col_matrix(mJ, mJ - 2, 1, 1));
     for (int j = 0; j < J && ok; j++) {
         int64_t m = bk->Mp >> j, n = bk->Np >> j;
-        ok = (d->fwd_row[j] = row_matrix(n, n / 2 + 1, 0, 1, -1, 1.0, false)) &&
-             (d->fwd_col[j] = col_matrix(m, m, 0, 1, -1, 1.0)) &&
-             (d->inv_row[j] = row_matrix(n, n, 0, 1, 1, 1.0, true)) &&
-             (d->inv_col[j] = col_matrix(m, m, 0, 1, 1, 1.0));
+        ok = (d->fwd_row[j] = row_matrix(n, n / 2 + 1, 0, -1, false)) &&
+             (d->fwd_col[j] = col_matrix(m, m, 0, -1)) &&
+             (d->inv_row[j] = row_matrix(n, n, 0, 1, true)) &&
+             (d->inv_col[j] = col_matrix(m, m, 0, 1));
     }
     if (!ok) mats_free(d, J);
     return ok;
