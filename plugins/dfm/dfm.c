@@ -27,6 +27,8 @@
  * 1,192: 17.3 dB on bench/dfm_table.py's photo). Forced depths are honoured. */
 #define DFM_AUTO_MIN_DEPTH 4
 #define DFM_AUTO_MAX_DEPTH 5
+/* A stalled fit falls back one depth at a time, down to this depth. */
+#define DFM_FALLBACK_MIN_DEPTH 2
 #define DFM_RENDER_BATCH 16384
 
 struct nota_model {
@@ -56,6 +58,12 @@ static const nota_option options[] = {
      "compression: quantization-aware fine-tuning steps (0 = plain rounding)", 0, 10000000, NULL},
     {"qat_lr", NOTA_VAL_FLOAT, "3e-4", "compression: Adam learning rate of the fine-tuning", 1e-7,
      1, NULL},
+    {"stall_steps", NOTA_VAL_INT, "500",
+     "compression: after this many float steps a fit less than stall_db above the best constant "
+     "image has stalled; an automatic depth then falls back to a shallower network (0 = no "
+     "check)",
+     0, 10000000, NULL},
+    {"stall_db", NOTA_VAL_FLOAT, "1", "compression: see stall_steps (dB)", 0, 100, NULL},
     {"batch", NOTA_VAL_INT, "16384",
      "compression: pixels per step (fewer than the image's: a random subset each step)", 256,
      1 << 26, NULL},
@@ -163,6 +171,8 @@ static nota_status read_settings(const nota_config *cfg, settings *s) {
     if (!st) st = nota_config_get_int(cfg, "qat_steps", &s->fit.qat_steps);
     if (!st) st = nota_config_get_float(cfg, "qat_lr", &qat_lr);
     if (!st) st = nota_config_get_int(cfg, "batch", &s->fit.batch);
+    if (!st) st = nota_config_get_int(cfg, "stall_steps", &s->fit.stall_steps);
+    if (!st) st = nota_config_get_float(cfg, "stall_db", &s->fit.stall_db);
     if (st) return nota_error_prefix(st, "dfm: ");
     if (s->bits < DFM_MIN_BITS || s->bits > DFM_MAX_BITS || s->width < 0 ||
         s->width > DFM_MAX_WIDTH || s->depth < 0 || s->depth > DFM_MAX_DEPTH)
@@ -170,6 +180,28 @@ static nota_status read_settings(const nota_config *cfg, settings *s) {
                           (long long)s->width, (long long)s->depth, (long long)s->bits);
     s->fit.lr = (float)lr, s->fit.qat_lr = (float)qat_lr, s->fit.bits = (int)s->bits;
     return NOTA_OK;
+}
+
+/* One fit of a (width, depth) network: fills *code (allocated here) and *net. */
+static nota_status fit_arch(const settings *s, const nota_tensor *image, int width, int depth,
+                            const nota_host *host, dfm_code *code, dfm_net **net,
+                            dfm_fit_report *rep) {
+    int C = (int)image->shape[0];
+    int64_t h = image->shape[1], w = image->shape[2];
+    *code = (dfm_code){
+        .channels = C, .width = width, .depth = depth, .bits = (int)s->bits, .h = h, .w = w};
+    code->coord_scale_h = dfm_half_from_float((float)s->coord_scale);
+    nota_log(host, NOTA_LOG_INFO,
+             "dfm: %lldx%lld image: width %d, depth %d, %lld weights at %d bits", (long long)w,
+             (long long)h, width, depth, (long long)dfm_net_weight_count(width, depth, C),
+             (int)s->bits);
+    nota_status st = dfm_code_alloc(code);
+    if (!st)
+        st = dfm_net_new(width, depth, C, dfm_half_to_float(code->coord_scale_h), s->fit.seed,
+                         host ? host->threads : 1, net);
+    if (!st && s->init_std > 0.0) st = dfm_net_init_normal(*net, s->init_std, s->fit.seed);
+    if (!st) st = dfm_fit(*net, nota_tensor_u8(image), h, w, &s->fit, host, code, rep);
+    return st;
 }
 
 static nota_status compress(const nota_config *cfg, const nota_tensor *image, double bpp,
@@ -186,30 +218,39 @@ static nota_status compress(const nota_config *cfg, const nota_tensor *image, do
     int64_t h = image->shape[1], w = image->shape[2];
     double budget = bpp * (double)(h * w) / 8.0;
     choose_arch(h, w, C, (int)s.bits, budget, (int)s.width, (int)s.depth, &width, &depth);
+    nota_log(host, NOTA_LOG_INFO, "dfm: budget %.0f bytes", budget);
     s.fit.seed = host ? host->seed : 0;
-    dfm_code code = {
-        .channels = C, .width = width, .depth = depth, .bits = (int)s.bits, .h = h, .w = w};
-    code.coord_scale_h = dfm_half_from_float((float)s.coord_scale);
-    nota_log(host, NOTA_LOG_INFO,
-             "dfm: %lldx%lld image, budget %.0f bytes: width %d, depth %d, %lld weights at %d bits",
-             (long long)w, (long long)h, budget, width, depth,
-             (long long)dfm_net_weight_count(width, depth, C), (int)s.bits);
+    dfm_code code = {0};
     dfm_net *net = NULL;
+    dfm_fit_report rep;
     uint8_t *render = malloc((size_t)(h * w * C));
     if (!render) return nota_error(NOTA_ENOMEM, "dfm: cannot allocate the rendered image");
-    st = dfm_code_alloc(&code);
-    if (!st)
-        st = dfm_net_new(width, depth, C, dfm_half_to_float(code.coord_scale_h), s.fit.seed,
-                         host ? host->threads : 1, &net);
-    if (!st && s.init_std > 0.0) st = dfm_net_init_normal(net, s.init_std, s.fit.seed);
-    double psnr_float = 0.0;
-    if (!st) st = dfm_fit(net, nota_tensor_u8(image), h, w, &s.fit, host, &code, &psnr_float);
+    /* A stalled fit of an automatically chosen depth is abandoned at the
+     * check and the next shallower network (same width) fitted instead. */
+    for (;;) {
+        s.fit.stall_stop = s.depth == 0 && depth > DFM_FALLBACK_MIN_DEPTH;
+        st = fit_arch(&s, image, width, depth, host, &code, &net, &rep);
+        if (st || !rep.stalled || !s.fit.stall_stop) break;
+        nota_log(host, NOTA_LOG_INFO,
+                 "dfm: fit stalled (%.2f dB after %lld steps, a constant image scores %.2f dB): "
+                 "falling back from depth %d to %d",
+                 rep.stall_psnr, (long long)rep.stall_step, rep.const_psnr, depth, depth - 1);
+        dfm_net_free(net);
+        dfm_code_free(&code);
+        net = NULL, depth--;
+    }
+    if (!st && rep.stalled)
+        nota_log(host, NOTA_LOG_WARN,
+                 "dfm: fit stalled (%.2f dB after %lld steps, a constant image scores %.2f dB) "
+                 "and no shallower network is tried (depth %d %s)",
+                 rep.stall_psnr, (long long)rep.stall_step, rep.const_psnr, depth,
+                 s.depth ? "forced" : "is the smallest");
     if (!st) st = dfm_encode(&code, bytes, n);
     if (!st) st = dfm_net_render(net, h, w, DFM_RENDER_BATCH, render);
     if (!st)
         nota_log(host, NOTA_LOG_INFO,
                  "dfm: %zu bytes (%.4f bpp), PSNR %.2f dB float, %.2f dB coded", *n,
-                 8.0 * (double)*n / (double)(h * w), psnr_float,
+                 8.0 * (double)*n / (double)(h * w), rep.psnr_float,
                  dfm_psnr_u8(nota_tensor_u8(image), render, h * w * C));
     free(render);
     dfm_net_free(net);

@@ -31,7 +31,27 @@ typedef struct fit_state {
     int8_t *q;
     uint16_t *scales;
     nota_rng rng;
+    dfm_fit_report *rep;
+    double const_mse;  /* the best constant image's MSE on [−1, 1] targets */
+    double window_mse; /* sum of the stall window's batch MSEs */
 } fit_state;
+
+/* PSNR (dB, 8-bit scale) of an MSE on [−1, 1] targets: the range is 2. */
+static double unit_psnr(double mse) { return 10.0 * log10(4.0 / (mse + 1e-30)); }
+
+/* After the float step numbered `step` (0-based): is this the end of the
+ * stall window, and did the fit fail to leave the constant image? */
+static bool stall_check(fit_state *s, int64_t step, double mse) {
+    int64_t at = s->o->stall_steps, from = at > DFM_STALL_WINDOW ? at - DFM_STALL_WINDOW : 0;
+    if (at <= 0 || step < from || step >= at) return false;
+    s->window_mse += mse;
+    if (step != at - 1) return false;
+    double psnr = unit_psnr(s->window_mse / (double)(at - from)), base = unit_psnr(s->const_mse);
+    if (base >= DFM_STALL_MAX_CONST_DB || psnr >= base + s->o->stall_db) return false;
+    s->rep->stalled = true;
+    s->rep->stall_psnr = psnr, s->rep->const_psnr = base, s->rep->stall_step = at;
+    return true;
+}
 
 /* Quantize every layer into s->q / s->scales (code layout) and s->deq. */
 static void quantize_all(fit_state *s) {
@@ -46,6 +66,7 @@ static void quantize_all(fit_state *s) {
 }
 
 static nota_status run_phase(fit_state *s, const char *stage, int64_t steps, float lr, bool quant) {
+    bool check = !quant && s->o->stall_steps > 0 && s->o->stall_steps < steps;
     dfm_net *n = s->n;
     int C = n->channels;
     if (steps <= 0) return NOTA_OK;
@@ -97,13 +118,13 @@ static nota_status run_phase(fit_state *s, const char *stage, int64_t steps, flo
         st = dfm_net_backward(n, s->g);
         if (!st) st = nota_nn_optim_step(opt);
         nota_nn_optim_zero_grad(opt);
+        double mse = se / (double)(s->batch * C);
         if (step % 50 == 0 || step == steps - 1) {
-            /* MSE on [−1, 1] targets → PSNR on 0..255: the peak-to-peak range is 2. */
-            double mse = se / (double)(s->batch * C);
             char detail[64];
-            snprintf(detail, sizeof detail, "%.2f dB", 10.0 * log10(4.0 / (mse + 1e-30)));
+            snprintf(detail, sizeof detail, "%.2f dB", unit_psnr(mse));
             nota_progress(s->host, stage, (double)step + 1, (double)steps, detail);
         }
+        if (check && stall_check(s, step, mse) && s->o->stall_stop) break;
     }
     for (int i = 0; i < n->depth; i++)
         n->wq[i] = NULL;
@@ -112,9 +133,10 @@ static nota_status run_phase(fit_state *s, const char *stage, int64_t steps, flo
 }
 
 nota_status dfm_fit(dfm_net *n, const uint8_t *img, int64_t h, int64_t w, const dfm_fit_opts *o,
-                    const nota_host *host, dfm_code *code, double *psnr_float) {
+                    const nota_host *host, dfm_code *code, dfm_fit_report *report) {
     int C = n->channels;
-    fit_state s = {.n = n, .o = o, .host = host, .npix = h * w};
+    memset(report, 0, sizeof *report);
+    fit_state s = {.n = n, .o = o, .host = host, .npix = h * w, .rep = report};
     s.batch = o->batch < s.npix ? o->batch : s.npix;
     s.q = code->q, s.scales = code->scales;
     s.rng = nota_rng_make(o->seed, 0xdf3);
@@ -134,13 +156,23 @@ nota_status dfm_fit(dfm_net *n, const uint8_t *img, int64_t h, int64_t w, const 
         goto done;
     }
     dfm_coords(h, w, n->coord_scale, 0, s.npix, s.xy);
-    for (int64_t p = 0; p < s.npix; p++)
-        for (int c = 0; c < C; c++)
-            s.t[p * C + c] = (float)img[c * s.npix + p] / 127.5f - 1.0f;
+    for (int c = 0; c < C; c++) { /* per-channel variance, two passes (never < 0) */
+        double sum = 0.0, sq = 0.0;
+        for (int64_t p = 0; p < s.npix; p++) {
+            float v = (float)img[c * s.npix + p] / 127.5f - 1.0f;
+            s.t[p * C + c] = v;
+            sum += v;
+        }
+        double mean = sum / (double)s.npix;
+        for (int64_t p = 0; p < s.npix; p++)
+            sq += (s.t[p * C + c] - mean) * (s.t[p * C + c] - mean);
+        s.const_mse += sq / (double)s.npix / C;
+    }
     st = run_phase(&s, "fit", o->steps, o->lr, false);
-    if (!st && psnr_float) {
+    if (!st && report->stalled && o->stall_stop) goto done;
+    if (!st) {
         st = dfm_net_render(n, h, w, DFM_RENDER_BATCH, render);
-        *psnr_float = dfm_psnr_u8(img, render, s.npix * C);
+        report->psnr_float = dfm_psnr_u8(img, render, s.npix * C);
     }
     if (!st && o->qat_steps > 0) st = run_phase(&s, "quantize", o->qat_steps, o->qat_lr, true);
     if (!st) {
