@@ -14,6 +14,16 @@
  * |det| = 1: after every fixed-point step W ← (W Wᵀ)^{-1/2} W. The search
  * runs on the first `items` items only (the directions need not be exact,
  * only good), starting from a random rotation so that layers differ.
+ *
+ * Full layers of many values (a 784-pixel image) take the principal axes
+ * (of the first full_items items when set: the top axes, which are what a
+ * low-rank layer uses, need far fewer items than the whole batch):
+ * a FastICA of that size from a random start was slow and poor. With
+ * full_search = k the search (ICA or SWD) then runs inside the span of
+ * the top k axes only — where the global, class-like structure of the
+ * data lives — and replaces those k rows by the k directions it finds
+ * (W U_k: still orthonormal, the same subspace); the other rows stay
+ * principal axes.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -21,9 +31,8 @@
 
 #include "flow.h"
 
-nota_status flow_pca_rotation(const flow_batch *b, int64_t P, int64_t q, float *rot) {
-    int64_t QN = b->D / P * b->N, K = q < 0 ? QN : b->N;
-    const float *x = q < 0 ? b->a : b->a + q * b->N;
+/* Principal axes of the P rows of x (row stride ld), K columns. */
+static nota_status pca_of(const float *x, int64_t ld, int64_t P, int64_t K, float *rot) {
     float *c = calloc((size_t)(P * P), sizeof *c);
     double *cd = malloc((size_t)(P * P) * sizeof *cd), *w = malloc((size_t)P * sizeof *w);
     nota_status st = NOTA_OK;
@@ -32,7 +41,7 @@ nota_status flow_pca_rotation(const flow_batch *b, int64_t P, int64_t q, float *
                         (long long)P, (long long)P);
         goto done;
     }
-    nota_sgemm(false, true, P, P, K, 1.0f / (float)K, x, QN, x, QN, 0.0f, c, P);
+    nota_sgemm(false, true, P, P, K, 1.0f / (float)K, x, ld, x, ld, 0.0f, c, P);
     for (int64_t i = 0; i < P * P; i++)
         cd[i] = c[i];
     if ((st = nota_syev_desc(P, cd, w))) {
@@ -47,6 +56,11 @@ done:
     free(cd);
     free(w);
     return st;
+}
+
+nota_status flow_pca_rotation(const flow_batch *b, int64_t P, int64_t q, float *rot) {
+    int64_t QN = b->D / P * b->N;
+    return q < 0 ? pca_of(b->a, QN, P, QN, rot) : pca_of(b->a + q * b->N, QN, P, b->N, rot);
 }
 
 /* tanh to 1e-4 (Lambert's continued fraction, 7/6): the contrast only
@@ -152,5 +166,35 @@ done:
     free(prev);
     free(lam);
     free(gp);
+    return st;
+}
+
+nota_status flow_subspace_rotation(const flow_batch *b, int64_t P, int64_t k, const flow_opts *o,
+                                   uint64_t seed, uint64_t stream, float *rot) {
+    int64_t n = o->full_items > 0 && o->full_items < b->N ? o->full_items : b->N;
+    nota_status st = pca_of(b->a, b->N, P, n, rot);
+    if (st || k <= 0 || o->rotation == ROT_PCA) return st;
+    if (k > P) k = P;
+    bool swd = o->rotation == ROT_SWD;
+    int64_t lim = swd ? o->swd_cols : o->ica_items, M = b->N < lim ? b->N : lim;
+    float *xk = malloc((size_t)(k * M) * sizeof *xk), *w = malloc((size_t)(k * k) * sizeof *w);
+    float *top = malloc((size_t)(k * P) * sizeof *top);
+    if (!xk || !w || !top) {
+        st = nota_error(NOTA_ENOMEM, "flow fit: cannot allocate a %lld-dimensional search space",
+                        (long long)k);
+        goto done;
+    }
+    /* the first M items projected on the top k axes, as a k-row batch */
+    nota_sgemm(false, false, k, M, P, 1.0f, rot, P, b->a, b->N, 0.0f, xk, M);
+    flow_batch sub = {.D = k, .N = M, .a = xk, .threads = b->threads};
+    st = swd ? flow_swd_rotation(&sub, k, -1, M, (int)o->ica_iters, seed, stream, w)
+             : flow_ica_rotation(&sub, k, -1, M, (int)o->ica_iters, seed, stream, w);
+    if (st) goto done;
+    nota_sgemm(false, false, k, P, k, 1.0f, w, k, rot, P, 0.0f, top, P);
+    memcpy(rot, top, (size_t)(k * P) * sizeof *rot);
+done:
+    free(xk);
+    free(w);
+    free(top);
     return st;
 }

@@ -141,6 +141,7 @@ typedef struct fit_state {
     spline_work *work;
     float **tmp;
     double *gain, *vtmp;
+    float *y0; /* full_rank × N: a low-rank layer's projections before its maps */
     int tokens[MAX_TOKENS], n_tokens;
 } fit_state;
 
@@ -155,6 +156,7 @@ static void state_free(fit_state *s) {
     free(s->tmp);
     free(s->gain);
     free(s->vtmp);
+    free(s->y0);
 }
 
 /* Split (or take) validation items and load both batches. */
@@ -310,7 +312,9 @@ static nota_status make_layer(flow *f, fit_state *s, int l, uint64_t seed, flow_
         float *rot = ly->rot + k * ly->P * ly->P;
         uint64_t stream = ly->nrot == 1 ? STREAM_ROT + (uint64_t)l
                                         : STREAM_ROTQ + ((uint64_t)l << 20) + (uint64_t)k;
-        if (search && pca)
+        if (search && pca && ly->patch == 0)
+            st = flow_subspace_rotation(&s->t, ly->P, f->o.full_search, &f->o, seed, stream, rot);
+        else if (search && pca)
             st = flow_pca_rotation(&s->t, ly->P, q, rot);
         else if (search && f->o.rotation == ROT_SWD)
             st = flow_swd_rotation(&s->t, ly->P, q, f->o.swd_cols, (int)f->o.ica_iters, seed,
@@ -323,6 +327,40 @@ static nota_status make_layer(flow *f, fit_state *s, int l, uint64_t seed, flow_
     }
     if (st) flow_layer_free(ly);
     return st;
+}
+
+/* Rows of layer l the fit looks at: a full layer after the first moves
+ * only the first full_rank rows of its rotation (the top principal axes),
+ * the others all P. */
+static int64_t layer_rank(const flow *f, const flow_layer *ly, int l) {
+    int64_t k = f->o.full_rank;
+    return ly->patch == 0 && ly->nrot == 1 && l > 0 && k > 0 && k < ly->P ? k : 0;
+}
+
+/* Fit the maps of a low-rank layer on the training batch (canonical row
+ * order): y = R_k x, one map per row of y, x += R_kᵀ (S(y) − y). Rows k..P
+ * stay the identity. */
+static nota_status fit_lowrank(flow *f, fit_state *s, fit_ctx *c, flow_layer *ly, int64_t k) {
+    int64_t N = s->t.N, P = ly->P;
+    if (!s->y0 && !(s->y0 = malloc((size_t)(f->o.full_rank * N) * sizeof(float))))
+        return nota_error(NOTA_ENOMEM, "flow fit: cannot allocate %lld × %lld projections",
+                          (long long)f->o.full_rank, (long long)N);
+    float *y = s->t.b; /* the batch's scratch, D × N ≥ k × N */
+    nota_sgemm(false, false, k, N, P, 1.0f, ly->rot, P, s->t.a, N, 0.0f, y, N);
+    memcpy(s->y0, y, (size_t)(k * N) * sizeof(float));
+    flow_batch view = {.D = k, .N = N, .a = y, .threads = s->threads};
+    c->t = &view;
+    flow_parallel(s->threads, k, 1, fit_rows, c);
+    c->t = &s->t;
+    for (int64_t r = k; r < P; r++) {
+        s->gain[r] = 0;
+        ly->active[r] = 0;
+    }
+    memset(ly->knots + k * f->S, 0, (size_t)((P - k) * f->S) * sizeof(float));
+    for (int64_t i = 0; i < k * N; i++)
+        y[i] -= s->y0[i];
+    nota_sgemm(true, false, P, N, k, 1.0f, ly->rot, P, y, N, 1.0f, s->t.a, N);
+    return NOTA_OK;
 }
 
 static nota_status prepare(flow *f, fit_state *s, const nota_tensor *train,
@@ -381,10 +419,20 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
         }
         flow_layer ly;
         if ((st = make_layer(f, &s, l, seed, &ly))) break;
-        flow_batch_rotate(&s.t, ly.rot, ly.P, ly.nrot, false);
         c.l = &ly;
-        flow_parallel(s.threads, f->D, 1, fit_rows, &c);
-        flow_batch_rotate(&s.t, ly.rot, ly.P, ly.nrot, true);
+        int64_t rank = layer_rank(f, &ly, l);
+        if (rank) {
+            st = fit_lowrank(f, &s, &c, &ly, rank);
+        } else {
+            flow_batch_rotate(&s.t, ly.rot, ly.P, ly.nrot, false);
+            flow_parallel(s.threads, f->D, 1, fit_rows, &c);
+            flow_batch_rotate(&s.t, ly.rot, ly.P, ly.nrot, true);
+        }
+        if (!st) st = flow_layer_compact(&ly);
+        if (st) {
+            flow_layer_free(&ly);
+            break;
+        }
         int n_active = 0;
         for (int64_t r = 0; r < f->D; r++) {
             train_ll += s.gain[r];

@@ -45,6 +45,20 @@ static const nota_option options[] = {
     {"swd_cols", NOTA_VAL_INT, "16384",
      "rotation=swd: projected values each direction search sorts (spread over the patches)", 256,
      100000000, NULL},
+    {"full_search", NOTA_VAL_INT, "0",
+     "rotation=ica|swd, full layers of more than 64 values: after the principal axes, search "
+     "(ICA or SWD) inside the span of the top K of them and replace those K (0 = principal axes "
+     "only)",
+     0, FLOW_MAX_ROT, NULL},
+    {"full_rank", NOTA_VAL_INT, "0",
+     "full layers after the first move only the first K rows of their rotation (the top K "
+     "principal axes with pca|ica|swd) and leave the rest unchanged: a cheaper full layer "
+     "(0 = all rows)",
+     0, FLOW_MAX_ROT, NULL},
+    {"full_items", NOTA_VAL_INT, "0",
+     "full layers with data-driven directions: items their principal axes are computed from "
+     "(the first K training items; 0 = all)",
+     0, 100000000, NULL},
     {"patch_rotation", NOTA_VAL_STRING, "shared",
      "patch layers: shared = one rotation for every patch of the layer; each = one per patch "
      "position (with pca/ica/swd: that position's own statistics)",
@@ -104,8 +118,17 @@ static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
     o->poly_deg = 9;
     o->swd_cols = 16384;
     nota_status st = NOTA_OK;
+    o->full_search = 0;
+    o->full_rank = 0;
+    o->full_items = 0;
     if (has_key(cfg, "swd_cols")) st = nota_config_get_int(cfg, "swd_cols", &o->swd_cols);
-    if (has_key(cfg, "patch_rotation")) st = nota_config_get_string(cfg, "patch_rotation", &pr);
+    if (!st && has_key(cfg, "full_items"))
+        st = nota_config_get_int(cfg, "full_items", &o->full_items);
+    if (!st && has_key(cfg, "full_rank")) st = nota_config_get_int(cfg, "full_rank", &o->full_rank);
+    if (!st && has_key(cfg, "full_search"))
+        st = nota_config_get_int(cfg, "full_search", &o->full_search);
+    if (!st && has_key(cfg, "patch_rotation"))
+        st = nota_config_get_string(cfg, "patch_rotation", &pr);
     if (!st && has_key(cfg, "marginal")) st = nota_config_get_string(cfg, "marginal", &mg);
     if (!st && has_key(cfg, "poly_deg")) st = nota_config_get_int(cfg, "poly_deg", &o->poly_deg);
     if (!st && has_key(cfg, "poly_tails")) st = nota_config_get_string(cfg, "poly_tails", &tl);
@@ -113,6 +136,15 @@ static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
     if (o->swd_cols < 256 || o->swd_cols > 100000000)
         return nota_error(NOTA_EINVAL, "flow config: swd_cols %lld (expected 256..100000000)",
                           (long long)o->swd_cols);
+    if (o->full_items < 0 || o->full_items > 100000000)
+        return nota_error(NOTA_EINVAL, "flow config: full_items %lld (expected 0..100000000)",
+                          (long long)o->full_items);
+    if (o->full_rank < 0 || o->full_rank > FLOW_MAX_ROT)
+        return nota_error(NOTA_EINVAL, "flow config: full_rank %lld (expected 0..%d)",
+                          (long long)o->full_rank, FLOW_MAX_ROT);
+    if (o->full_search < 0 || o->full_search > FLOW_MAX_ROT)
+        return nota_error(NOTA_EINVAL, "flow config: full_search %lld (expected 0..%d)",
+                          (long long)o->full_search, FLOW_MAX_ROT);
     if (strcmp(pr, "shared") == 0 || strcmp(pr, "each") == 0)
         o->rot_each = strcmp(pr, "each") == 0;
     else

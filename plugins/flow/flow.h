@@ -41,7 +41,7 @@ typedef struct flow_opts {
     flow_rotation rotation;
     flow_pre preprocess;
     flow_marginal marginal;
-    int64_t poly_deg, swd_cols;
+    int64_t poly_deg, swd_cols, full_search, full_rank, full_items;
     int poly_tails; /* poly_tails (poly.h) */
     bool rot_each;  /* patch_rotation=each: one rotation per patch position */
     double damping, bandwidth, min_gain, time_limit, valid_fraction, logit_lambda;
@@ -60,6 +60,13 @@ typedef struct flow_layer {
     float *knots;    /* D × S marginal parameters (spline knots or polynomial) */
     uint8_t *active; /* D: 0 = coordinate left unchanged */
     int64_t *perm;   /* D or NULL */
+    /* A full layer that moves few coordinates is applied as the low-rank
+     * update x + R_Aᵀ(S(R_A x) − R_A x) over its active rows A (equal to
+     * Rᵀ S(R x), since the other rows' maps are the identity): two thin
+     * GEMMs instead of two P×P ones. Built by flow_layer_compact. */
+    int64_t n_act;  /* rows in A, or 0: the layer is applied as Rᵀ S(R x) */
+    int64_t *act;   /* n_act row indices */
+    float *rot_act; /* n_act × P: those rows of rot */
 } flow_layer;
 
 typedef struct flow {
@@ -84,6 +91,9 @@ nota_status flow_opts_parse(const nota_config *cfg, flow_opts *o);
 /* layers.c */
 void flow_layer_free(flow_layer *l);
 void flow_clear(flow *f); /* drop fitted state, keep options */
+/* Gather a full layer's active rows for the low-rank path when there are
+ * at most P/2 of them (else, and for patch layers, nothing is built). */
+nota_status flow_layer_compact(flow_layer *l);
 /* Permutation of a patch layer (D entries) for image (C,H,W). */
 nota_status flow_patch_perm(int C, int H, int W, int p, int sy, int sx, int64_t **out);
 /* Parse the schedule into patch sizes (0 = full); *n tokens. */
@@ -95,6 +105,11 @@ struct flow_batch;
 nota_status flow_pca_rotation(const struct flow_batch *b, int64_t P, int64_t q, float *rot);
 nota_status flow_ica_rotation(const struct flow_batch *b, int64_t P, int64_t q, int64_t items,
                               int iters, uint64_t seed, uint64_t stream, float *rot);
+/* A full layer's rotation (P = D, q = -1): the principal axes (of the
+ * first o->full_items items when > 0), then with rotation=ica|swd the
+ * search inside the span of the top k of them (k <= 0: axes only). */
+nota_status flow_subspace_rotation(const struct flow_batch *b, int64_t P, int64_t k,
+                                   const flow_opts *o, uint64_t seed, uint64_t stream, float *rot);
 /* swd.c: max-sliced-Wasserstein directions (SINF), on at most `cols`
  * columns (the first cols/blocks items of each block used). */
 nota_status flow_swd_rotation(const struct flow_batch *b, int64_t P, int64_t q, int64_t cols,

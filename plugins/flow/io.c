@@ -156,7 +156,7 @@ static nota_status load_layer(const nota_modelfile *mf, flow *f, int l, flow_lay
     memcpy(ly->rot, rot->data, rot->nbytes);
     memcpy(ly->knots, kn->data, kn->nbytes);
     memcpy(ly->active, act->data, act->nbytes);
-    return NOTA_OK;
+    return flow_layer_compact(ly);
 }
 
 static nota_status load_all(const nota_modelfile *mf, flow *f) {

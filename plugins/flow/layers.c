@@ -19,7 +19,39 @@ void flow_layer_free(flow_layer *l) {
     free(l->knots);
     free(l->active);
     free(l->perm);
+    free(l->act);
+    free(l->rot_act);
     memset(l, 0, sizeof *l);
+}
+
+nota_status flow_layer_compact(flow_layer *l) {
+    free(l->act);
+    free(l->rot_act);
+    l->act = NULL;
+    l->rot_act = NULL;
+    l->n_act = 0;
+    if (l->patch != 0 || l->nrot != 1) return NOTA_OK;
+    int64_t a = 0, P = l->P;
+    for (int64_t r = 0; r < P; r++)
+        a += l->active[r] != 0;
+    /* two (a, P) × (P, N) GEMMs against two (P, P) ones: worth it below P/2 */
+    if (a == 0 || 2 * a > P) return NOTA_OK;
+    l->act = malloc((size_t)a * sizeof *l->act);
+    l->rot_act = malloc((size_t)(a * P) * sizeof *l->rot_act);
+    if (!l->act || !l->rot_act) {
+        free(l->act);
+        free(l->rot_act);
+        l->act = NULL;
+        l->rot_act = NULL;
+        return nota_error(NOTA_ENOMEM, "flow: cannot allocate %lld active rows of a layer",
+                          (long long)a);
+    }
+    for (int64_t r = 0; r < P; r++)
+        if (l->active[r]) {
+            memcpy(l->rot_act + l->n_act * P, l->rot + r * P, (size_t)P * sizeof(float));
+            l->act[l->n_act++] = r;
+        }
+    return NOTA_OK;
 }
 
 void flow_clear(flow *f) {

@@ -259,10 +259,54 @@ void flow_pre_inv(const flow *f, flow_batch *b) {
     flow_parallel(b->threads, b->N, ITEM_GRAIN, pre_range, &c);
 }
 
+typedef struct lr_ctx {
+    flow_batch *b;
+    const flow *f;
+    const flow_layer *l;
+    float *y; /* n_act × N: projections in, map(y) − y out */
+    bool inverse;
+} lr_ctx;
+
+static void lr_range(void *p, int64_t i0, int64_t i1, int thread) {
+    lr_ctx *c = p;
+    const flow *f = c->f;
+    flow_batch *b = c->b;
+    bool poly = f->o.marginal == MARG_POLY;
+    int K = f->K, deg = (int)f->o.poly_deg, tails = f->o.poly_tails;
+    for (int64_t j = 0; j < c->l->n_act; j++) {
+        const float *kn = c->l->knots + c->l->act[j] * f->S;
+        float *row = c->y + j * b->N;
+        double ld = 0, *pl = b->logdet ? &ld : NULL;
+        for (int64_t i = i0; i < i1; i++) {
+            double v = row[i], m;
+            if (poly)
+                m = c->inverse ? poly_inv(kn, deg, tails, v, pl) : poly_fwd(kn, deg, tails, v, pl);
+            else
+                m = c->inverse ? spline_inv(kn, K, v, pl) : spline_fwd(kn, K, v, pl);
+            row[i] = (float)(m - v);
+            if (pl) b->logdet[i] += c->inverse ? -ld : ld;
+        }
+    }
+}
+
+/* x + R_Aᵀ (S(R_A x) − R_A x), see flow_layer (flow.h); b->b holds R_A x */
+static void layer_lowrank(const flow *f, const flow_layer *l, flow_batch *b, bool inverse) {
+    flow_batch_reorder(b, NULL);
+    int64_t a = l->n_act, P = l->P, N = b->N;
+    nota_sgemm(false, false, a, N, P, 1.0f, l->rot_act, P, b->a, N, 0.0f, b->b, N);
+    lr_ctx c = {b, f, l, b->b, inverse};
+    flow_parallel(b->threads, N, ITEM_GRAIN, lr_range, &c);
+    nota_sgemm(true, false, P, N, a, 1.0f, l->rot_act, P, b->b, N, 1.0f, b->a, N);
+}
+
 /* y = Rᵀ S(R x): the splines act in the rotated basis and the layer
  * rotates back, so every layer starts and ends in pixel space — patch
  * layers keep their spatial meaning after any number of full layers. */
 void flow_layer_fwd(const flow *f, const flow_layer *l, flow_batch *b) {
+    if (l->n_act) {
+        layer_lowrank(f, l, b, false);
+        return;
+    }
     flow_batch_reorder(b, l->perm);
     flow_batch_rotate(b, l->rot, l->P, l->nrot, false);
     flow_batch_splines(b, f, l, false);
@@ -271,6 +315,10 @@ void flow_layer_fwd(const flow *f, const flow_layer *l, flow_batch *b) {
 
 /* x = Rᵀ S⁻¹(R y) */
 void flow_layer_inv(const flow *f, const flow_layer *l, flow_batch *b) {
+    if (l->n_act) {
+        layer_lowrank(f, l, b, true);
+        return;
+    }
     flow_batch_reorder(b, l->perm);
     flow_batch_rotate(b, l->rot, l->P, l->nrot, false);
     flow_batch_splines(b, f, l, true);

@@ -1,13 +1,15 @@
 /* flow_checks.h — data and checks shared by the flow plugin's tests
- * (test_flow.c, test_flow_variants.c): small synthetic vectors and images,
- * decode ∘ encode = id, and log_prob = log N(z) + log|det J| with J by
- * central differences. */
+ * (test_flow.c, test_flow_variants.c, test_flow_fullrank.c): small
+ * synthetic vectors and images, decode ∘ encode = id, log_prob =
+ * log N(z) + log|det J| with J by central differences, and save → load
+ * reproducing log_prob and samples bit for bit. */
 #ifndef NOTA_TEST_FLOW_CHECKS_H
 #define NOTA_TEST_FLOW_CHECKS_H
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "plugin_util.h"
 
@@ -28,25 +30,29 @@ static inline nota_tensor *curved(int64_t n, uint64_t seed) {
     return t;
 }
 
-/* n images 1×8×8 in [20, 236]: a random blob on a gradient, plus noise. */
-static inline nota_tensor *images(int64_t n, uint64_t seed) {
-    int64_t shape[4] = {n, 1, 8, 8};
+/* n images 1×s×s in [20, 236]: a random blob on a gradient, plus noise. */
+static inline nota_tensor *images_side(int64_t n, int s, uint64_t seed) {
+    int64_t shape[4] = {n, 1, s, s}, U = 3 + (int64_t)s * s;
     nota_tensor *t;
     cr_assert_eq(nota_tensor_new(NOTA_F32, 4, shape, &t), NOTA_OK);
-    float *u = malloc((size_t)n * 67 * sizeof *u);
-    nota_rng_fill_uniform(seed, 4, u, (size_t)n * 67);
+    float *u = malloc((size_t)(n * U) * sizeof *u);
+    nota_rng_fill_uniform(seed, 4, u, (size_t)(n * U));
     float *x = nota_tensor_f32(t);
     for (int64_t i = 0; i < n; i++) {
-        float cy = 8 * u[i * 67], cx = 8 * u[i * 67 + 1], amp = 150 * u[i * 67 + 2];
-        for (int p = 0; p < 64; p++) {
-            float y = (float)(p / 8), xx = (float)(p % 8);
-            float v = 30 + 5 * xx + amp * expf(-((y - cy) * (y - cy) + (xx - cx) * (xx - cx)) / 6);
-            x[i * 64 + p] = fminf(236, v + 10 * u[i * 67 + 3 + p]);
+        float cy = (float)s * u[i * U], cx = (float)s * u[i * U + 1], amp = 150 * u[i * U + 2];
+        for (int p = 0; p < s * s; p++) {
+            float y = (float)(p / s), xx = (float)(p % s);
+            float v = 30 + 5 * xx * 8 / (float)s +
+                      amp * expf(-((y - cy) * (y - cy) + (xx - cx) * (xx - cx)) / 6);
+            x[i * s * s + p] = fminf(236, v + 10 * u[i * U + 3 + p]);
         }
     }
     free(u);
     return t;
 }
+
+/* n images 1×8×8 (see images_side). */
+static inline nota_tensor *images(int64_t n, uint64_t seed) { return images_side(n, 8, seed); }
 
 /* log|det A| of an n×n matrix (double, Gaussian elimination, partial pivoting). */
 static inline double logabsdet(double *a, int n) {
@@ -136,6 +142,38 @@ static inline void assert_jacobian(const nota_plugin *p, nota_model *m, const no
     nota_tensor_free(xp);
     nota_tensor_free(z);
     nota_tensor_free(lp);
+}
+
+/* Save to disk, load, compare log_prob and samples bit for bit; returns
+ * the reloaded model's file (caller frees). */
+static inline nota_modelfile *assert_save_load_exact(const nota_plugin *p, nota_model *m,
+                                                     const nota_tensor *x, const nota_host *h) {
+    nota_modelfile *mf, *back;
+    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
+    cr_assert_eq(p->save(m, mf), NOTA_OK, "%s", nota_last_error());
+    char path[] = "/tmp/nota_flowv_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(nota_modelfile_save(mf, path), NOTA_OK, "%s", nota_last_error());
+    nota_modelfile_free(mf);
+    cr_assert_eq(nota_modelfile_load(path, NULL, &back), NOTA_OK, "%s", nota_last_error());
+    unlink(path);
+    nota_model *m2;
+    cr_assert_eq(p->load(back, h, &m2), NOTA_OK, "%s", nota_last_error());
+    nota_tensor *a, *b, *s1, *s2;
+    cr_assert_eq(p->log_prob(m, x, h, &a), NOTA_OK);
+    cr_assert_eq(p->log_prob(m2, x, h, &b), NOTA_OK);
+    cr_assert_eq(memcmp(a->data, b->data, a->nbytes), 0);
+    cr_assert_eq(p->sample(m, 10, 0.8, h, &s1), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(p->sample(m2, 10, 0.8, h, &s2), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(memcmp(s1->data, s2->data, s1->nbytes), 0);
+    nota_tensor_free(a);
+    nota_tensor_free(b);
+    nota_tensor_free(s1);
+    nota_tensor_free(s2);
+    p->destroy(m2);
+    return back;
 }
 
 #endif /* NOTA_TEST_FLOW_CHECKS_H */

@@ -15,38 +15,6 @@
 #include "flow_checks.h"
 #include "plugin_util.h"
 
-/* Save to disk, load, compare log_prob and samples bit for bit; returns
- * the reloaded model's file (caller frees). */
-static nota_modelfile *assert_save_load_exact(const nota_plugin *p, nota_model *m,
-                                              const nota_tensor *x, const nota_host *h) {
-    nota_modelfile *mf, *back;
-    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
-    cr_assert_eq(p->save(m, mf), NOTA_OK, "%s", nota_last_error());
-    char path[] = "/tmp/nota_flowv_XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    cr_assert_eq(nota_modelfile_save(mf, path), NOTA_OK, "%s", nota_last_error());
-    nota_modelfile_free(mf);
-    cr_assert_eq(nota_modelfile_load(path, NULL, &back), NOTA_OK, "%s", nota_last_error());
-    unlink(path);
-    nota_model *m2;
-    cr_assert_eq(p->load(back, h, &m2), NOTA_OK, "%s", nota_last_error());
-    nota_tensor *a, *b, *s1, *s2;
-    cr_assert_eq(p->log_prob(m, x, h, &a), NOTA_OK);
-    cr_assert_eq(p->log_prob(m2, x, h, &b), NOTA_OK);
-    cr_assert_eq(memcmp(a->data, b->data, a->nbytes), 0);
-    cr_assert_eq(p->sample(m, 10, 0.8, h, &s1), NOTA_OK, "%s", nota_last_error());
-    cr_assert_eq(p->sample(m2, 10, 0.8, h, &s2), NOTA_OK, "%s", nota_last_error());
-    cr_assert_eq(memcmp(s1->data, s2->data, s1->nbytes), 0);
-    nota_tensor_free(a);
-    nota_tensor_free(b);
-    nota_tensor_free(s1);
-    nota_tensor_free(s2);
-    p->destroy(m2);
-    return back;
-}
-
 Test(flow_variants, poly_vectors_invert_match_the_jacobian_and_reload_exactly) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(1);
