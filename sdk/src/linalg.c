@@ -1,8 +1,9 @@
 /* Dense linear algebra on OpenBLAS + LAPACKE (see nota/linalg.h).
  *
- * The raw-array calls (nota_sgemm, nota_ssyrk_ata) are straight CBLAS calls
- * with no copies: GEMM time is the model's time, and bench/bench_gemm.c checks
- * that this wrapper stays within a few percent of cblas_sgemm. The LAPACK
+ * The raw-array calls (nota_sgemm, nota_ssyrk_ata) are CBLAS calls with no
+ * copies — a GEMM cut into blocks over libnota's threads (linalg_threads.c)
+ * — so GEMM time is the model's time; bench/bench_gemm.c checks that this
+ * wrapper keeps up with OpenBLAS's own threaded cblas_sgemm. The LAPACK
  * wrappers validate their arguments, refuse NaN/Inf before LAPACK sees them,
  * and turn LAPACK's `info` into a nota_status with a message. Sizes are int64
  * in the API but LAPACK/BLAS here take 32-bit ints, so larger sizes are
@@ -19,27 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linalg_threads.h"
 #include "nota/rng.h"
-
-/* OpenBLAS's own choice (OPENBLAS_NUM_THREADS or the core count), captured
- * before nota first changes it so that nota_set_threads(0) can restore it. */
-static int default_threads;
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
-static void capture_default(void) { default_threads = openblas_get_num_threads(); }
-
-void nota_set_threads(int n) {
-    pthread_once(&default_once, capture_default);
-    openblas_set_num_threads(n > 0 ? n : default_threads);
-}
-
-int nota_get_threads(void) { return openblas_get_num_threads(); }
 
 void nota_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                 int64_t ldc) {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n, (blasint)k, alpha, a,
-                (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+    nota_gemm_split(false, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* "a (2, 3)" or "b^T (5, 4)": the stored shape, marked when used transposed. */
@@ -107,8 +94,7 @@ void nota_ssyrk_ata(int64_t m, int64_t n, float alpha, const float *a, int64_t l
                     float *c) {
     /* Row-major A (m,n) used transposed gives A^T A; SYRK fills only the upper
      * triangle (and only reads it for beta), so mirror it afterwards. */
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (blasint)n, (blasint)m, alpha, a,
-                (blasint)lda, beta, c, (blasint)n);
+    nota_syrk_split(false, m, n, alpha, a, lda, beta, c);
     for (int64_t i = 1; i < n; i++)
         for (int64_t j = 0; j < i; j++)
             c[i * n + j] = c[j * n + i];

@@ -11,6 +11,7 @@
 
 #include "nn_internal.h"
 #include "nn_kernels.h"
+#include "nn_vmath.h"
 #include "parallel.h"
 
 static nota_status check_tensor(const char *loss, const char *what, const nota_tensor *t) {
@@ -85,6 +86,9 @@ static void pair_body(void *vctx, size_t b0, size_t b1) {
                     g[i] = gs * nn_l1_grad(p[i], t[i]);
             break;
         case L_BCE:
+            /* the AVX2 path takes what it can (a multiple of 8), the
+             * scalar loop the rest: block bounds fix which is which */
+            i0 += nn_bce_logits_vec(p + i0, t + i0, g ? g + i0 : NULL, gs, i1 - i0, &sum);
             if (!g)
                 for (size_t i = i0; i < i1; i++)
                     sum += nn_bce_logits(p[i], t[i]);

@@ -14,6 +14,7 @@
 
 #include "nn_kernels.h"
 #include "nn_optim_internal.h"
+#include "nn_vmath.h"
 #include "parallel.h"
 
 #if defined(__SSE2__)
@@ -173,7 +174,7 @@ static void adam_span(float *restrict w, float *restrict m, float *restrict v,
                       const float *restrict g, size_t n, float step, float l2, float shrink,
                       const nota_nn_adam_opts *o, float rbc2) {
     float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
-    size_t i = 0;
+    size_t i = nn_adam_vec(w, m, v, g, n, step, l2, shrink, b1, b2, eps, rbc2);
 #if defined(__SSE2__)
     const __m128 vb1 = _mm_set1_ps(b1), vb2 = _mm_set1_ps(b2), c1 = _mm_set1_ps(1.0f - b1),
                  c2 = _mm_set1_ps(1.0f - b2), veps = _mm_set1_ps(eps), vstep = _mm_set1_ps(step),

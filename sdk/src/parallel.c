@@ -1,7 +1,8 @@
 /* The worker pool behind nota_par_for (see parallel.h).
  *
  * Workers are created on first need (up to nota_get_threads() − 1, never
- * destroyed: they sleep on a condition variable between loops) and numbered
+ * destroyed: between loops they poll briefly, then sleep on a condition
+ * variable) and numbered
  * 1..; the caller always runs part 0 itself. A loop is published by bumping
  * a generation counter under the mutex; worker p runs part p if p < parts,
  * then counts `pending` down, and the last one wakes the caller. The caller
@@ -16,7 +17,9 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "nota/linalg.h"
 
@@ -28,13 +31,14 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
     uint64_t gen;
+    atomic_uint_fast64_t agen;      /* gen, readable without the mutex (spinning) */
     int workers;                    /* started so far */
     uint64_t born[PAR_MAX_THREADS]; /* pool.gen when worker i was started */
     /* the loop in flight */
     nota_par_body body;
     void *ctx;
     size_t n, parts;
-    atomic_size_t pending;
+    atomic_uint_fast64_t pending;
 } pool = {.busy = PTHREAD_MUTEX_INITIALIZER,
           .mu = PTHREAD_MUTEX_INITIALIZER,
           .wake = PTHREAD_COND_INITIALIZER,
@@ -46,11 +50,44 @@ static size_t part_bound(size_t n, size_t parts, size_t p) {
     return n >= parts * PAR_ALIGN * 4 ? b - b % PAR_ALIGN : b; /* small n: as even as can be */
 }
 
+/* Before sleeping, a worker (and the caller waiting for its parts) polls
+ * for up to PAR_SPIN_NS: the nn kit issues loops back to back, tens of
+ * microseconds apart (a GEMM, a bias and activation pass, the next GEMM),
+ * and a futex sleep and wake-up costs about as much as a small GEMM block —
+ * 8,000 of them per VAE epoch were a tenth of its time. Past that a waiter
+ * sleeps, so an idle pool costs nothing. */
+#define PAR_SPIN_NS 100000
+
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Polls until (*v == x) == want (returns true) or the spin time is up. */
+static bool spin_until(atomic_uint_fast64_t *v, uint64_t x, bool want) {
+    int64_t end = now_ns() + PAR_SPIN_NS;
+    for (;;) {
+        for (int i = 0; i < 32; i++) {
+            if ((atomic_load_explicit(v, memory_order_acquire) == x) == want) return true;
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+        if (now_ns() > end) return false;
+    }
+}
+
 static void *worker(void *arg) {
     size_t id = (size_t)(uintptr_t)arg;
     pthread_mutex_lock(&pool.mu);
     uint64_t seen = pool.born[id];
     for (;;) {
+        if (pool.gen == seen) {
+            pthread_mutex_unlock(&pool.mu);
+            spin_until(&pool.agen, seen, false);
+            pthread_mutex_lock(&pool.mu);
+        }
         while (pool.gen == seen)
             pthread_cond_wait(&pool.wake, &pool.mu);
         seen = pool.gen;
@@ -118,12 +155,14 @@ static void run_parts(size_t n, size_t parts, nota_par_body body, void *ctx) {
     pool.body = body, pool.ctx = ctx, pool.n = n, pool.parts = parts;
     atomic_store(&pool.pending, parts - 1);
     pool.gen++;
+    atomic_store_explicit(&pool.agen, pool.gen, memory_order_release);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
 
     size_t e = part_bound(n, parts, 1);
     if (e > 0) body(ctx, 0, e);
 
+    spin_until(&pool.pending, 0, true);
     pthread_mutex_lock(&pool.mu);
     while (atomic_load(&pool.pending) > 0)
         pthread_cond_wait(&pool.done, &pool.mu);

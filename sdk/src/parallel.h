@@ -1,10 +1,10 @@
-/* parallel.h — libnota's internal parallel-for over the BLAS thread count.
+/* parallel.h — libnota's internal parallel-for over nota_get_threads().
  *
- * OpenBLAS already spreads every GEMM over nota_get_threads() cores, but the
- * element-wise work between GEMMs (the optimizer step, zeroing gradients,
- * loss terms) ran on one core while the others waited: a third of a 2-thread
- * VAE epoch (bench/RESULTS.md). nota_par_for runs such loops on a small pool
- * of persistent workers, as many as the BLAS threads.
+ * One small pool of persistent workers runs all of libnota's parallel work:
+ * the blocks of large GEMMs and SYRKs (linalg_threads.c; OpenBLAS itself
+ * stays on one thread) and the element-wise loops between them (optimizer
+ * step, gradient zeroing, loss terms, random fills), which on one core were
+ * a third of a 2-thread VAE epoch (bench/RESULTS.md).
  *
  * A body must treat its items independently (element-wise work, or writes
  * to per-block slots): parts are contiguous ranges whose bounds depend on

@@ -13,6 +13,8 @@
 
 #include <math.h>
 
+#include "parallel.h"
+
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
 #define PHILOX_W0 0x9E3779B9u
@@ -129,16 +131,32 @@ uint64_t nota_rng_below(nota_rng *r, uint64_t n) {
     }
 }
 
+/* Element i depends only on (seed, stream, first + i), so large fills are
+ * cut over nota_par_for's threads with the same bits for any count. */
+#define RNG_GRAIN 8192
+
+typedef struct fill_ctx {
+    uint64_t seed, stream;
+    size_t first;
+    float *out;
+} fill_ctx;
+
+static void uniform_body(void *vctx, size_t lo, size_t hi) {
+    const fill_ctx *c = vctx;
+    size_t i = lo;
+    while (i < hi) {
+        uint64_t idx = (uint64_t)c->first + i;
+        uint32_t w[4];
+        block_at(c->seed, c->stream, idx / 4, w);
+        for (unsigned k = (unsigned)(idx % 4); k < 4 && i < hi; k++, i++)
+            c->out[i] = word_to_uniform(w[k]);
+    }
+}
+
 void nota_rng_fill_uniform_range(uint64_t seed, uint64_t stream, size_t first, float *out,
                                  size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        uint64_t idx = (uint64_t)first + i;
-        uint32_t w[4];
-        block_at(seed, stream, idx / 4, w);
-        for (unsigned k = (unsigned)(idx % 4); k < 4 && i < n; k++, i++)
-            out[i] = word_to_uniform(w[k]);
-    }
+    fill_ctx c = {seed, stream, first, out};
+    nota_par_for(n, RNG_GRAIN, uniform_body, &c);
 }
 
 void nota_rng_fill_uniform(uint64_t seed, uint64_t stream, float *out, size_t n) {
@@ -148,19 +166,25 @@ void nota_rng_fill_uniform(uint64_t seed, uint64_t stream, float *out, size_t n)
 /* Normals: block b gives elements 4b..4b+3 as two Box–Muller pairs
  * (words 0,1 -> cos, sin; words 2,3 -> cos, sin), so every word is used and
  * element i still depends only on block i/4. */
-void nota_rng_fill_normal_range(uint64_t seed, uint64_t stream, size_t first, float *out,
-                                size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        uint64_t idx = (uint64_t)first + i;
+static void normal_body(void *vctx, size_t lo, size_t hi) {
+    const fill_ctx *c = vctx;
+    size_t i = lo;
+    while (i < hi) {
+        uint64_t idx = (uint64_t)c->first + i;
         uint32_t w[4];
         float z[4];
-        block_at(seed, stream, idx / 4, w);
+        block_at(c->seed, c->stream, idx / 4, w);
         box_muller(w[0], w[1], &z[0], &z[1]);
         box_muller(w[2], w[3], &z[2], &z[3]);
-        for (unsigned k = (unsigned)(idx % 4); k < 4 && i < n; k++, i++)
-            out[i] = z[k];
+        for (unsigned k = (unsigned)(idx % 4); k < 4 && i < hi; k++, i++)
+            c->out[i] = z[k];
     }
+}
+
+void nota_rng_fill_normal_range(uint64_t seed, uint64_t stream, size_t first, float *out,
+                                size_t n) {
+    fill_ctx c = {seed, stream, first, out};
+    nota_par_for(n, RNG_GRAIN, normal_body, &c);
 }
 
 void nota_rng_fill_normal(uint64_t seed, uint64_t stream, float *out, size_t n) {

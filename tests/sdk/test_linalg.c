@@ -3,7 +3,8 @@
  * their exact messages, the eigen-decomposition (reconstruction, orthonormal
  * vectors, descending order), Haar-random orthogonal matrices (orthogonality,
  * determinism, the sign fix), Cholesky (factor, refusal of non-SPD input with
- * the failing minor named, input left unchanged) and thread control. */
+ * the failing minor named, input left unchanged) and thread control (GEMMs
+ * cut over the thread pool). */
 #include "nota/linalg.h"
 #include "nota/rng.h"
 #include <criterion/criterion.h>
@@ -67,6 +68,80 @@ Test(linalg, sgemm_all_transposes_with_strides) {
         free(c);
         free(ref);
     }
+}
+
+/* GEMMs big enough to be cut over the thread pool (rows when m > n, else
+ * columns), every transpose, padded strides: at 1, 2 and 3 threads the
+ * result matches the double reference and leaves C's padding alone, and a
+ * repeat at the same count gives the same bits. (Across counts the last bit
+ * may differ: OpenBLAS's kernels tile a block's edge differently.) */
+Test(linalg, sgemm_cut_over_threads_matches_reference_and_repeats) {
+    const int shapes[2][3] = {{300, 70, 150}, {40, 333, 200}}, pad = 5;
+    for (int s = 0; s < 2; s++)
+        for (int t = 0; t < 4; t++) {
+            int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+            bool ta = t & 1, tb = t & 2;
+            int arows = ta ? k : m, acols = ta ? m : k, brows = tb ? n : k, bcols = tb ? k : n;
+            int lda = acols + pad, ldb = bcols + pad, ldc = n + pad;
+            float *a = randn((size_t)arows * lda, 11), *b = randn((size_t)brows * ldb, 12);
+            float *c0 = randn((size_t)m * ldc, 13);
+            double *ref = malloc((size_t)m * ldc * sizeof *ref);
+            cr_assert_not_null(ref);
+            for (int i = 0; i < m * ldc; i++)
+                ref[i] = c0[i];
+            ref_gemm(ta, tb, m, n, k, 0.5, a, lda, b, ldb, 0.25, ref, ldc);
+            size_t bytes = (size_t)m * ldc * sizeof(float);
+            float *c = malloc(bytes), *again = malloc(bytes);
+            cr_assert(c && again);
+            for (int th = 1; th <= 3; th++) {
+                nota_set_threads(th);
+                memcpy(c, c0, bytes);
+                nota_sgemm(ta, tb, m, n, k, 0.5f, a, lda, b, ldb, 0.25f, c, ldc);
+                memcpy(again, c0, bytes);
+                nota_sgemm(ta, tb, m, n, k, 0.5f, a, lda, b, ldb, 0.25f, again, ldc);
+                for (int i = 0; i < m * ldc; i++)
+                    cr_assert_float_eq(c[i], ref[i], 1e-3, "s=%d t=%d th=%d item %d", s, t, th, i);
+                cr_assert(memcmp(c, again, bytes) == 0, "s=%d t=%d: repeat at %d threads differs",
+                          s, t, th);
+            }
+            nota_set_threads(0);
+            free(c);
+            free(again);
+            free(a);
+            free(b);
+            free(c0);
+            free(ref);
+        }
+}
+
+Test(linalg, dgemm_cut_over_threads_matches_reference) {
+    const int m = 64, n = 500, k = 120;
+    double *a = malloc((size_t)m * k * sizeof *a), *b = malloc((size_t)n * k * sizeof *b);
+    double *c1 = calloc((size_t)m * n, sizeof *c1), *c2 = calloc((size_t)m * n, sizeof *c2);
+    cr_assert(a && b && c1 && c2);
+    float *r = randn((size_t)(m + n) * k, 14);
+    for (int i = 0; i < m * k; i++)
+        a[i] = r[i];
+    for (int i = 0; i < n * k; i++)
+        b[i] = r[m * k + i];
+    nota_set_threads(1);
+    nota_dgemm(false, true, m, n, k, 1.0, a, k, b, k, 0.0, c1, n);
+    nota_set_threads(2);
+    nota_dgemm(false, true, m, n, k, 1.0, a, k, b, k, 0.0, c2, n);
+    nota_set_threads(0);
+    for (int i = 0; i < m; i += 7)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int p = 0; p < k; p++)
+                s += a[i * k + p] * b[j * k + p];
+            cr_assert_float_eq(c1[i * n + j], s, 1e-12 * (1 + fabs(s)), "(%d, %d)", i, j);
+            cr_assert_float_eq(c2[i * n + j], s, 1e-12 * (1 + fabs(s)), "(%d, %d)", i, j);
+        }
+    free(a);
+    free(b);
+    free(c1);
+    free(c2);
+    free(r);
 }
 
 static nota_tensor *mat(int64_t r, int64_t c, uint64_t stream) {
@@ -142,6 +217,45 @@ Test(linalg, matmul_refuses_aliased_output) {
     cr_assert_str_eq(nota_last_error(), "matmul: a (3, 3) x b (3, 3) -> c (3, 3): c overlaps b");
     nota_tensor_free(a);
     nota_tensor_free(b);
+}
+
+/* Large enough to be cut into column blocks over 2..5 threads (uneven
+ * block widths, a strided A): both triangles match the reference. */
+Test(linalg, syrk_cut_over_threads_matches_reference) {
+    const int m = 300, n = 203, lda = 210;
+    float *a = randn((size_t)m * lda, 21), *c0 = randn((size_t)n * n, 22);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            c0[i * n + j] = c0[j * n + i];
+    double *ref = malloc((size_t)n * n * sizeof *ref), *ad = malloc((size_t)m * lda * sizeof *ad);
+    double *cd = malloc((size_t)n * n * sizeof *cd);
+    float *c = malloc((size_t)n * n * sizeof *c);
+    cr_assert(ref && ad && cd && c);
+    for (int i = 0; i < n * n; i++)
+        ref[i] = c0[i];
+    for (int i = 0; i < m * lda; i++)
+        ad[i] = a[i];
+    ref_gemm(true, false, n, n, m, 2.0, a, lda, a, lda, 0.5, ref, n);
+    for (int th = 1; th <= 5; th++) {
+        nota_set_threads(th);
+        memcpy(c, c0, (size_t)n * n * sizeof *c);
+        nota_ssyrk_ata(m, n, 2.0f, a, lda, 0.5f, c);
+        for (int i = 0; i < n * n; i++)
+            cr_assert_float_eq(c[i], ref[i], 2e-3, "f32, %d threads, element %d", th, i);
+        for (int i = 0; i < n * n; i++)
+            cd[i] = c0[i];
+        nota_dsyrk_ata(m, n, 2.0, ad, lda, 0.5, cd);
+        for (int i = 0; i < n * n; i++)
+            cr_assert_float_eq(cd[i], ref[i], 1e-9 * (1 + fabs(ref[i])),
+                               "f64, %d threads, element %d", th, i);
+    }
+    nota_set_threads(0);
+    free(a);
+    free(c0);
+    free(ref);
+    free(ad);
+    free(cd);
+    free(c);
 }
 
 Test(linalg, ssyrk_ata_fills_both_triangles) {

@@ -141,6 +141,27 @@ Test(parallel, adam_same_bits_any_thread_count) {
     free(b);
 }
 
+Test(parallel, rng_fills_same_bits_any_thread_count) {
+    enum { N = 100003 }; /* odd, and several pool parts of 8192 */
+    static float a[N], b[N];
+    for (int kind = 0; kind < 2; kind++) {
+        void (*fill)(uint64_t, uint64_t, size_t, float *, size_t) =
+            kind ? nota_rng_fill_normal_range : nota_rng_fill_uniform_range;
+        nota_set_threads(1);
+        fill(8, 2, 7, a, N);
+        nota_set_threads(4);
+        fill(8, 2, 7, b, N);
+        cr_assert_eq(memcmp(a, b, sizeof a), 0, "kind %d: 1 and 4 threads differ", kind);
+        /* and the pool's parts are the plain sequence: element i alone */
+        for (size_t i = 0; i < N; i += 9973) {
+            float one;
+            fill(8, 2, 7 + i, &one, 1);
+            cr_assert_eq(memcmp(&one, &a[i], sizeof one), 0, "kind %d element %zu", kind, i);
+        }
+    }
+    nota_set_threads(0);
+}
+
 Test(parallel, losses_same_bits_any_thread_count) {
     int64_t shape[2] = {128, 784};
     nota_tensor *p, *t, *g1, *g4;

@@ -3,16 +3,20 @@
  * Thin, checked wrappers: every function validates shapes and reports LAPACK
  * failures through nota_status, so plugins never include cblas.h/lapacke.h.
  * Matrices are row-major f32 unless stated. Threads: nota_set_threads sets
- * OpenBLAS's thread count for the whole process (0 = OpenBLAS default).
+ * the number of cores libnota uses for the whole process (0 = OpenBLAS's
+ * default count: OPENBLAS_NUM_THREADS or the cores). libnota keeps OpenBLAS
+ * itself on one thread and cuts large GEMMs and SYRKs into blocks over its
+ * own worker pool; LAPACK calls run on one thread. A program that calls
+ * OpenBLAS directly after using libnota finds it set to one thread.
  */
 #ifndef NOTA_LINALG_H
 #define NOTA_LINALG_H
 
-#include <stddef.h>
-#include <stdint.h>
-#include <stdbool.h>
 #include "nota/status.h"
 #include "nota/tensor.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,11 +56,11 @@ nota_status nota_cholesky(int64_t n, double *a);
 /* Double-precision forms, for statistics that f32 accumulation would spoil
  * (covariances whose eigenvalues span many orders of magnitude). */
 void nota_dgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
-                const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
-                double *c, int64_t ldc);
+                const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c,
+                int64_t ldc);
 /* C (n,n) = alpha * A^T A + beta * C for A (m,n), upper and lower filled. */
-void nota_dsyrk_ata(int64_t m, int64_t n, double alpha, const double *a, int64_t lda,
-                    double beta, double *c);
+void nota_dsyrk_ata(int64_t m, int64_t n, double alpha, const double *a, int64_t lda, double beta,
+                    double *c);
 
 #ifdef __cplusplus
 }
