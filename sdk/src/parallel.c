@@ -2,8 +2,7 @@
  *
  * Workers are created on first need (up to nota_get_threads() − 1, never
  * destroyed: between loops they poll briefly, then sleep on a condition
- * variable) and numbered
- * 1..; the caller always runs part 0 itself. A loop is published by bumping
+ * variable) and numbered 1..; the caller always runs part 0 itself. A loop is published by bumping
  * a generation counter under the mutex; worker p runs part p if p < parts,
  * then counts `pending` down, and the last one wakes the caller. The caller
  * cannot publish the next loop before `pending` reaches 0, so a worker that
