@@ -27,6 +27,7 @@ import concurrent.futures
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -117,6 +118,12 @@ def run_dfm(host, png, bpp, out, sets, threads):
         raise SystemExit("dfm_rd: %s failed: %s" % (" ".join(cmd), r.stderr))
     res = json.loads(r.stdout)
     res["wall_seconds"] = time.time() - t0
+    # The network actually fitted (the last one logged) and any stall fallbacks.
+    archs = re.findall(r"width (\d+), depth (\d+), \d+ weights at (\d+) bits", r.stderr)
+    res["arch"] = "%s×%s, %s bits" % archs[-1] if archs else "?"
+    falls = re.findall(r"falling back from depth (\d+)", r.stderr)
+    if falls:
+        res["arch"] += " (stalled at depth %s)" % ", ".join(falls)
     t0 = time.time()
     dec = os.path.join(os.path.dirname(out), "dec.png")
     r = subprocess.run([host, "decompress", out, "--out", dec, "--threads", str(threads),
@@ -152,6 +159,8 @@ def main():
     ap.add_argument("--skimage-data")
     ap.add_argument("--results")
     ap.add_argument("--note", default="")
+    ap.add_argument("--section", default=SECTION,
+                    help="results section to replace (its heading line)")
     a = ap.parse_args()
     if not features.check_feature("libjpeg_turbo"):
         raise SystemExit("dfm_rd: Pillow is not built with libjpeg-turbo")
@@ -177,34 +186,39 @@ def main():
                        bpp=r["bpp"], dfm_psnr=r["psnr_db"], jpeg_le_psnr=le[1] if le else None,
                        jpeg_le_bytes=le[0] if le else None,
                        jpeg_le_setting="q%d %s" % (le[2], le[3]) if le else "none fits",
-                       jpeg_interp_psnr=jpeg_interp(pts, r["bytes"]),
+                       jpeg_interp_psnr=jpeg_interp(pts, r["bytes"]), arch=r["arch"],
                        encode_s=r["encode_seconds"], decode_s=r["decode_json"]["decode_seconds"])
             assert abs(row["dfm_psnr"] - r["psnr_check"]) < 0.01, (row, r["psnr_check"])
             rows.append(row)
             print(json.dumps(row), flush=True)
     fmt = lambda v: "—" if v is None else "%.2f" % v
-    lines = [SECTION, "",
+    loadavg = os.getloadavg()
+    lines = [a.section, "",
              "`bench/dfm_rd.py --host build/nota-host --crop %d --bpps %s --threads %d --jobs %d%s` "
              "(%s). PSNR in dB on uint8 %s; JPEG = libjpeg-turbo via Pillow, optimized Huffman, "
              "best of 4:2:0 / 4:4:4 at each quality; \"JPEG ≤\" is the best JPEG file no larger "
              "than the .dfm file (whole file counted), \"JPEG interp\" JPEG's rate–distortion "
-             "envelope interpolated at the .dfm size. %s" % (
+             "envelope interpolated at the .dfm size. Load average at the end: %.2f / %.2f / %.2f "
+             "(1 / 5 / 15 min). %s" % (
                  a.crop, a.bpps, a.threads, a.jobs, "".join(" --set " + s for s in a.set),
-                 time.strftime("%Y-%m-%d"), "RGB (grey for grey images)", a.note), "",
-             "| image | target bpp | dfm bytes | dfm bpp | dfm PSNR | JPEG ≤ (setting, bytes) "
-             "| JPEG ≤ PSNR | JPEG interp PSNR | dfm − interp | encode s | decode s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+                 time.strftime("%Y-%m-%d"), "RGB (grey for grey images)", loadavg[0], loadavg[1],
+                 loadavg[2], a.note), "",
+             "| image | target bpp | network | dfm bytes | dfm bpp | dfm PSNR "
+             "| JPEG ≤ (setting, bytes) | JPEG ≤ PSNR | JPEG interp PSNR | dfm − interp "
+             "| encode s | decode s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         d = None if r["jpeg_interp_psnr"] is None else r["dfm_psnr"] - r["jpeg_interp_psnr"]
-        lines.append("| %s %s | %.2f | %d | %.3f | %s | %s, %s | %s | %s | %s | %.0f | %.3f |" % (
-            r["image"], r["size"], r["target_bpp"], r["bytes"], r["bpp"], fmt(r["dfm_psnr"]),
+        lines.append("| %s %s | %.2f | %s | %d | %.3f | %s | %s, %s | %s | %s | %s | %.0f | %.3f |" % (
+            r["image"], r["size"], r["target_bpp"], r["arch"], r["bytes"], r["bpp"],
+            fmt(r["dfm_psnr"]),
             r["jpeg_le_setting"], r["jpeg_le_bytes"] if r["jpeg_le_bytes"] else "—",
             fmt(r["jpeg_le_psnr"]), fmt(r["jpeg_interp_psnr"]), fmt(d), r["encode_s"],
             r["decode_s"]))
     text = "\n".join(lines) + "\n"
     print(text)
     if a.results:
-        update_results(a.results, text)
+        update_results(a.results, text, a.section)
 
 
 if __name__ == "__main__":
