@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nota/parallel.h"
+
 nota_status lat_parse_hidden(const char *who, const char *text, int64_t *sizes, int *n) {
     *n = 0;
     const char *p = text;
@@ -147,15 +149,40 @@ nota_status lat_items_fit_standard(lat_items *it, const nota_tensor *x, const ch
     return NOTA_OK;
 }
 
+/* Min and max over all values, in parts on libnota's pool (min/max are
+ * exact, so the result does not depend on the cut). */
+#define RANGE_PARTS 64
+
+typedef struct range_ctx {
+    const float *p;
+    size_t n, per;
+    float lo[RANGE_PARTS], hi[RANGE_PARTS];
+} range_ctx;
+
+static void range_body(void *vctx, size_t b0, size_t b1) {
+    range_ctx *c = vctx;
+    for (size_t b = b0; b < b1; b++) {
+        size_t i0 = b * c->per, i1 = i0 + c->per < c->n ? i0 + c->per : c->n;
+        float lo = c->p[i0], hi = c->p[i0];
+        for (size_t i = i0 + 1; i < i1; i++) {
+            lo = c->p[i] < lo ? c->p[i] : lo;
+            hi = c->p[i] > hi ? c->p[i] : hi;
+        }
+        c->lo[b] = lo, c->hi[b] = hi;
+    }
+}
+
 nota_status lat_items_fit_unit(lat_items *it, const nota_tensor *x, const char *who) {
     nota_status st = items_alloc(it, x, who);
     if (st) return st;
-    const float *p = nota_tensor_f32(x);
-    size_t n = nota_tensor_numel(x);
-    float lo = p[0], hi = p[0];
-    for (size_t i = 1; i < n; i++) {
-        lo = p[i] < lo ? p[i] : lo;
-        hi = p[i] > hi ? p[i] : hi;
+    range_ctx c = {.p = nota_tensor_f32(x), .n = nota_tensor_numel(x)};
+    c.per = (c.n + RANGE_PARTS - 1) / RANGE_PARTS;
+    size_t parts = c.per > 0 ? (c.n + c.per - 1) / c.per : 0;
+    nota_parallel_for(parts, 65536 / (c.per + 1) + 1, range_body, &c); /* >= 64k values a part */
+    float lo = parts ? c.lo[0] : 0, hi = parts ? c.hi[0] : 0;          /* no values: scale 1 */
+    for (size_t b = 1; b < parts; b++) {
+        lo = c.lo[b] < lo ? c.lo[b] : lo;
+        hi = c.hi[b] > hi ? c.hi[b] : hi;
     }
     if (lo >= 0 && hi <= 256) {
         lo = 0;
@@ -177,18 +204,38 @@ double lat_items_log_jacobian(const lat_items *it) {
     return s;
 }
 
-void lat_items_gather(const lat_items *it, const float *x, const int64_t *idx, int64_t first,
-                      int64_t m, bool clamp01, float *out) {
-    int64_t d = it->d;
-    for (int64_t i = 0; i < m; i++) {
-        const float *row = x + (idx ? idx[i] : first + i) * d;
-        float *o = out + i * d;
+typedef struct gather_ctx {
+    const lat_items *it;
+    const float *x;
+    const int64_t *idx;
+    int64_t first;
+    bool clamp01;
+    float *out;
+} gather_ctx;
+
+static void gather_rows(void *vctx, size_t lo, size_t hi) {
+    const gather_ctx *c = vctx;
+    int64_t d = c->it->d;
+    const float *shift = c->it->shift, *scale = c->it->scale;
+    for (size_t i = lo; i < hi; i++) {
+        const float *row = c->x + (c->idx ? c->idx[i] : c->first + (int64_t)i) * d;
+        float *o = c->out + (int64_t)i * d;
         for (int64_t j = 0; j < d; j++) {
-            float v = (row[j] - it->shift[j]) / it->scale[j];
-            if (clamp01) v = v < 0 ? 0 : v > 1 ? 1 : v;
+            float v = (row[j] - shift[j]) / scale[j];
+            if (c->clamp01) v = v < 0 ? 0 : v > 1 ? 1 : v;
             o[j] = v;
         }
     }
+}
+
+/* Rows on libnota's pool once a part has ~16k values (a 128-image batch of
+ * Fashion-MNIST is two parts); rows are independent, so any cut gives the
+ * same values. */
+void lat_items_gather(const lat_items *it, const float *x, const int64_t *idx, int64_t first,
+                      int64_t m, bool clamp01, float *out) {
+    gather_ctx c = {it, x, idx, first, clamp01, out};
+    size_t grain = (size_t)(16384 / (it->d > 0 ? it->d : 1)) + 1;
+    nota_parallel_for((size_t)m, grain, gather_rows, &c);
 }
 
 nota_status lat_items_output(const lat_items *it, const float *y, int64_t n, nota_tensor **out) {

@@ -182,3 +182,7 @@ void nota_par_for(size_t n, size_t grain, nota_par_body body, void *ctx) {
     }
     run_parts(n, parts, body, ctx);
 }
+
+void nota_parallel_for(size_t n, size_t grain, nota_parallel_body body, void *ctx) {
+    nota_par_for(n, grain, body, ctx);
+}

@@ -17,7 +17,9 @@
 
 #include <stddef.h>
 
-typedef void (*nota_par_body)(void *ctx, size_t begin, size_t end);
+#include "nota/parallel.h" /* the public face: nota_parallel_for */
+
+typedef nota_parallel_body nota_par_body;
 
 /* Runs body over [0, n) in at most nota_get_threads() parts of at least
  * `grain` items each (one part, in the caller, when n < 2·grain); returns

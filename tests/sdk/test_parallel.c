@@ -1,7 +1,7 @@
-/* nota_par_for (sdk/src/parallel.h): every index is visited exactly once for
- * any size, grain and thread count, nested and concurrent calls run to
- * completion, and the nn kit's loops built on it (optimizer step, gradient
- * zeroing, pair losses) give the same bits with 1 and 4 threads. */
+/* nota_par_for (sdk/src/parallel.h; public as nota_parallel_for): every index is visited exactly
+ * once for any size, grain and thread count, nested and concurrent calls run to completion, and the
+ * nn kit's loops built on it (optimizer step, gradient zeroing, pair losses) give the same bits
+ * with 1 and 4 threads. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,6 +10,7 @@
 
 #include "nota/linalg.h"
 #include "nota/nn.h"
+#include "nota/parallel.h"
 #include "nota/rng.h"
 #include "parallel.h"
 
@@ -35,6 +36,20 @@ static void check_cover(size_t n, size_t grain, int threads, int max_calls) {
                      n, grain, threads, i, atomic_load(&v.count[i]));
     cr_assert_leq(atomic_load(&v.calls), max_calls, "n %zu grain %zu threads %d: %d parts", n,
                   grain, threads, atomic_load(&v.calls));
+    free(v.count);
+    nota_set_threads(0);
+}
+
+/* The public name plugins use (nota/parallel.h) is the same pool: the
+ * parts are exactly nota_get_threads() here, and every index is seen once. */
+Test(parallel, public_nota_parallel_for_is_the_pool) {
+    nota_set_threads(3);
+    visit v = {calloc(3000, sizeof(atomic_int)), 0};
+    cr_assert_not_null(v.count);
+    nota_parallel_for(3000, 10, count_body, &v);
+    for (size_t i = 0; i < 3000; i++)
+        cr_assert_eq(atomic_load(&v.count[i]), 1, "index %zu", i);
+    cr_assert_eq(atomic_load(&v.calls), 3);
     free(v.count);
     nota_set_threads(0);
 }

@@ -6,6 +6,7 @@
 #include "nota/config.h"
 #include "nota/rng.h"
 #include "nota/linalg.h"
+#include "nota/parallel.h"
 #include "nota/modelfile.h"
 #include "nota/data.h"
 #include "nota/plugin.h"
