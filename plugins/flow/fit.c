@@ -116,12 +116,24 @@ static void fit_rows(void *p, int64_t r0, int64_t r1, int thread) {
             memset(kn, 0, (size_t)S * sizeof(float)); /* saved files stay deterministic */
             continue;
         }
-        double g = 0, ld;
+        double g = 0, ld, d, prod = 1;
         for (int64_t i = 0; i < N; i++) {
-            double y = poly ? poly_fwd(kn, deg, f->o.poly_tails, row[i], &ld)
-                            : spline_fwd(kn, K, row[i], &ld);
+            double x = row[i], y;
+            if (poly) {
+                y = poly_fwd(kn, deg, f->o.poly_tails, x, &ld);
+                g += ld;
+            } else {
+                /* log of a product of 16 derivatives (each in [1e-6, 1e6]
+                 * or near: no overflow in double) instead of 16 logs */
+                y = spline_fwd_d(kn, K, x, &d);
+                prod *= d;
+                if ((i & 15) == 15 || i == N - 1) {
+                    g += log(prod);
+                    prod = 1;
+                }
+            }
             tmp[i] = (float)y;
-            g += norm_logpdf(y) - norm_logpdf(row[i]) + ld;
+            g += 0.5 * (x * x - y * y);
         }
         g /= (double)N;
         if (!(g > c->thresh)) {

@@ -98,6 +98,21 @@ double spline_fwd(const float *kn, int k, double x, double *logd) {
     return ky[i] + h * (s * xi * xi + d0 * t) / (s + (d1 + d0 - 2 * s) * t);
 }
 
+double spline_fwd_d(const float *kn, int k, double x, double *d) {
+    const float *kx = kn, *ky = kn + k, *kd = kn + 2 * k;
+    if (x <= kx[0] || x >= kx[k - 1]) {
+        int e = x <= kx[0] ? 0 : k - 1;
+        *d = kd[e];
+        return ky[e] + (double)kd[e] * (x - kx[e]);
+    }
+    int i = find_bin(kx, k, x);
+    double w = (double)kx[i + 1] - kx[i], h = (double)ky[i + 1] - ky[i], s = h / w;
+    double d0 = kd[i], d1 = kd[i + 1], xi = (x - kx[i]) / w;
+    double t = xi * (1 - xi), den = s + (d1 + d0 - 2 * s) * t;
+    *d = s * s * (d1 * xi * xi + 2 * s * t + d0 * (1 - xi) * (1 - xi)) / (den * den);
+    return ky[i] + h * (s * xi * xi + d0 * t) / den;
+}
+
 double spline_inv(const float *kn, int k, double y, double *logd) {
     const float *kx = kn, *ky = kn + k, *kd = kn + 2 * k;
     if (y <= ky[0] || y >= ky[k - 1]) {

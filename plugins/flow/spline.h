@@ -17,6 +17,9 @@
 
 /* Forward value at x; *logd = log dy/dx (may be NULL). */
 double spline_fwd(const float *kn, int k, double x, double *logd);
+/* Forward value at x; *d = dy/dx (not its log: a caller summing many
+ * log-derivatives multiplies a block of them and takes one log). */
+double spline_fwd_d(const float *kn, int k, double x, double *d);
 /* Inverse: the x with spline_fwd(x) = y; *logd = log dy/dx at that x. */
 double spline_inv(const float *kn, int k, double y, double *logd);
 

@@ -77,6 +77,9 @@ Test(flow_spline, monotone_invertible_and_derivative_exact_everywhere) {
         double fd = (spline_fwd(kn, K, x + h, NULL) - spline_fwd(kn, K, x - h, NULL)) / (2 * h);
         cr_assert_float_eq(log(fd), ld, 1e-5, "log-derivative at x=%g: fd %g vs %g", x, log(fd),
                            ld);
+        double d, y2 = spline_fwd_d(kn, K, x, &d); /* the fit's variant: same map */
+        cr_assert_eq(y2, y, "spline_fwd_d value at x=%g", x);
+        cr_assert_float_eq(log(d), ld, 1e-6, "spline_fwd_d derivative at x=%g", x);
         beyond += x < lo || x > hi;
     }
     cr_assert_gt(beyond, 2000, "the sweep must cover both linear tails");
