@@ -18,6 +18,7 @@
 #include "nn_internal.h"
 #include "nn_kernels.h"
 #include "nota/linalg.h"
+#include "parallel.h"
 
 #define NN_CONV_COLS_BUDGET ((int64_t)1 << 23) /* floats: 32 MiB */
 
@@ -95,63 +96,85 @@ static void inner_range(const geom *g, int64_t j, int64_t *lo, int64_t *hi) {
     if (*hi < *lo) *hi = *lo;
 }
 
+/* The unfold/fold passes and the layout shuffles around the GEMMs run on
+ * nota_par_for's threads (the GEMMs themselves are cut by nota_sgemm): each
+ * part writes rows or channels of its own, so any cut gives the same bits. */
+typedef struct conv_ctx {
+    const geom *g;
+    nota_nn_padding mode;
+    const float *src;
+    float *dst;
+    const float *bias;
+    int64_t n0, nb;
+} conv_ctx;
+
 /* cols[r][b·L + oy·Wo + ox] = x[n0 + b][c][iy][ix], r = (c·kh + i)·kw + j. */
-static void im2col(const geom *g, nota_nn_padding mode, const float *x, int64_t n0, int64_t nb,
-                   float *cols) {
-    int64_t ncols = nb * g->l;
-    for (int64_t c = 0; c < g->c; c++)
-        for (int64_t i = 0; i < g->kh; i++)
-            for (int64_t j = 0; j < g->kw; j++) {
-                float *row = cols + ((c * g->kh + i) * g->kw + j) * ncols;
-                int64_t lo, hi, off = j - g->pad;
-                inner_range(g, j, &lo, &hi);
-                for (int64_t b = 0; b < nb; b++) {
-                    const float *img = x + ((n0 + b) * g->c + c) * g->h * g->w;
-                    for (int64_t oy = 0; oy < g->ho; oy++) {
-                        float *d = row + b * g->l + oy * g->wo;
-                        int64_t iy = pad_index(oy * g->s - g->pad + i, g->h, mode);
-                        if (iy < 0) {
-                            memset(d, 0, (size_t)g->wo * sizeof *d);
-                            continue;
-                        }
-                        const float *src = img + iy * g->w;
-                        for (int64_t ox = 0; ox < lo; ox++) {
-                            int64_t ix = pad_index(ox * g->s + off, g->w, mode);
-                            d[ox] = ix < 0 ? 0.0f : src[ix];
-                        }
-                        if (g->s == 1)
-                            memcpy(d + lo, src + lo + off, (size_t)(hi - lo) * sizeof *d);
-                        else
-                            for (int64_t ox = lo; ox < hi; ox++)
-                                d[ox] = src[ox * g->s + off];
-                        for (int64_t ox = hi; ox < g->wo; ox++) {
-                            int64_t ix = pad_index(ox * g->s + off, g->w, mode);
-                            d[ox] = ix < 0 ? 0.0f : src[ix];
-                        }
-                    }
+static void im2col_rows(void *vctx, size_t r0, size_t r1) {
+    const conv_ctx *cx = vctx;
+    const geom *g = cx->g;
+    int64_t ncols = cx->nb * g->l;
+    for (int64_t r = (int64_t)r0; r < (int64_t)r1; r++) {
+        int64_t c = r / (g->kh * g->kw), i = r / g->kw % g->kh, j = r % g->kw;
+        float *row = cx->dst + r * ncols;
+        int64_t lo, hi, off = j - g->pad;
+        inner_range(g, j, &lo, &hi);
+        for (int64_t b = 0; b < cx->nb; b++) {
+            const float *img = cx->src + ((cx->n0 + b) * g->c + c) * g->h * g->w;
+            for (int64_t oy = 0; oy < g->ho; oy++) {
+                float *d = row + b * g->l + oy * g->wo;
+                int64_t iy = pad_index(oy * g->s - g->pad + i, g->h, cx->mode);
+                if (iy < 0) {
+                    memset(d, 0, (size_t)g->wo * sizeof *d);
+                    continue;
+                }
+                const float *src = img + iy * g->w;
+                for (int64_t ox = 0; ox < lo; ox++) {
+                    int64_t ix = pad_index(ox * g->s + off, g->w, cx->mode);
+                    d[ox] = ix < 0 ? 0.0f : src[ix];
+                }
+                if (g->s == 1)
+                    memcpy(d + lo, src + lo + off, (size_t)(hi - lo) * sizeof *d);
+                else
+                    for (int64_t ox = lo; ox < hi; ox++)
+                        d[ox] = src[ox * g->s + off];
+                for (int64_t ox = hi; ox < g->wo; ox++) {
+                    int64_t ix = pad_index(ox * g->s + off, g->w, cx->mode);
+                    d[ox] = ix < 0 ? 0.0f : src[ix];
                 }
             }
+        }
+    }
 }
 
-/* The adjoint of im2col: dx[...] += dcols[...] (dx zeroed by the caller). */
-static void col2im(const geom *g, nota_nn_padding mode, const float *cols, int64_t n0, int64_t nb,
-                   float *dx) {
-    int64_t ncols = nb * g->l;
-    for (int64_t c = 0; c < g->c; c++)
+static void im2col(const geom *g, nota_nn_padding mode, const float *x, int64_t n0, int64_t nb,
+                   float *cols) {
+    conv_ctx cx = {g, mode, x, cols, NULL, n0, nb};
+    size_t grain = (size_t)(65536 / (nb * g->l + 1)) + 1; /* >= 64k values a part */
+    nota_par_for((size_t)g->k, grain, im2col_rows, &cx);
+}
+
+/* The adjoint of im2col: dx[...] += dcols[...] (dx zeroed by the caller).
+ * Parts are input channels: only channel c's rows of cols add into
+ * channel c's planes. */
+static void col2im_channels(void *vctx, size_t c0, size_t c1) {
+    const conv_ctx *cx = vctx;
+    const geom *g = cx->g;
+    int64_t ncols = cx->nb * g->l;
+    for (int64_t c = (int64_t)c0; c < (int64_t)c1; c++)
         for (int64_t i = 0; i < g->kh; i++)
             for (int64_t j = 0; j < g->kw; j++) {
-                const float *row = cols + ((c * g->kh + i) * g->kw + j) * ncols;
+                const float *row = cx->src + ((c * g->kh + i) * g->kw + j) * ncols;
                 int64_t lo, hi, off = j - g->pad;
                 inner_range(g, j, &lo, &hi);
-                for (int64_t b = 0; b < nb; b++) {
-                    float *img = dx + ((n0 + b) * g->c + c) * g->h * g->w;
+                for (int64_t b = 0; b < cx->nb; b++) {
+                    float *img = cx->dst + ((cx->n0 + b) * g->c + c) * g->h * g->w;
                     for (int64_t oy = 0; oy < g->ho; oy++) {
-                        int64_t iy = pad_index(oy * g->s - g->pad + i, g->h, mode);
+                        int64_t iy = pad_index(oy * g->s - g->pad + i, g->h, cx->mode);
                         if (iy < 0) continue;
                         const float *d = row + b * g->l + oy * g->wo;
                         float *dst = img + iy * g->w;
                         for (int64_t ox = 0; ox < lo; ox++) {
-                            int64_t ix = pad_index(ox * g->s + off, g->w, mode);
+                            int64_t ix = pad_index(ox * g->s + off, g->w, cx->mode);
                             if (ix >= 0) dst[ix] += d[ox];
                         }
                         if (g->s == 1) {
@@ -163,12 +186,69 @@ static void col2im(const geom *g, nota_nn_padding mode, const float *cols, int64
                                 dst[ox * g->s + off] += d[ox];
                         }
                         for (int64_t ox = hi; ox < g->wo; ox++) {
-                            int64_t ix = pad_index(ox * g->s + off, g->w, mode);
+                            int64_t ix = pad_index(ox * g->s + off, g->w, cx->mode);
                             if (ix >= 0) dst[ix] += d[ox];
                         }
                     }
                 }
             }
+}
+
+static void col2im(const geom *g, nota_nn_padding mode, const float *cols, int64_t n0, int64_t nb,
+                   float *dx) {
+    conv_ctx cx = {g, mode, cols, dx, NULL, n0, nb};
+    size_t grain = (size_t)(65536 / (g->kh * g->kw * nb * g->l + 1)) + 1;
+    nota_par_for((size_t)g->c, grain, col2im_channels, &cx);
+}
+
+/* (O, nb·L) → (nb, O, L) rows of y, adding the bias (NULL: none); parts are
+ * output channels. Used by the forward pass and (bias NULL) by dx_by_conv. */
+static void unshuffle_channels(void *vctx, size_t o0, size_t o1) {
+    const conv_ctx *cx = vctx;
+    int64_t l = cx->g->l, no = cx->g->o, ml = cx->nb * l;
+    for (int64_t oc = (int64_t)o0; oc < (int64_t)o1; oc++) {
+        float bv = cx->bias ? cx->bias[oc] : 0.0f;
+        for (int64_t b = 0; b < cx->nb; b++) {
+            float *dst = cx->dst + ((cx->n0 + b) * no + oc) * l;
+            const float *src = cx->src + oc * ml + b * l;
+            if (cx->bias)
+                for (int64_t q = 0; q < l; q++)
+                    dst[q] = src[q] + bv;
+            else
+                memcpy(dst, src, (size_t)l * sizeof *dst);
+        }
+    }
+}
+
+static void unshuffle(const geom *g, const float *tmp, const float *bias, int64_t n0, int64_t nb,
+                      float *y) {
+    conv_ctx cx = {g, NOTA_NN_PAD_ZERO, tmp, y, bias, n0, nb};
+    nota_par_for((size_t)g->o, (size_t)(65536 / (nb * g->l + 1)) + 1, unshuffle_channels, &cx);
+}
+
+/* dy (nb, O, L) → tmp (O, nb·L), and per channel db[oc] += Σ (in double, in
+ * order); parts are output channels. */
+typedef struct shuffle_ctx {
+    const geom *g;
+    const float *dy;
+    float *tmp, *db;
+    int64_t n0, nb;
+} shuffle_ctx;
+
+static void shuffle_channels(void *vctx, size_t o0, size_t o1) {
+    const shuffle_ctx *c = vctx;
+    int64_t l = c->g->l, no = c->g->o, ml = c->nb * l;
+    for (int64_t oc = (int64_t)o0; oc < (int64_t)o1; oc++) {
+        for (int64_t b = 0; b < c->nb; b++)
+            memcpy(c->tmp + oc * ml + b * l, c->dy + ((c->n0 + b) * no + oc) * l,
+                   (size_t)l * sizeof(float));
+        if (c->db) {
+            double sum = 0.0;
+            for (int64_t q = 0; q < ml; q++)
+                sum += c->tmp[oc * ml + q];
+            c->db[oc] += (float)sum;
+        }
+    }
 }
 
 static nota_status conv_forward(nota_nn_layer *l, const nota_tensor *x) {
@@ -204,14 +284,7 @@ static nota_status conv_forward(nota_nn_layer *l, const nota_tensor *x) {
         nota_sgemm(false, false, g.o, m * g.l, g.k, 1.0f, wt, g.k, p->cols, m * g.l, 0.0f, p->tmp,
                    m * g.l);
         /* (O, m·L) → (m, O, L), adding the bias on the way */
-        for (int64_t b = 0; b < m; b++)
-            for (int64_t oc = 0; oc < g.o; oc++) {
-                float *dst = y + ((n0 + b) * g.o + oc) * g.l;
-                const float *src = p->tmp + oc * m * g.l + b * g.l;
-                float bv = bias ? bias[oc] : 0.0f;
-                for (int64_t q = 0; q < g.l; q++)
-                    dst[q] = src[q] + bv;
-            }
+        unshuffle(&g, p->tmp, bias, n0, m, y);
     }
     return NOTA_OK;
 }
@@ -249,10 +322,7 @@ static nota_status dx_by_conv(conv_priv *p, const geom *g, const float *wt, cons
         int64_t m = t.n - n0 < nb ? t.n - n0 : nb, ml = m * t.l;
         im2col(&t, NOTA_NN_PAD_ZERO, dy, n0, m, p->cols);
         nota_sgemm(false, false, t.o, ml, t.k, 1.0f, p->wflip, t.k, p->cols, ml, 0.0f, p->tmp, ml);
-        for (int64_t b = 0; b < m; b++)
-            for (int64_t c = 0; c < t.o; c++)
-                memcpy(dx + ((n0 + b) * t.o + c) * t.l, p->tmp + c * ml + b * t.l,
-                       (size_t)t.l * sizeof(float));
+        unshuffle(&t, p->tmp, NULL, n0, m, dx);
     }
     return NOTA_OK;
 }
@@ -270,18 +340,9 @@ static nota_status conv_backward(nota_nn_layer *l, const nota_tensor *dyt, bool 
     if (need_dx && !by_conv) memset(l->dx->data, 0, l->dx->nbytes);
     for (int64_t n0 = 0; n0 < g.n; n0 += nb) {
         int64_t m = g.n - n0 < nb ? g.n - n0 : nb, ml = m * g.l;
-        /* dy (m, O, L) → tmp (O, m·L) */
-        for (int64_t b = 0; b < m; b++)
-            for (int64_t oc = 0; oc < g.o; oc++)
-                memcpy(p->tmp + oc * ml + b * g.l, dy + ((n0 + b) * g.o + oc) * g.l,
-                       (size_t)g.l * sizeof(float));
-        if (db)
-            for (int64_t oc = 0; oc < g.o; oc++) {
-                double s = 0.0;
-                for (int64_t q = 0; q < ml; q++)
-                    s += p->tmp[oc * ml + q];
-                db[oc] += (float)s;
-            }
+        /* dy (m, O, L) → tmp (O, m·L), and the bias gradient */
+        shuffle_ctx sc = {&g, dy, p->tmp, db, n0, m};
+        nota_par_for((size_t)g.o, (size_t)(65536 / (ml + 1)) + 1, shuffle_channels, &sc);
         im2col(&g, p->o.padding_mode, nn_f(l->x), n0, m, p->cols);
         nota_sgemm(false, true, g.o, g.k, ml, 1.0f, p->tmp, ml, p->cols, ml, 1.0f, dw, g.k);
         if (need_dx && !by_conv) {

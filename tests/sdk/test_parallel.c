@@ -3,6 +3,7 @@
  * nn kit's loops built on it (optimizer step, gradient zeroing, pair losses) give the same bits
  * with 1 and 4 threads. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -246,4 +247,61 @@ Test(parallel, loops_finish_in_a_forked_child) {
     }
     cr_assert_eq(r, pid);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+}
+
+/* Conv2d's unfold/fold and layout passes run on the pool: a layer large
+ * enough to be cut into several parts gives, at 1 and 3 threads, the same
+ * y, dx, dW and db up to GEMM rounding (a misplaced or raced part would be
+ * off by O(1)). Zero padding (dx by the flipped-kernel convolution) and
+ * reflection padding with stride 2 (dx by col2im). */
+static void conv_run(const nota_nn_conv2d_opts *o, const nota_tensor *x, const nota_tensor *dy,
+                     int threads, float *out[4]) {
+    nota_set_threads(threads);
+    nota_nn_layer *l;
+    cr_assert_eq(nota_nn_conv2d_new(o, &l), NOTA_OK);
+    const nota_tensor *y, *dx;
+    cr_assert_eq(nota_nn_layer_forward(l, x, &y), NOTA_OK);
+    cr_assert_eq(nota_nn_layer_backward(l, dy, &dx), NOTA_OK, "%s", nota_last_error());
+    nota_nn_param w, b;
+    cr_assert_eq(nota_nn_layer_param(l, 0, &w), NOTA_OK);
+    cr_assert_eq(nota_nn_layer_param(l, 1, &b), NOTA_OK);
+    const nota_tensor *t[4] = {y, dx, w.grad, b.grad};
+    for (int i = 0; i < 4; i++) {
+        out[i] = malloc(t[i]->nbytes);
+        cr_assert_not_null(out[i]);
+        memcpy(out[i], t[i]->data, t[i]->nbytes);
+    }
+    nota_nn_layer_free(l);
+    nota_set_threads(0);
+}
+
+Test(parallel, conv2d_passes_any_thread_count) {
+    /* sizes where every pass has >= 2 parts of its 64k-value grain: 16
+     * output channels of 16 images × 1024 positions */
+    nota_nn_conv2d_opts opts[2] = {{16, 16, 3, 3, 1, 1, NOTA_NN_PAD_ZERO, true},
+                                   {16, 16, 3, 3, 2, 1, NOTA_NN_PAD_REFLECT, true}};
+    for (int k = 0; k < 2; k++) {
+        int64_t side = k ? 64 : 32, ho = (side + 2 - 3) / opts[k].stride + 1;
+        int64_t xs[4] = {16, 16, side, side}, ys[4] = {16, 16, ho, ho};
+        nota_tensor *x, *dy;
+        cr_assert_eq(nota_tensor_new(NOTA_F32, 4, xs, &x), NOTA_OK);
+        cr_assert_eq(nota_tensor_new(NOTA_F32, 4, ys, &dy), NOTA_OK);
+        nota_rng_fill_normal(6, 0, nota_tensor_f32(x), nota_tensor_numel(x));
+        nota_rng_fill_normal(6, 1, nota_tensor_f32(dy), nota_tensor_numel(dy));
+        float *one[4], *three[4];
+        conv_run(&opts[k], x, dy, 1, one);
+        conv_run(&opts[k], x, dy, 3, three);
+        size_t n[4] = {nota_tensor_numel(dy), nota_tensor_numel(x), 16 * 16 * 9, 16};
+        const char *what[4] = {"y", "dx", "dW", "db"};
+        for (int i = 0; i < 4; i++) {
+            for (size_t j = 0; j < n[i]; j++)
+                cr_assert_float_eq(three[i][j], one[i][j], 1e-4f * (1.0f + fabsf(one[i][j])),
+                                   "case %d %s[%zu]: %.9g with 3 threads, %.9g with 1", k, what[i],
+                                   j, three[i][j], one[i][j]);
+            free(one[i]);
+            free(three[i]);
+        }
+        nota_tensor_free(x);
+        nota_tensor_free(dy);
+    }
 }
