@@ -123,8 +123,10 @@ nota_status nota_syev_desc(int64_t n, double *a, double *w) {
     if (st) return st;
     if (!w) return nota_error(NOTA_EINVAL, "syev: w is NULL");
     if ((st = check_finite("syev", n, a))) return st;
+    bool wide = nota_blas_wide_begin(n);
     lapack_int info =
         LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, a, (lapack_int)n, w);
+    nota_blas_wide_end(wide);
     if (info < 0)
         return nota_error(NOTA_EINVAL, "syev: LAPACKE_dsyevd rejected argument %d", (int)-info);
     if (info > 0)
@@ -168,6 +170,7 @@ nota_status nota_random_orthogonal(int64_t n, uint64_t seed, uint64_t stream, fl
     for (size_t i = 0; i < nn; i++)
         a[i] = q[i];
     lapack_int ni = (lapack_int)n;
+    bool wide = nota_blas_wide_begin(n);
     lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, ni, ni, a, ni, tau);
     if (info == 0) {
         /* Haar measure needs R with a positive diagonal (Mezzadri 2007):
@@ -177,6 +180,7 @@ nota_status nota_random_orthogonal(int64_t n, uint64_t seed, uint64_t stream, fl
             q[j] = a[j * n + j] < 0 ? -1.0f : 1.0f;
         info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, ni, ni, ni, a, ni, tau);
     }
+    nota_blas_wide_end(wide);
     if (info != 0) {
         free(a);
         free(tau);
@@ -207,7 +211,9 @@ nota_status nota_cholesky(int64_t n, double *a) {
         return nota_error(NOTA_ENOMEM, "cholesky: cannot allocate a %lld x %lld copy", (long long)n,
                           (long long)n);
     memcpy(orig, a, nn * sizeof *a);
+    bool wide = nota_blas_wide_begin(n);
     lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, a, (lapack_int)n);
+    nota_blas_wide_end(wide);
     if (info != 0) {
         memcpy(a, orig, nn * sizeof *a);
         free(orig);

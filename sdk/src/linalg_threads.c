@@ -13,10 +13,12 @@
  * bits for any thread count (tests/sdk/test_linalg.c checks this).
  *
  * SYRK (A^T A) is cut the same way, into column blocks of C's upper
- * triangle sized for equal work. LAPACK calls (eigen/QR/Cholesky of at most
- * a few thousand rows) stay on one thread: two OpenBLAS threads saved ~0.02 s
- * on a 784×784 eigendecomposition, and then spun for ~0.1 s on the cores
- * the pool needed.
+ * triangle sized for equal work. LAPACK calls on matrices below
+ * NOTA_LAPACK_WIDE_N stay on one thread: two OpenBLAS threads saved ~0.02 s
+ * on a 784×784 eigendecomposition (a flow layer's), and then spun for
+ * ~0.1 s on the cores the pool needed. Larger ones (the scattering PCA's
+ * 3969×3969: 7.9 s on one thread, 4.3 s on two) get OpenBLAS's threads for
+ * their duration ("wide" sections, counted so that overlapping callers nest).
  */
 #include <cblas.h>
 #include <math.h>
@@ -50,6 +52,25 @@ void nota_set_threads(int n) {
 int nota_get_threads(void) {
     nota_blas_init();
     return atomic_load(&nota_threads);
+}
+
+static pthread_mutex_t wide_mu = PTHREAD_MUTEX_INITIALIZER;
+static int wide_depth;
+
+bool nota_blas_wide_begin(int64_t n) {
+    if (n < NOTA_LAPACK_WIDE_N) return false;
+    nota_blas_init();
+    pthread_mutex_lock(&wide_mu);
+    if (wide_depth++ == 0) openblas_set_num_threads(atomic_load(&nota_threads));
+    pthread_mutex_unlock(&wide_mu);
+    return true;
+}
+
+void nota_blas_wide_end(bool began) {
+    if (!began) return;
+    pthread_mutex_lock(&wide_mu);
+    if (--wide_depth == 0) openblas_set_num_threads(1);
+    pthread_mutex_unlock(&wide_mu);
 }
 
 /* Below this many multiply-adds a GEMM runs whole on the caller: a block of

@@ -1,7 +1,8 @@
 /* linalg_threads.h — libnota-internal BLAS threading (see linalg_threads.c).
  *
  * OpenBLAS runs on one thread; nota_gemm_split and nota_syrk_split cut a
- * GEMM / SYRK over the nota_par_for pool.
+ * GEMM / SYRK over the nota_par_for pool; large LAPACK calls run in "wide"
+ * sections with OpenBLAS's own threads.
  */
 #ifndef NOTA_LINALG_THREADS_H
 #define NOTA_LINALG_THREADS_H
@@ -22,5 +23,11 @@ void nota_gemm_split(bool f64, bool trans_a, bool trans_b, int64_t m, int64_t n,
  * parts may be written too (the callers mirror the upper triangle anyway). */
 void nota_syrk_split(bool f64, int64_t m, int64_t n, double alpha, const void *a, int64_t lda,
                      double beta, void *c);
+
+/* LAPACK on an n×n matrix: from this n on, OpenBLAS threads the call
+ * (begin returns whether it did; pass that to end). */
+#define NOTA_LAPACK_WIDE_N 1024
+bool nota_blas_wide_begin(int64_t n);
+void nota_blas_wide_end(bool began);
 
 #endif /* NOTA_LINALG_THREADS_H */

@@ -11,64 +11,84 @@
 
 #include "nn_internal.h"
 #include "nn_kernels.h"
+#include "parallel.h"
 
 typedef struct act_priv {
     nota_nn_act_kind kind;
     float param;
 } act_priv;
 
-static nota_status act_forward(nota_nn_layer *l, const nota_tensor *xt) {
-    const act_priv *p = l->priv;
-    nota_status st = nn_ensure(&l->y, xt->ndim, xt->shape);
-    if (st) return st;
-    size_t n = nota_tensor_numel(xt);
-    const float *x = nn_f(xt);
-    float *y = nn_f(l->y);
-    switch (p->kind) {
+/* Element loops on nota_par_for's threads once a tensor is large enough to
+ * pay for the hand-off (a batch of conv feature maps, not a 128×512 MLP
+ * layer). Items are independent, so any cut gives the same bits. */
+#define ACT_GRAIN 65536
+
+typedef struct act_ctx {
+    const act_priv *p;
+    const float *x, *y, *dy;
+    float *out;
+} act_ctx;
+
+static void forward_body(void *vctx, size_t lo, size_t hi) {
+    const act_ctx *c = vctx;
+    const float *x = c->x;
+    float *y = c->out;
+    switch (c->p->kind) {
     case NOTA_NN_RELU:
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = lo; i < hi; i++)
             y[i] = nn_relu(x[i]);
         break;
     case NOTA_NN_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++)
-            y[i] = nn_leaky(x[i], p->param);
+        for (size_t i = lo; i < hi; i++)
+            y[i] = nn_leaky(x[i], c->p->param);
         break;
     case NOTA_NN_TANH:
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = lo; i < hi; i++)
             y[i] = tanhf(x[i]);
         break;
     case NOTA_NN_SIGMOID:
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = lo; i < hi; i++)
             y[i] = nn_sigmoid(x[i]);
         break;
     }
+}
+
+static void backward_body(void *vctx, size_t lo, size_t hi) {
+    const act_ctx *c = vctx;
+    const float *x = c->x, *y = c->y, *dy = c->dy;
+    float *dx = c->out;
+    switch (c->p->kind) {
+    case NOTA_NN_RELU:
+        for (size_t i = lo; i < hi; i++)
+            dx[i] = nn_relu_grad(x[i], dy[i]);
+        break;
+    case NOTA_NN_LEAKY_RELU:
+        for (size_t i = lo; i < hi; i++)
+            dx[i] = nn_leaky_grad(x[i], c->p->param, dy[i]);
+        break;
+    case NOTA_NN_TANH:
+        for (size_t i = lo; i < hi; i++)
+            dx[i] = nn_tanh_grad_y(y[i], dy[i]);
+        break;
+    case NOTA_NN_SIGMOID:
+        for (size_t i = lo; i < hi; i++)
+            dx[i] = nn_sigmoid_grad_y(y[i], dy[i]);
+        break;
+    }
+}
+
+static nota_status act_forward(nota_nn_layer *l, const nota_tensor *xt) {
+    nota_status st = nn_ensure(&l->y, xt->ndim, xt->shape);
+    if (st) return st;
+    act_ctx c = {l->priv, nn_f(xt), NULL, NULL, nn_f(l->y)};
+    nota_par_for(nota_tensor_numel(xt), ACT_GRAIN, forward_body, &c);
     return NOTA_OK;
 }
 
 static nota_status act_backward(nota_nn_layer *l, const nota_tensor *dyt, bool need_dx) {
     if (!need_dx) return NOTA_OK;
-    const act_priv *p = l->priv;
-    size_t n = nota_tensor_numel(dyt);
-    const float *dy = nn_f(dyt), *x = nn_f(l->x), *y = nn_f(l->y);
-    float *dx = nn_f(l->dx);
-    switch (p->kind) {
-    case NOTA_NN_RELU:
-        for (size_t i = 0; i < n; i++)
-            dx[i] = nn_relu_grad(x[i], dy[i]);
-        break;
-    case NOTA_NN_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++)
-            dx[i] = nn_leaky_grad(x[i], p->param, dy[i]);
-        break;
-    case NOTA_NN_TANH:
-        for (size_t i = 0; i < n; i++)
-            dx[i] = nn_tanh_grad_y(y[i], dy[i]);
-        break;
-    case NOTA_NN_SIGMOID:
-        for (size_t i = 0; i < n; i++)
-            dx[i] = nn_sigmoid_grad_y(y[i], dy[i]);
-        break;
-    }
+    act_ctx c = {l->priv, nn_f(l->x), nn_f(l->y), nn_f(dyt), nn_f(l->dx)};
+    nota_par_for(nota_tensor_numel(dyt), ACT_GRAIN, backward_body, &c);
     return NOTA_OK;
 }
 

@@ -15,6 +15,7 @@
 
 #include "nn_internal.h"
 #include "nn_kernels.h"
+#include "parallel.h"
 
 typedef struct bn_priv {
     int64_t c;
@@ -32,6 +33,91 @@ static void bn_free_priv(void *pv) {
 }
 
 /* Element (n, c, q) of a (N, C, S) view lives at (n·C + c)·S + q. */
+/* Channels are independent: the loops run on nota_par_for's threads, one
+ * range of channels a part, each channel's sums in the same order as on
+ * one thread (the same bits for any count). */
+#define BN_GRAIN 65536 /* values per part */
+
+typedef struct bn_ctx {
+    const bn_priv *p;
+    bool training;
+    int64_t n, c, s;
+    const float *x, *dy;
+    float *out; /* y (forward) or dx (backward; NULL: not wanted) */
+    const float *gamma;
+    const float *beta;
+    float *rmean, *rvar;
+    float *dgamma, *dbeta;
+} bn_ctx;
+
+static void forward_channels(void *vctx, size_t c0, size_t c1) {
+    const bn_ctx *cx = vctx;
+    const bn_priv *p = cx->p;
+    int64_t n = cx->n, c = cx->c, s = cx->s, m = n * s;
+    for (int64_t ch = (int64_t)c0; ch < (int64_t)c1; ch++) {
+        double mean, var;
+        if (cx->training) {
+            double sum = 0.0, sq = 0.0;
+            for (int64_t i = 0; i < n; i++) {
+                const float *v = cx->x + (i * c + ch) * s;
+                for (int64_t q = 0; q < s; q++)
+                    sum += v[q];
+            }
+            mean = sum / (double)m;
+            for (int64_t i = 0; i < n; i++) {
+                const float *v = cx->x + (i * c + ch) * s;
+                for (int64_t q = 0; q < s; q++)
+                    sq += (v[q] - mean) * (v[q] - mean);
+            }
+            var = sq / (double)m;
+            double mo = p->momentum;
+            cx->rmean[ch] = (float)((1.0 - mo) * cx->rmean[ch] + mo * mean);
+            cx->rvar[ch] = (float)((1.0 - mo) * cx->rvar[ch] + mo * sq / (double)(m - 1));
+        } else {
+            mean = cx->rmean[ch];
+            var = cx->rvar[ch];
+        }
+        double inv = 1.0 / sqrt(var + p->eps);
+        p->mean[ch] = (float)mean;
+        p->invstd[ch] = (float)inv;
+        float a = (float)(cx->gamma[ch] * inv), mf = (float)mean, b = cx->beta[ch];
+        for (int64_t i = 0; i < n; i++) {
+            const float *v = cx->x + (i * c + ch) * s;
+            float *out = cx->out + (i * c + ch) * s;
+            for (int64_t q = 0; q < s; q++)
+                out[q] = nn_bn_forward(v[q], mf, a, b);
+        }
+    }
+}
+
+static void backward_channels(void *vctx, size_t c0, size_t c1) {
+    const bn_ctx *cx = vctx;
+    const bn_priv *p = cx->p;
+    int64_t n = cx->n, c = cx->c, s = cx->s;
+    double m = (double)(n * s);
+    for (int64_t ch = (int64_t)c0; ch < (int64_t)c1; ch++) {
+        double mean = p->mean[ch], inv = p->invstd[ch], sdy = 0.0, sdyx = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const float *v = cx->x + (i * c + ch) * s, *d = cx->dy + (i * c + ch) * s;
+            for (int64_t q = 0; q < s; q++) {
+                sdy += d[q];
+                sdyx += d[q] * (v[q] - mean) * inv;
+            }
+        }
+        cx->dgamma[ch] += (float)sdyx;
+        cx->dbeta[ch] += (float)sdy;
+        if (!cx->out) continue;
+        double g = cx->gamma[ch] * inv;
+        double mdy = cx->training ? sdy / m : 0.0, mdyx = cx->training ? sdyx / m : 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const float *v = cx->x + (i * c + ch) * s, *d = cx->dy + (i * c + ch) * s;
+            float *out = cx->out + (i * c + ch) * s;
+            for (int64_t q = 0; q < s; q++)
+                out[q] = nn_bn_backward(d[q], v[q], mean, inv, g, mdy, mdyx);
+        }
+    }
+}
+
 static nota_status bn_forward(nota_nn_layer *l, const nota_tensor *x) {
     bn_priv *p = l->priv;
     char e[64];
@@ -50,44 +136,21 @@ static nota_status bn_forward(nota_nn_layer *l, const nota_tensor *x) {
                           nn_shape(x, e, sizeof e));
     nota_status st = nn_ensure(&l->y, x->ndim, x->shape);
     if (st) return st;
-    const float *xd = nn_f(x);
-    float *y = nn_f(l->y);
-    const float *gamma = nn_f(l->params[0].value), *beta = nn_f(l->params[1].value);
-    float *rmean = nn_f(l->params[2].value), *rvar = nn_f(l->params[3].value);
-    for (int64_t ch = 0; ch < c; ch++) {
-        double mean, var;
-        if (l->training) {
-            double sum = 0.0, sq = 0.0;
-            for (int64_t i = 0; i < n; i++) {
-                const float *v = xd + (i * c + ch) * s;
-                for (int64_t q = 0; q < s; q++)
-                    sum += v[q];
-            }
-            mean = sum / (double)m;
-            for (int64_t i = 0; i < n; i++) {
-                const float *v = xd + (i * c + ch) * s;
-                for (int64_t q = 0; q < s; q++)
-                    sq += (v[q] - mean) * (v[q] - mean);
-            }
-            var = sq / (double)m;
-            double mo = p->momentum;
-            rmean[ch] = (float)((1.0 - mo) * rmean[ch] + mo * mean);
-            rvar[ch] = (float)((1.0 - mo) * rvar[ch] + mo * sq / (double)(m - 1));
-        } else {
-            mean = rmean[ch];
-            var = rvar[ch];
-        }
-        double inv = 1.0 / sqrt(var + p->eps);
-        p->mean[ch] = (float)mean;
-        p->invstd[ch] = (float)inv;
-        float a = (float)(gamma[ch] * inv), mf = (float)mean, b = beta[ch];
-        for (int64_t i = 0; i < n; i++) {
-            const float *v = xd + (i * c + ch) * s;
-            float *out = y + (i * c + ch) * s;
-            for (int64_t q = 0; q < s; q++)
-                out[q] = nn_bn_forward(v[q], mf, a, b);
-        }
-    }
+    bn_ctx cx = {p,
+                 l->training,
+                 n,
+                 c,
+                 s,
+                 nn_f(x),
+                 NULL,
+                 nn_f(l->y),
+                 nn_f(l->params[0].value),
+                 nn_f(l->params[1].value),
+                 nn_f(l->params[2].value),
+                 nn_f(l->params[3].value),
+                 NULL,
+                 NULL};
+    nota_par_for((size_t)c, (size_t)(BN_GRAIN / (n * s + 1)) + 1, forward_channels, &cx);
     return NOTA_OK;
 }
 
@@ -95,32 +158,21 @@ static nota_status bn_backward(nota_nn_layer *l, const nota_tensor *dyt, bool ne
     const bn_priv *p = l->priv;
     const nota_tensor *x = l->x;
     int64_t n = x->shape[0], c = p->c, s = p->spatial ? x->shape[2] * x->shape[3] : 1;
-    double m = (double)(n * s);
-    const float *xd = nn_f(x), *dy = nn_f(dyt);
-    const float *gamma = nn_f(l->params[0].value);
-    float *dgamma = nn_f(l->params[0].grad), *dbeta = nn_f(l->params[1].grad);
-    float *dx = need_dx ? nn_f(l->dx) : NULL;
-    for (int64_t ch = 0; ch < c; ch++) {
-        double mean = p->mean[ch], inv = p->invstd[ch], sdy = 0.0, sdyx = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            const float *v = xd + (i * c + ch) * s, *d = dy + (i * c + ch) * s;
-            for (int64_t q = 0; q < s; q++) {
-                sdy += d[q];
-                sdyx += d[q] * (v[q] - mean) * inv;
-            }
-        }
-        dgamma[ch] += (float)sdyx;
-        dbeta[ch] += (float)sdy;
-        if (!dx) continue;
-        double g = gamma[ch] * inv;
-        double mdy = l->training ? sdy / m : 0.0, mdyx = l->training ? sdyx / m : 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            const float *v = xd + (i * c + ch) * s, *d = dy + (i * c + ch) * s;
-            float *out = dx + (i * c + ch) * s;
-            for (int64_t q = 0; q < s; q++)
-                out[q] = nn_bn_backward(d[q], v[q], mean, inv, g, mdy, mdyx);
-        }
-    }
+    bn_ctx cx = {p,
+                 l->training,
+                 n,
+                 c,
+                 s,
+                 nn_f(x),
+                 nn_f(dyt),
+                 need_dx ? nn_f(l->dx) : NULL,
+                 nn_f(l->params[0].value),
+                 NULL,
+                 NULL,
+                 NULL,
+                 nn_f(l->params[0].grad),
+                 nn_f(l->params[1].grad)};
+    nota_par_for((size_t)c, (size_t)(BN_GRAIN / (n * s + 1)) + 1, backward_channels, &cx);
     return NOTA_OK;
 }
 

@@ -15,6 +15,7 @@
 
 #include "nn_internal.h"
 #include "nn_kernels.h"
+#include "parallel.h"
 
 /* Output columns reading one input column: 4 inside, up to 6 at the edges
  * where the clamped neighbour coincides with the column itself. */
@@ -54,31 +55,51 @@ static void table_free(col_table *t) {
     free(t->w0);
 }
 
-static nota_status up_forward(nota_nn_layer *l, const nota_tensor *x) {
-    const up_priv *p = l->priv;
-    if (x->ndim != 4) return nn_shape_error(l, x, "(N, C, H, W)");
-    int64_t nc = x->shape[0] * x->shape[1], h = x->shape[2], w = x->shape[3];
-    int64_t ys[4] = {x->shape[0], x->shape[1], 2 * h, 2 * w};
-    nota_status st = nn_ensure(&l->y, 4, ys);
-    if (st) return st;
-    const float *xd = nn_f(x);
-    float *y = nn_f(l->y);
-    if (p->mode == NOTA_NN_UPSAMPLE_NEAREST) {
-        for (int64_t r = 0; r < nc * h; r++) { /* input row r → output rows 2r, 2r+1 */
-            const float *src = xd + r * w;
-            float *o = y + 2 * r * 2 * w;
-            for (int64_t i = 0; i < w; i++)
-                o[2 * i] = o[2 * i + 1] = src[i];
-            memcpy(o + 2 * w, o, (size_t)(2 * w) * sizeof *o);
-        }
-        return NOTA_OK;
+/* The loops run on nota_par_for's threads, one range of input rows
+ * (nearest) or of planes (bilinear) a part; each output value is computed
+ * exactly as on one thread. */
+#define UP_GRAIN 65536 /* values per part */
+
+typedef struct up_ctx {
+    int64_t h, w;
+    const float *src;
+    float *dst;
+    const col_table *t;
+    const int64_t *adj; /* backward: input column → output columns reading it */
+    const float *adjw;
+    const int *cnt;
+} up_ctx;
+
+static void nearest_fwd_rows(void *vctx, size_t r0, size_t r1) {
+    const up_ctx *c = vctx;
+    int64_t w = c->w;
+    for (int64_t r = (int64_t)r0; r < (int64_t)r1; r++) { /* input row r → output rows 2r, 2r+1 */
+        const float *src = c->src + r * w;
+        float *o = c->dst + 2 * r * 2 * w;
+        for (int64_t i = 0; i < w; i++)
+            o[2 * i] = o[2 * i + 1] = src[i];
+        memcpy(o + 2 * w, o, (size_t)(2 * w) * sizeof *o);
     }
-    col_table t;
-    st = table_new(w, &t);
-    if (st) return st;
-    for (int64_t q = 0; q < nc; q++) {
-        const float *img = xd + q * h * w;
-        float *out = y + q * 4 * h * w;
+}
+
+static void nearest_bwd_rows(void *vctx, size_t r0, size_t r1) {
+    const up_ctx *c = vctx;
+    int64_t w = c->w;
+    for (int64_t r = (int64_t)r0; r < (int64_t)r1; r++) {
+        const float *d0 = c->src + 2 * r * 2 * w, *d1 = d0 + 2 * w;
+        float *g = c->dst + r * w;
+        for (int64_t i = 0; i < w; i++)
+            g[i] = (d0[2 * i] + d0[2 * i + 1]) + (d1[2 * i] + d1[2 * i + 1]);
+    }
+}
+
+static void bilinear_fwd_planes(void *vctx, size_t q0, size_t q1) {
+    const up_ctx *c = vctx;
+    const col_table *t = c->t;
+    int64_t h = c->h, w = c->w;
+    for (int64_t q = (int64_t)q0; q < (int64_t)q1; q++) {
+        const float *img = c->src + q * h * w;
+        float *out = c->dst + q * 4 * h * w;
         for (int64_t oy = 0; oy < 2 * h; oy++) {
             int64_t y0, y1;
             float wy;
@@ -86,12 +107,58 @@ static nota_status up_forward(nota_nn_layer *l, const nota_tensor *x) {
             const float *r0 = img + y0 * w, *r1 = img + y1 * w;
             float *o = out + oy * 2 * w, wy1 = 1.0f - wy;
             for (int64_t ox = 0; ox < 2 * w; ox++) {
-                float top = t.w0[ox] * r0[t.x0[ox]] + t.w1[ox] * r0[t.x1[ox]];
-                float bot = t.w0[ox] * r1[t.x0[ox]] + t.w1[ox] * r1[t.x1[ox]];
+                float top = t->w0[ox] * r0[t->x0[ox]] + t->w1[ox] * r0[t->x1[ox]];
+                float bot = t->w0[ox] * r1[t->x0[ox]] + t->w1[ox] * r1[t->x1[ox]];
                 o[ox] = wy * top + wy1 * bot;
             }
         }
     }
+}
+
+/* The adjoint as gathers: for input column x, the (output column, weight)
+ * pairs that read it (at most NN_UP_ADJ, edges included), so a row's
+ * horizontal adjoint is a short dot product per column instead of four
+ * scattered read-modify-writes per output pixel. */
+static void bilinear_bwd_planes(void *vctx, size_t q0, size_t q1) {
+    const up_ctx *c = vctx;
+    int64_t h = c->h, w = c->w;
+    for (int64_t q = (int64_t)q0; q < (int64_t)q1; q++) {
+        float *g = c->dst + q * h * w;
+        const float *d = c->src + q * 4 * h * w;
+        for (int64_t oy = 0; oy < 2 * h; oy++) {
+            int64_t y0, y1;
+            float wy;
+            nn_upsample_src(true, oy, h, &y0, &y1, &wy);
+            const float *dr = d + oy * 2 * w;
+            float *g0 = g + y0 * w, *g1 = g + y1 * w, wy1 = 1.0f - wy;
+            for (int64_t x0 = 0; x0 < w; x0++) {
+                float acc = 0.0f;
+                for (int k = 0; k < c->cnt[x0]; k++)
+                    acc += c->adjw[x0 * NN_UP_ADJ + k] * dr[c->adj[x0 * NN_UP_ADJ + k]];
+                g0[x0] += wy * acc;
+                g1[x0] += wy1 * acc; /* the same row as g0 at a clamped edge */
+            }
+        }
+    }
+}
+
+static nota_status up_forward(nota_nn_layer *l, const nota_tensor *x) {
+    const up_priv *p = l->priv;
+    if (x->ndim != 4) return nn_shape_error(l, x, "(N, C, H, W)");
+    int64_t nc = x->shape[0] * x->shape[1], h = x->shape[2], w = x->shape[3];
+    int64_t ys[4] = {x->shape[0], x->shape[1], 2 * h, 2 * w};
+    nota_status st = nn_ensure(&l->y, 4, ys);
+    if (st) return st;
+    up_ctx c = {.h = h, .w = w, .src = nn_f(x), .dst = nn_f(l->y)};
+    if (p->mode == NOTA_NN_UPSAMPLE_NEAREST) {
+        nota_par_for((size_t)(nc * h), (size_t)(UP_GRAIN / (4 * w)) + 1, nearest_fwd_rows, &c);
+        return NOTA_OK;
+    }
+    col_table t;
+    st = table_new(w, &t);
+    if (st) return st;
+    c.t = &t;
+    nota_par_for((size_t)nc, (size_t)(UP_GRAIN / (4 * h * w)) + 1, bilinear_fwd_planes, &c);
     table_free(&t);
     return NOTA_OK;
 }
@@ -101,30 +168,19 @@ static nota_status up_backward(nota_nn_layer *l, const nota_tensor *dyt, bool ne
     const up_priv *p = l->priv;
     const nota_tensor *x = l->x;
     int64_t nc = x->shape[0] * x->shape[1], h = x->shape[2], w = x->shape[3];
-    const float *dy = nn_f(dyt);
-    float *dx = nn_f(l->dx);
+    up_ctx c = {.h = h, .w = w, .src = nn_f(dyt), .dst = nn_f(l->dx)};
     if (p->mode == NOTA_NN_UPSAMPLE_NEAREST) {
-        for (int64_t r = 0; r < nc * h; r++) {
-            const float *d0 = dy + 2 * r * 2 * w, *d1 = d0 + 2 * w;
-            float *g = dx + r * w;
-            for (int64_t i = 0; i < w; i++)
-                g[i] = (d0[2 * i] + d0[2 * i + 1]) + (d1[2 * i] + d1[2 * i + 1]);
-        }
+        nota_par_for((size_t)(nc * h), (size_t)(UP_GRAIN / (4 * w)) + 1, nearest_bwd_rows, &c);
         return NOTA_OK;
     }
-    /* The adjoint as gathers: for input column x, the (output column,
-     * weight) pairs that read it (at most NN_UP_ADJ, edges included), so a
-     * row's horizontal adjoint is a short dot product per column instead of
-     * four scattered read-modify-writes per output pixel. */
     col_table t;
     nota_status st = table_new(w, &t);
     if (st) return st;
     int64_t *src = malloc((size_t)w * NN_UP_ADJ * sizeof *src);
     float *wt = malloc((size_t)w * NN_UP_ADJ * sizeof *wt);
     int *cnt = calloc((size_t)w, sizeof *cnt);
-    float *hrow = malloc((size_t)w * sizeof *hrow);
-    if (!src || !wt || !cnt || !hrow) {
-        free(src), free(wt), free(cnt), free(hrow), table_free(&t);
+    if (!src || !wt || !cnt) {
+        free(src), free(wt), free(cnt), table_free(&t);
         return nota_error(NOTA_ENOMEM, "upsample2x: cannot allocate the adjoint table");
     }
     for (int64_t ox = 0; ox < 2 * w; ox++) {
@@ -132,29 +188,10 @@ static nota_status up_backward(nota_nn_layer *l, const nota_tensor *dyt, bool ne
         src[a * NN_UP_ADJ + cnt[a]] = ox, wt[a * NN_UP_ADJ + cnt[a]++] = t.w0[ox];
         src[b * NN_UP_ADJ + cnt[b]] = ox, wt[b * NN_UP_ADJ + cnt[b]++] = t.w1[ox];
     }
-    memset(dx, 0, l->dx->nbytes);
-    for (int64_t q = 0; q < nc; q++) {
-        float *g = dx + q * h * w;
-        const float *d = dy + q * 4 * h * w;
-        for (int64_t oy = 0; oy < 2 * h; oy++) {
-            int64_t y0, y1;
-            float wy;
-            nn_upsample_src(true, oy, h, &y0, &y1, &wy);
-            const float *dr = d + oy * 2 * w;
-            for (int64_t x0 = 0; x0 < w; x0++) {
-                float acc = 0.0f;
-                for (int k = 0; k < cnt[x0]; k++)
-                    acc += wt[x0 * NN_UP_ADJ + k] * dr[src[x0 * NN_UP_ADJ + k]];
-                hrow[x0] = acc;
-            }
-            float *g0 = g + y0 * w, *g1 = g + y1 * w, wy1 = 1.0f - wy;
-            for (int64_t x0 = 0; x0 < w; x0++)
-                g0[x0] += wy * hrow[x0];
-            for (int64_t x0 = 0; x0 < w; x0++)
-                g1[x0] += wy1 * hrow[x0];
-        }
-    }
-    free(src), free(wt), free(cnt), free(hrow);
+    memset(c.dst, 0, l->dx->nbytes);
+    c.adj = src, c.adjw = wt, c.cnt = cnt;
+    nota_par_for((size_t)nc, (size_t)(UP_GRAIN / (4 * h * w)) + 1, bilinear_bwd_planes, &c);
+    free(src), free(wt), free(cnt);
     table_free(&t);
     return NOTA_OK;
 }

@@ -309,6 +309,37 @@ Test(linalg, syev_desc_reconstructs_and_orders) {
     free(v);
 }
 
+/* From 1024 rows LAPACK runs on OpenBLAS's threads (a "wide" section, at 2
+ * threads here): a symmetric tridiagonal matrix with known spectrum, 2 on
+ * the diagonal and 1 off it: eigenvalues 2 + 2 cos(k π / (n + 1)). Then a
+ * GEMM cut over the pool still matches its reference (OpenBLAS is back on
+ * one thread for the blocks). */
+Test(linalg, syev_desc_large_runs_threaded_and_exact) {
+    const int n = 1030;
+    double *a = calloc((size_t)n * n, sizeof *a), *w = malloc((size_t)n * sizeof *w);
+    cr_assert(a && w);
+    for (int i = 0; i < n; i++) {
+        a[(size_t)i * n + i] = 2.0;
+        if (i + 1 < n) a[(size_t)i * n + i + 1] = a[(size_t)(i + 1) * n + i] = 1.0;
+    }
+    nota_set_threads(2);
+    cr_assert_eq(nota_syev_desc(n, a, w), NOTA_OK, "%s", nota_last_error());
+    for (int k = 1; k <= n; k++)
+        cr_assert_float_eq(w[k - 1], 2.0 + 2.0 * cos(k * 3.14159265358979323846 / (n + 1)), 1e-10,
+                           "eigenvalue %d", k);
+    const int m = 200, nn = 300, kk = 100;
+    float *x = randn((size_t)m * kk, 31), *y = randn((size_t)kk * nn, 32);
+    float *c = calloc((size_t)m * nn, sizeof *c);
+    double *ref = calloc((size_t)m * nn, sizeof *ref);
+    cr_assert(c && ref);
+    nota_sgemm(false, false, m, nn, kk, 1.0f, x, kk, y, nn, 0.0f, c, nn);
+    ref_gemm(false, false, m, nn, kk, 1.0, x, kk, y, nn, 0.0, ref, nn);
+    for (int i = 0; i < m * nn; i++)
+        cr_assert_float_eq(c[i], ref[i], 1e-3, "item %d", i);
+    nota_set_threads(0);
+    free(a), free(w), free(x), free(y), free(c), free(ref);
+}
+
 Test(linalg, syev_desc_known_diagonal) {
     double a[9] = {3, 0, 0, 0, 1, 0, 0, 0, 2}, w[3];
     cr_assert_eq(nota_syev_desc(3, a, w), NOTA_OK);

@@ -305,3 +305,57 @@ Test(parallel, conv2d_passes_any_thread_count) {
         nota_tensor_free(dy);
     }
 }
+
+/* BatchNorm (training), activations and ×2 upsampling split channels, planes
+ * or ranges over the pool without any GEMM: forward and backward through a
+ * net of them give the same bits at 1 and 3 threads, at a size where each
+ * has several parts (16 images × 16 channels × 32×32). */
+static void elementwise_run(const nota_tensor *x, int threads, float **y_out, float **dx_out,
+                            float **dgamma_out) {
+    nota_set_threads(threads);
+    nota_nn_net *net;
+    nota_nn_layer *l;
+    cr_assert_eq(nota_nn_net_new(&net), NOTA_OK);
+    cr_assert_eq(nota_nn_batchnorm_new(16, true, 0.1f, 1e-5f, &l), NOTA_OK);
+    cr_assert_eq(nota_nn_net_add(net, l), NOTA_OK);
+    cr_assert_eq(nota_nn_act_new(NOTA_NN_RELU, 0, &l), NOTA_OK);
+    cr_assert_eq(nota_nn_net_add(net, l), NOTA_OK);
+    cr_assert_eq(nota_nn_upsample2x_new(NOTA_NN_UPSAMPLE_BILINEAR, &l), NOTA_OK);
+    cr_assert_eq(nota_nn_net_add(net, l), NOTA_OK);
+    cr_assert_eq(nota_nn_act_new(NOTA_NN_TANH, 0, &l), NOTA_OK);
+    cr_assert_eq(nota_nn_net_add(net, l), NOTA_OK);
+    cr_assert_eq(nota_nn_upsample2x_new(NOTA_NN_UPSAMPLE_NEAREST, &l), NOTA_OK);
+    cr_assert_eq(nota_nn_net_add(net, l), NOTA_OK);
+    const nota_tensor *y, *dx;
+    cr_assert_eq(nota_nn_net_forward(net, x, &y), NOTA_OK, "%s", nota_last_error());
+    nota_tensor *dy;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 4, y->shape, &dy), NOTA_OK);
+    nota_rng_fill_normal(7, 1, nota_tensor_f32(dy), nota_tensor_numel(dy));
+    cr_assert_eq(nota_nn_net_backward(net, dy, &dx), NOTA_OK, "%s", nota_last_error());
+    nota_nn_param g;
+    cr_assert_eq(nota_nn_layer_param(nota_nn_net_layer(net, 0), 0, &g), NOTA_OK);
+    *y_out = malloc(y->nbytes), *dx_out = malloc(dx->nbytes), *dgamma_out = malloc(g.grad->nbytes);
+    cr_assert(*y_out && *dx_out && *dgamma_out);
+    memcpy(*y_out, y->data, y->nbytes);
+    memcpy(*dx_out, dx->data, dx->nbytes);
+    memcpy(*dgamma_out, g.grad->data, g.grad->nbytes);
+    nota_tensor_free(dy);
+    nota_nn_net_free(net);
+    nota_set_threads(0);
+}
+
+Test(parallel, batchnorm_activation_upsample_same_bits_any_thread_count) {
+    int64_t xs[4] = {16, 16, 32, 32};
+    nota_tensor *x;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 4, xs, &x), NOTA_OK);
+    nota_rng_fill_normal(7, 0, nota_tensor_f32(x), nota_tensor_numel(x));
+    float *y1, *dx1, *g1, *y3, *dx3, *g3;
+    elementwise_run(x, 1, &y1, &dx1, &g1);
+    elementwise_run(x, 3, &y3, &dx3, &g3);
+    size_t nx = nota_tensor_numel(x);
+    cr_assert_eq(memcmp(y1, y3, nx * 16 * sizeof(float)), 0, "y differs");
+    cr_assert_eq(memcmp(dx1, dx3, nx * sizeof(float)), 0, "dx differs");
+    cr_assert_eq(memcmp(g1, g3, 16 * sizeof(float)), 0, "dgamma differs");
+    free(y1), free(dx1), free(g1), free(y3), free(dx3), free(g3);
+    nota_tensor_free(x);
+}

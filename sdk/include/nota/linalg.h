@@ -6,8 +6,9 @@
  * the number of cores libnota uses for the whole process (0 = OpenBLAS's
  * default count: OPENBLAS_NUM_THREADS or the cores). libnota keeps OpenBLAS
  * itself on one thread and cuts large GEMMs and SYRKs into blocks over its
- * own worker pool; LAPACK calls run on one thread. A program that calls
- * OpenBLAS directly after using libnota finds it set to one thread.
+ * own worker pool; LAPACK calls run on one thread below 1024×1024 and on
+ * OpenBLAS's threads above. A program that calls OpenBLAS directly after
+ * using libnota finds it set to one thread.
  */
 #ifndef NOTA_LINALG_H
 #define NOTA_LINALG_H
