@@ -20,19 +20,16 @@
 #include "dfm_gen.h"
 
 #define DFM_VERSION 1
-/* Automatic architectures: the most weights among widths 2..5 at depths
- * 4..8 and width 6 at depths 6..8 (depths 2..3 only when none of these
- * fits). Depth beats width at equal size: on the 256×256 astronaut crop
- * (2000 steps, 8 bits) 5×7 reached 21.03 dB in 1,877 bytes where 6×4 (more
- * weights) reached 19.68 dB in 2,017; depth 3 lost to 4–5 (6×3, 1,200
- * weights: 14.7 dB; 5×5, 1,192: 17.3 dB on bench/dfm_table.py's photo).
- * Width 7 at depth 5 stalls (docs/dfm.md); a stalled automatic depth falls
- * back one layer at a time. Forced widths and depths are honoured. */
-#define DFM_AUTO_MAX_WIDTH 6
+#define DFM_AUTO_MAX_WIDTH 8
+/* Automatic depths: deeper networks stall more often (5×8 on the 256×256
+ * astronaut crop sits at the constant image) and, at the default 6000 steps,
+ * did not beat depth 4–5 at equal size (5×6: 21.22 dB in 1,583 bytes against
+ * 5×5: 21.41 dB in 1,266; 5×7: 20.39 dB in 1,883 against 6×4: 20.70 dB in
+ * 1,988, same crop) although they did at 2000 steps; depth 3 lost to depth
+ * 4–5 (6×3, 1,200 weights: 14.7 dB; 5×5, 1,192: 17.3 dB on
+ * bench/dfm_table.py's photo). Forced depths are honoured. */
 #define DFM_AUTO_MIN_DEPTH 4
-#define DFM_AUTO_MAX_DEPTH 8
-#define DFM_AUTO_WIDE 6       /* automatic widths from here on ... */
-#define DFM_AUTO_WIDE_DEPTH 6 /* ... only at this depth or deeper */
+#define DFM_AUTO_MAX_DEPTH 5
 /* A stalled fit falls back one depth at a time, down to this depth. */
 #define DFM_FALLBACK_MIN_DEPTH 2
 #define DFM_RENDER_BATCH 16384
@@ -127,14 +124,13 @@ static double estimate_bytes(int width, int depth, int c, int bits, int64_t h, i
 }
 
 /* The largest network (most weights) whose estimate fits the budget, among
- * depths min_depth..DFM_AUTO_MAX_DEPTH (and, for an automatic width, wide
- * ones only if deep); forced width/depth stay as given. */
+ * depths DFM_AUTO_MIN_DEPTH..DFM_AUTO_MAX_DEPTH first (shallower ones only if
+ * none of those fits); forced width/depth stay as given. */
 static bool search_arch(int64_t h, int64_t w, int c, int bits, double budget, int fw, int fd,
                         int min_depth, int *width, int *depth) {
     int64_t best_n = -1;
     for (int wd = fw ? fw : 2; wd <= (fw ? fw : DFM_AUTO_MAX_WIDTH); wd++)
         for (int dp = fd ? fd : min_depth; dp <= (fd ? fd : DFM_AUTO_MAX_DEPTH); dp++) {
-            if (!fw && wd >= DFM_AUTO_WIDE && dp < DFM_AUTO_WIDE_DEPTH) continue;
             if (estimate_bytes(wd, dp, c, bits, h, w) > budget) continue;
             int64_t nw = dfm_net_weight_count(wd, dp, c);
             if (nw > best_n) best_n = nw, *width = wd, *depth = dp;

@@ -275,25 +275,19 @@ static void arch_for(const char *const *sets, size_t n_sets, double bpp, int *wi
 Test(dfm_codec, architecture_from_budget) {
     int w, d;
     size_t n;
-    arch_for(NULL, 0, 0.3, &w, &d, &n); /* 2458 bytes: 5×8 (2,152 weights) */
-    cr_assert(w == 5 && d == 8, "width %d depth %d", w, d);
-    arch_for(NULL, 0, 0.25, &w, &d, &n); /* 2048 bytes: 5×7 (1,832), not 6×4 (1,968) */
-    cr_assert(w == 5 && d == 7, "width %d depth %d", w, d);
-    arch_for(NULL, 0, 0.2, &w, &d, &n); /* 1638 bytes: 5×6 (1,512) */
-    cr_assert(w == 5 && d == 6, "width %d depth %d", w, d);
-    arch_for(NULL, 0, 0.15, &w, &d, &n); /* 1229 bytes: 5×5 (1,192), not 6×3 (1,200) */
+    arch_for(NULL, 0, 0.25, &w, &d, &n); /* 2048 bytes: issue 6's 6×4 (1,968 weights) */
+    cr_assert(w == 6 && d == 4, "width %d depth %d", w, d);
+    arch_for(NULL, 0, 0.2, &w, &d, &n); /* 1638 bytes: 5×5 (1,192), not 6×3 (1,200) */
     cr_assert(w == 5 && d == 5, "width %d depth %d", w, d);
-    arch_for(NULL, 0, 0.1, &w, &d, &n); /* 819 bytes: 4×6 (640), not 5×3 (552) */
-    cr_assert(w == 4 && d == 6, "width %d depth %d", w, d);
-    arch_for(NULL, 0, 0.5, &w, &d, &n); /* 4096 bytes: 6×6 (3,504), width 6 only when deep */
-    cr_assert(w == 6 && d == 6, "width %d depth %d", w, d);
+    arch_for(NULL, 0, 0.1, &w, &d, &n); /* 819 bytes: 4×5 (512), not 5×3 (552) */
+    cr_assert(w == 4 && d == 5, "width %d depth %d", w, d);
     arch_for(NULL, 0, 0.0146, &w, &d, &n); /* 119 bytes: no depth 4 fits; 2×3 (56 weights) */
     cr_assert(w == 2 && d == 3, "width %d depth %d", w, d);
     arch_for(NULL, 0, 0.01, &w, &d, &n); /* 81 bytes: nothing fits; the smallest, 2×2 */
     cr_assert(w == 2 && d == 2, "width %d depth %d", w, d);
     const char *forced[] = {"width=4"};
     arch_for(forced, 1, 0.25, &w, &d, &n);
-    cr_assert(w == 4 && d == 8, "width %d depth %d (automatic depth stops at 8)", w, d);
+    cr_assert(w == 4 && d == 5, "width %d depth %d (automatic depth stops at 5)", w, d);
     const char *both[] = {"width=3", "depth=2"};
     arch_for(both, 2, 0.25, &w, &d, &n);
     cr_assert(w == 3 && d == 2, "width %d depth %d", w, d);
