@@ -24,7 +24,7 @@
 /* Automatic depths: deeper networks stall more often (5×8 on the 256×256
  * astronaut crop sits at the constant image) and, at the default 6000 steps,
  * did not beat depth 4–5 at equal size (5×6: 21.22 dB in 1,583 bytes against
- * 5×5: 21.41 dB in 1,266; 5×7: 20.39 dB in 1,883 against 6×4: 20.70 dB in
+ * 5×5: 21.41 dB in 1,266; 5×7: 20.40 dB in 1,883 against 6×4: 20.70 dB in
  * 1,988, same crop) although they did at 2000 steps; depth 3 lost to depth
  * 4–5 (6×3, 1,200 weights: 14.7 dB; 5×5, 1,192: 17.3 dB on
  * bench/dfm_table.py's photo). Forced depths are honoured. */
@@ -225,7 +225,7 @@ static nota_status compress(const nota_config *cfg, const nota_tensor *image, do
     s.fit.seed = host ? host->seed : 0;
     dfm_code code = {0};
     dfm_net *net = NULL;
-    dfm_fit_report rep;
+    dfm_fit_report rep = {0};
     uint8_t *render = malloc((size_t)(h * w * C));
     if (!render) return nota_error(NOTA_ENOMEM, "dfm: cannot allocate the rendered image");
     /* A stalled fit of an automatically chosen depth is abandoned at the
