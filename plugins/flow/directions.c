@@ -187,8 +187,9 @@ nota_status flow_subspace_rotation(const flow_batch *b, int64_t P, int64_t k, co
     /* the first M items projected on the top k axes, as a k-row batch */
     nota_sgemm(false, false, k, M, P, 1.0f, rot, P, b->a, b->N, 0.0f, xk, M);
     flow_batch sub = {.D = k, .N = M, .a = xk, .threads = b->threads};
-    st = swd ? flow_swd_rotation(&sub, k, -1, M, (int)o->ica_iters, seed, stream, w)
-             : flow_ica_rotation(&sub, k, -1, M, (int)o->ica_iters, seed, stream, w);
+    int iters = o->ica_iters > 0 ? (int)o->ica_iters : 8; /* 0 = auto: 8 outside patches */
+    st = swd ? flow_swd_rotation(&sub, k, -1, M, iters, seed, stream, w)
+             : flow_ica_rotation(&sub, k, -1, M, iters, seed, stream, w);
     if (st) goto done;
     nota_sgemm(false, false, k, P, k, 1.0f, w, k, rot, P, 0.0f, top, P);
     memcpy(rot, top, (size_t)(k * P) * sizeof *rot);

@@ -40,8 +40,11 @@ static const nota_option options[] = {
      1, 100000, NULL},
     {"ica_items", NOTA_VAL_INT, "4096", "items the ICA direction search looks at", 16, 100000000,
      NULL},
-    {"ica_iters", NOTA_VAL_INT, "8",
-     "FastICA fixed-point iterations (rotation=swd: gradient steps) per layer", 1, 1000, NULL},
+    {"ica_iters", NOTA_VAL_INT, "0",
+     "FastICA fixed-point iterations (rotation=swd: gradient steps) per layer; 0 = auto: ica "
+     "on patch layers 100, everything else 8 (a converged search of the whole space returns the "
+     "same directions every layer)",
+     0, 1000, NULL},
     {"swd_cols", NOTA_VAL_INT, "16384",
      "rotation=swd: projected values each direction search sorts (spread over the patches)", 256,
      100000000, NULL},
@@ -99,7 +102,9 @@ static const nota_option options[] = {
      "logit: x/256 squeezed by logit_lambda then logit (8-bit images in [0,256)); none; auto = "
      "logit for images (C,H,W), none for vectors",
      0, 0, "auto|logit|none"},
-    {"logit_lambda", NOTA_VAL_FLOAT, "1e-6", "logit squeeze: p = lambda + (1 - 2 lambda) x / 256",
+    {"logit_lambda", NOTA_VAL_FLOAT, "1e-6",
+     "logit squeeze: p = lambda + (1 - 2 lambda) x / 256 (the likelihood stays exact in pixel "
+     "space for any lambda; see docs/flow.md for a sweep)",
      1e-9, 0.25, NULL},
 };
 
@@ -215,7 +220,7 @@ nota_status flow_opts_parse(const nota_config *cfg, flow_opts *o) {
     if (o->knots < 4 || o->knots > 512 || o->grid < 64 || o->grid > 65536 ||
         !(o->damping > 0 && o->damping <= 1) || !(o->bandwidth > 0) || o->max_layers < 1 ||
         o->max_layers > FLOW_MAX_LAYERS || o->patience < 1 || o->search_every < 1 ||
-        o->ica_items < 16 || o->ica_iters < 1 || o->ica_iters > 1000 || o->full_every < 0 ||
+        o->ica_items < 16 || o->ica_iters < 0 || o->ica_iters > 1000 || o->full_every < 0 ||
         !(o->valid_fraction >= 0 && o->valid_fraction <= 0.5) ||
         !(o->logit_lambda > 0 && o->logit_lambda <= 0.25) || !(o->min_gain >= 0) ||
         !(o->time_limit >= 0))

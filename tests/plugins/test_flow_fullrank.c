@@ -3,7 +3,8 @@
  * the low-rank update x + R_Aᵀ(S(R_A x) − R_A x)); full_search = k runs
  * the ica or swd search inside the span of the top k principal axes of a
  * full layer; full_items = n computes a full layer's principal axes from
- * the first n items. 1×12×12 images (144 values, above the 64 up to which full
+ * the first n items; ica_iters = 0 (auto) is 100 FastICA steps on patch
+ * layers and 8 elsewhere. 1×12×12 images (144 values, above the 64 up to which full
  * layers search the whole space): decode ∘ encode = id, log_prob =
  * log N(z) + log|det J| with J by central differences, save → load bit
  * for bit, which rows moved, and exact refusals of out-of-range values. */
@@ -151,11 +152,13 @@ Test(flow_fullrank, full_items_takes_the_axes_of_the_first_items) {
     mu = nota_tensor_f32(t);
     cr_assert_eq(nota_modelfile_get_tensor(ma, "inv_sd", &t), NOTA_OK);
     isd = nota_tensor_f32(t);
+    cr_assert_eq(nota_modelfile_get_tensor(ma, "meta", &t), NOTA_OK);
+    double lam = nota_tensor_f32(t)[1]; /* the logit squeeze as stored */
     double *c = calloc((size_t)(D * D), sizeof *c), *v = malloc((size_t)D * sizeof *v);
     double *u = malloc((size_t)(n * D) * sizeof *u);
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < D; j++) {
-            double q = 1e-6 + (1 - 2e-6) * nota_tensor_f32(x)[i * D + j] / 256.0;
+            double q = lam + (1 - 2 * lam) * nota_tensor_f32(x)[i * D + j] / 256.0;
             u[i * D + j] = ((log(q) - log1p(-q)) - mu[j]) * isd[j];
         }
     for (int64_t i = 0; i < n; i++)
@@ -214,4 +217,39 @@ Test(flow_fullrank, out_of_range_values_are_refused_with_exact_messages) {
     assert_refused("full_items", -1, "flow config: full_items -1 (expected 0..100000000)");
     assert_refused("full_items", 100000001,
                    "flow config: full_items 100000001 (expected 0..100000000)");
+}
+
+/* log_prob of x under a model fitted with the given options. */
+static nota_tensor *fitted_lp(const char **sets, int n, const nota_tensor *x) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(2);
+    nota_model *m = test_create(p, sets, n, &h);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    nota_tensor *lp;
+    cr_assert_eq(p->log_prob(m, x, &h, &lp), NOTA_OK, "%s", nota_last_error());
+    p->destroy(m);
+    return lp;
+}
+
+/* ica_iters = 0 (auto): 100 FastICA steps on patch layers, 8 on a search
+ * of the whole space — the same models as those counts set explicitly. */
+Test(flow_fullrank, auto_ica_steps_are_100_on_patches_and_8_on_whole_items) {
+    nota_tensor *img = images(600, 4), *vec = curved(1500, 6);
+    const char *pa[] = {"max_layers=3", "valid_fraction=0", "full_every=0", "ica_items=256"};
+    const char *pb[] = {"max_layers=3", "valid_fraction=0", "full_every=0", "ica_items=256",
+                        "ica_iters=100"};
+    const char *pc[] = {"max_layers=3", "valid_fraction=0", "full_every=0", "ica_items=256",
+                        "ica_iters=8"};
+    nota_tensor *a = fitted_lp(pa, 4, img), *b = fitted_lp(pb, 5, img), *c = fitted_lp(pc, 5, img);
+    cr_assert_eq(memcmp(a->data, b->data, a->nbytes), 0);
+    cr_assert_neq(memcmp(a->data, c->data, a->nbytes), 0);
+    const char *va[] = {"max_layers=4", "valid_fraction=0"};
+    const char *vb[] = {"max_layers=4", "valid_fraction=0", "ica_iters=8"};
+    const char *vc[] = {"max_layers=4", "valid_fraction=0", "ica_iters=100"};
+    nota_tensor *d = fitted_lp(va, 2, vec), *e = fitted_lp(vb, 3, vec), *g = fitted_lp(vc, 3, vec);
+    cr_assert_eq(memcmp(d->data, e->data, d->nbytes), 0);
+    cr_assert_neq(memcmp(d->data, g->data, d->nbytes), 0);
+    nota_tensor *all[] = {a, b, c, d, e, g, img, vec};
+    for (int i = 0; i < 8; i++)
+        nota_tensor_free(all[i]);
 }
