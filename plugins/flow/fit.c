@@ -227,49 +227,6 @@ static nota_status load_data(flow *f, fit_state *s, const nota_tensor *train,
     return st;
 }
 
-static nota_status check_data(flow *f, const nota_tensor *train, const nota_tensor *valid) {
-    if (!nota_tensor_f32(train) || train->ndim < 2)
-        return nota_error(NOTA_EINVAL,
-                          "flow fit: expected f32 training data (N, ...), found %s "
-                          "with %d dims",
-                          nota_dtype_name(train->dtype), train->ndim);
-    nota_status st = nota_tensor_check_finite(train, "training data");
-    if (st) return st;
-    if (valid) {
-        bool ok = nota_tensor_f32(valid) && valid->ndim == train->ndim;
-        for (int i = 1; ok && i < train->ndim; i++)
-            ok = valid->shape[i] == train->shape[i];
-        if (!ok) {
-            char a[128], b[128];
-            return nota_error(NOTA_ESHAPE,
-                              "flow fit: validation data %s do not match the "
-                              "training data %s",
-                              nota_shape_str(valid->ndim, valid->shape, a, sizeof a),
-                              nota_shape_str(train->ndim, train->shape, b, sizeof b));
-        }
-        if ((st = nota_tensor_check_finite(valid, "validation data"))) return st;
-    }
-    int64_t d = (int64_t)nota_tensor_row_size(train);
-    if (d > FLOW_MAX_DIM)
-        return nota_error(NOTA_ELIMIT, "flow fit: items of %lld values exceed the limit %d",
-                          (long long)d, FLOW_MAX_DIM);
-    f->item_ndim = train->ndim - 1;
-    memcpy(f->item_shape, train->shape + 1, (size_t)f->item_ndim * sizeof(int64_t));
-    f->D = d;
-    if (f->item_ndim == 3) {
-        f->C = (int)train->shape[1];
-        f->H = (int)train->shape[2];
-        f->W = (int)train->shape[3];
-    }
-    f->logit = f->o.preprocess == PRE_LOGIT || (f->o.preprocess == PRE_AUTO && f->item_ndim == 3);
-    f->lambda = (float)f->o.logit_lambda;
-    f->K = (int)f->o.knots;
-    f->S = f->o.marginal == MARG_POLY ? POLY_STRIDE((int)f->o.poly_deg) : 3 * f->K;
-    st = flow_pre_check(f, nota_tensor_f32(train), train->shape[0], "fit");
-    if (!st && valid) st = flow_pre_check(f, nota_tensor_f32(valid), valid->shape[0], "fit");
-    return st;
-}
-
 static nota_status add_layer(flow *f, flow_layer *l) {
     if (f->n_layers == f->cap_layers) {
         int cap = f->cap_layers ? 2 * f->cap_layers : 16;
@@ -384,7 +341,7 @@ static nota_status fit_lowrank(flow *f, fit_state *s, fit_ctx *c, flow_layer *ly
 static nota_status prepare(flow *f, fit_state *s, const nota_tensor *train,
                            const nota_tensor *valid, const nota_host *host) {
     uint64_t seed = host ? host->seed : 0;
-    nota_status st = check_data(f, train, valid);
+    nota_status st = flow_fit_check(f, train, valid);
     if (!st) st = flow_schedule_parse(f, s->tokens, MAX_TOKENS, &s->n_tokens);
     if (!st) st = load_data(f, s, train, valid, seed);
     if (st) return st;

@@ -5,7 +5,7 @@
  *   layers.c    rotations (full and patch-wise) and their permutations
  *   directions.c data-driven rotations (PCA, ICA)
  *   swd.c       data-driven rotations (max-sliced Wasserstein)
- *   transform.c encode / decode / log_prob on batches (D × N layout)
+ *   transform.c encode / decode / log_prob on batches (D × N layout), data checks
  *   fit.c       greedy layer-by-layer fitting
  *   io.c        save / load
  *   parallel.c  a minimal parallel-for over pthreads
@@ -154,6 +154,7 @@ void flow_layer_fwd(const flow *f, const flow_layer *l, flow_batch *b);
 void flow_layer_inv(const flow *f, const flow_layer *l, flow_batch *b);
 
 nota_status flow_check_items(const flow *f, const nota_tensor *x, const char *what);
+nota_status flow_fit_check(flow *f, const nota_tensor *train, const nota_tensor *valid);
 nota_status flow_encode(flow *f, const nota_tensor *x, const nota_host *host, bool want_z,
                         nota_tensor **z, nota_tensor **lp);
 nota_status flow_decode(flow *f, const float *z, int64_t n, double scale, const nota_host *host,

@@ -1,4 +1,5 @@
-/* Encode, decode and log_prob on batches.
+/* Encode, decode and log_prob on batches, and the checks of the data they
+ * (and a fit) are given.
  *
  * A batch is stored transposed, D rows of N values, because every step is
  * then a sweep over contiguous memory: a rotation is one GEMM per block of
@@ -7,7 +8,8 @@
  * sit in any order; `order` records which canonical coordinate each row is,
  * and a layer first brings the rows into its own order (one row copy).
  * Splines run in parallel over item ranges, so each worker owns its slice of
- * the per-item log-determinant and no reduction is needed.
+ * the per-item log-determinant and no reduction is needed. A full layer
+ * with few active rows runs as a low-rank update (see flow_layer, flow.h).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -323,6 +325,51 @@ void flow_layer_inv(const flow *f, const flow_layer *l, flow_batch *b) {
     flow_batch_rotate(b, l->rot, l->P, l->nrot, false);
     flow_batch_splines(b, f, l, true);
     flow_batch_rotate(b, l->rot, l->P, l->nrot, true);
+}
+
+/* Training (and validation) data of a fit: shape, finiteness, range; sets
+ * the item geometry and the preprocessing the model will use. */
+nota_status flow_fit_check(flow *f, const nota_tensor *train, const nota_tensor *valid) {
+    if (!nota_tensor_f32(train) || train->ndim < 2)
+        return nota_error(NOTA_EINVAL,
+                          "flow fit: expected f32 training data (N, ...), found %s "
+                          "with %d dims",
+                          nota_dtype_name(train->dtype), train->ndim);
+    nota_status st = nota_tensor_check_finite(train, "training data");
+    if (st) return st;
+    if (valid) {
+        bool ok = nota_tensor_f32(valid) && valid->ndim == train->ndim;
+        for (int i = 1; ok && i < train->ndim; i++)
+            ok = valid->shape[i] == train->shape[i];
+        if (!ok) {
+            char a[128], b[128];
+            return nota_error(NOTA_ESHAPE,
+                              "flow fit: validation data %s do not match the "
+                              "training data %s",
+                              nota_shape_str(valid->ndim, valid->shape, a, sizeof a),
+                              nota_shape_str(train->ndim, train->shape, b, sizeof b));
+        }
+        if ((st = nota_tensor_check_finite(valid, "validation data"))) return st;
+    }
+    int64_t d = (int64_t)nota_tensor_row_size(train);
+    if (d > FLOW_MAX_DIM)
+        return nota_error(NOTA_ELIMIT, "flow fit: items of %lld values exceed the limit %d",
+                          (long long)d, FLOW_MAX_DIM);
+    f->item_ndim = train->ndim - 1;
+    memcpy(f->item_shape, train->shape + 1, (size_t)f->item_ndim * sizeof(int64_t));
+    f->D = d;
+    if (f->item_ndim == 3) {
+        f->C = (int)train->shape[1];
+        f->H = (int)train->shape[2];
+        f->W = (int)train->shape[3];
+    }
+    f->logit = f->o.preprocess == PRE_LOGIT || (f->o.preprocess == PRE_AUTO && f->item_ndim == 3);
+    f->lambda = (float)f->o.logit_lambda;
+    f->K = (int)f->o.knots;
+    f->S = f->o.marginal == MARG_POLY ? POLY_STRIDE((int)f->o.poly_deg) : 3 * f->K;
+    st = flow_pre_check(f, nota_tensor_f32(train), train->shape[0], "fit");
+    if (!st && valid) st = flow_pre_check(f, nota_tensor_f32(valid), valid->shape[0], "fit");
+    return st;
 }
 
 nota_status flow_check_items(const flow *f, const nota_tensor *x, const char *what) {
