@@ -72,6 +72,7 @@ static nota_status run_phase(fit_state *s, const char *stage, int64_t steps, flo
     if (steps <= 0) return NOTA_OK;
     nota_nn_adam_opts ao = nota_nn_adam_defaults();
     ao.schedule = (nota_nn_schedule){NOTA_NN_LR_COSINE, lr, lr * 0.01f, steps};
+    ao.beta2 = s->o->beta2;
     nota_nn_optim *opt;
     nota_status st = nota_nn_adam_new(&ao, &opt);
     for (int i = 0; i < n->depth && !st; i++)

@@ -29,6 +29,7 @@ typedef struct dfm_fit_opts {
     int64_t steps, qat_steps; /* Adam steps of each phase (qat_steps 0 = round only) */
     int64_t batch;            /* pixels per step; >= H·W means full batch */
     float lr, qat_lr;
+    float beta2; /* Adam's second-moment decay (both phases) */
     int bits;
     uint64_t seed;
     int64_t stall_steps; /* check for a stall after this many float steps (0: never) */
