@@ -11,7 +11,6 @@
 #include "dfm_net.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,38 +30,20 @@ int64_t dfm_net_weight_count(int width, int depth, int channels) {
 typedef struct par_job {
     dfm_range_fn fn;
     void *ctx;
-    int64_t lo, hi;
 } par_job;
 
-static void *par_run(void *arg) {
-    par_job *j = arg;
-    j->fn(j->ctx, j->lo, j->hi);
-    return NULL;
+static void par_body(void *arg, size_t lo, size_t hi) {
+    const par_job *j = arg;
+    j->fn(j->ctx, (int64_t)lo, (int64_t)hi);
 }
 
 nota_status dfm_parallel(int threads, int64_t rows, dfm_range_fn fn, void *ctx) {
-    int64_t t = threads < 1 ? 1 : threads;
-    if (t > 64) t = 64;
-    if (t > rows / DFM_MIN_ROWS_PER_THREAD) t = rows / DFM_MIN_ROWS_PER_THREAD;
-    if (t <= 1) {
-        fn(ctx, 0, rows);
+    if (threads <= 1 || rows <= 0) {
+        if (rows > 0) fn(ctx, 0, rows);
         return NOTA_OK;
     }
-    par_job jobs[64];
-    pthread_t tid[64];
-    int started = 0;
-    for (int64_t i = 0; i < t; i++)
-        jobs[i] = (par_job){fn, ctx, rows * i / t, rows * (i + 1) / t};
-    for (int64_t i = 1; i < t; i++) {
-        if (pthread_create(&tid[i], NULL, par_run, &jobs[i]) != 0) break;
-        started++;
-    }
-    fn(ctx, jobs[0].lo, jobs[0].hi);
-    for (int i = 1; i <= started; i++)
-        pthread_join(tid[i], NULL);
-    /* Slices whose thread could not start run here, so the result is whole. */
-    for (int64_t i = started + 1; i < t; i++)
-        fn(ctx, jobs[i].lo, jobs[i].hi);
+    par_job j = {fn, ctx};
+    nota_parallel_for((size_t)rows, DFM_MIN_ROWS_PER_THREAD, par_body, &j);
     return NOTA_OK;
 }
 

@@ -70,8 +70,9 @@ void dfm_coords(int64_t h, int64_t w, float scale, int64_t first, int64_t rows, 
 /* Render the whole image (C, H, W) as u8, in batches of `batch` rows. */
 nota_status dfm_net_render(dfm_net *n, int64_t h, int64_t w, int64_t batch, uint8_t *out);
 
-/* Run fn(ctx, lo, hi) over [0, rows) split into up to `threads` slices on
- * worker threads (the calling thread takes the first slice). */
+/* Run fn(ctx, lo, hi) over [0, rows): alone when threads <= 1, else in
+ * slices of >= 2048 rows on libnota's pool (nota_parallel_for, as wide as
+ * --threads; no threads started per call). */
 typedef void (*dfm_range_fn)(void *ctx, int64_t lo, int64_t hi);
 nota_status dfm_parallel(int threads, int64_t rows, dfm_range_fn fn, void *ctx);
 
