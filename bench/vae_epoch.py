@@ -180,7 +180,9 @@ def main():
     rt = os.sched_getscheduler(0) == os.SCHED_FIFO
     chrt = "chrt -f 50 " if rt else ""
     rt_note = (" Both sides ran at real-time priority (`chrt -f 50`), so the other jobs"
-               " were held off the cores while they ran." if rt else "")
+               " were held off the cores while they ran (PyTorch's 2-thread setting is"
+               " slower still at that priority, its OpenMP workers spin-waiting; its best"
+               " setting, 1 thread, is not affected)." if rt else "")
     sec = f"""{SECTION}
 
 One epoch of the issue-3 VAE (784-512-256-(2x64) / 64-256-512-784, ReLU, Adam 1e-3,
