@@ -340,11 +340,23 @@ Test(dfm_codec, stalled_fit_falls_back_to_shallower) {
 
     double automatic = stall_case(IMG, "steps=600", NULL, &depth);
     cr_log_info("forced 7x5: %.2f dB; automatic: depth %d, %.2f dB", forced, depth, automatic);
-    cr_assert(strstr(LOG, "): falling back from depth 5 to 4\n"), "%s", LOG);
+    /* each stalled depth is first refitted with β2 0.999 (the default is
+     * 0.99), then abandoned */
+    const char *rescue = strstr(LOG, "): refitting depth 5 with beta2 0.999\n");
+    const char *fall = strstr(LOG, "): falling back from depth 5 to 4\n");
+    cr_assert(rescue && fall && rescue < fall, "%s", LOG);
     cr_assert(depth < 5, "depth %d", depth);
     /* Measured on this machine: 7×5 and 7×4 stall at step 300, 7×3 reaches 42.4 dB
      * (forced 7×5: 14.8 dB). */
     cr_assert(automatic > 30.0, "fallback depth %d: %.2f dB\n%s", depth, automatic, LOG);
+}
+
+/* Already at the rescue's β2, a stalled depth is abandoned at once. */
+Test(dfm_codec, stall_at_rescue_beta2_falls_back_without_refit) {
+    int depth;
+    stall_case(IMG, "steps=600", "beta2=0.999", &depth);
+    cr_assert(strstr(LOG, "): falling back from depth 5 to 4\n"), "%s", LOG);
+    cr_assert_null(strstr(LOG, "refitting"), "%s", LOG);
 }
 
 /* A flat image: the constant is already perfect, so no stall is declared
