@@ -74,6 +74,34 @@ Test(flow_fullrank, swd_inside_the_top_axes_inverts_and_matches_the_jacobian) {
     lowrank_case("swd", "8");
 }
 
+/* Two one-layer fits of the same data with settings sa and sb, saved; ra
+ * and rb are their layer-0 rotations (borrowed from the saved files). */
+typedef struct rot_pair {
+    nota_model *a, *b;
+    nota_modelfile *ma, *mb;
+    const nota_tensor *ra, *rb;
+} rot_pair;
+
+static void fit_pair(const nota_plugin *p, const char **sa, int na, const char **sb, int nb,
+                     const nota_tensor *x, const nota_host *h, rot_pair *r) {
+    r->a = test_create(p, sa, na, h), r->b = test_create(p, sb, nb, h);
+    cr_assert_eq(p->fit(r->a, x, NULL, h), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(p->fit(r->b, x, NULL, h), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(nota_modelfile_new(p->name, p->version, &r->ma), NOTA_OK);
+    cr_assert_eq(nota_modelfile_new(p->name, p->version, &r->mb), NOTA_OK);
+    cr_assert_eq(p->save(r->a, r->ma), NOTA_OK);
+    cr_assert_eq(p->save(r->b, r->mb), NOTA_OK);
+    cr_assert_eq(nota_modelfile_get_tensor(r->ma, "l0000.rot", &r->ra), NOTA_OK);
+    cr_assert_eq(nota_modelfile_get_tensor(r->mb, "l0000.rot", &r->rb), NOTA_OK);
+}
+
+static void pair_free(const nota_plugin *p, rot_pair *r) {
+    nota_modelfile_free(r->ma);
+    nota_modelfile_free(r->mb);
+    p->destroy(r->a);
+    p->destroy(r->b);
+}
+
 /* A full layer whose search ran in the top k axes keeps the other rows as
  * principal axes: with the same seed, rows k.. of layer 0's rotation are
  * those of rotation=pca, rows ..k differ. */
@@ -83,19 +111,10 @@ Test(flow_fullrank, full_search_replaces_only_the_top_axes) {
     const char *pca[] = {"max_layers=1", "valid_fraction=0", "rotation=pca"};
     const char *ica[] = {"max_layers=1", "valid_fraction=0", "rotation=ica", "full_search=8",
                          "ica_items=512"};
-    nota_model *a = test_create(p, pca, 3, &h), *b = test_create(p, ica, 5, &h);
     nota_tensor *x = images_side(800, 12, 5);
-    cr_assert_eq(p->fit(a, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
-    cr_assert_eq(p->fit(b, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
-    nota_modelfile *ma, *mb;
-    cr_assert_eq(nota_modelfile_new(p->name, p->version, &ma), NOTA_OK);
-    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mb), NOTA_OK);
-    cr_assert_eq(p->save(a, ma), NOTA_OK);
-    cr_assert_eq(p->save(b, mb), NOTA_OK);
-    const nota_tensor *ra, *rb;
-    cr_assert_eq(nota_modelfile_get_tensor(ma, "l0000.rot", &ra), NOTA_OK);
-    cr_assert_eq(nota_modelfile_get_tensor(mb, "l0000.rot", &rb), NOTA_OK);
-    const float *A = nota_tensor_f32(ra), *B = nota_tensor_f32(rb);
+    rot_pair r;
+    fit_pair(p, pca, 3, ica, 5, x, &h, &r);
+    const float *A = nota_tensor_f32(r.ra), *B = nota_tensor_f32(r.rb);
     cr_assert_eq(memcmp(A + 8 * 144, B + 8 * 144, (144 - 8) * 144 * sizeof(float)), 0);
     cr_assert_neq(memcmp(A, B, 8 * 144 * sizeof(float)), 0);
     /* the searched rows span the same subspace: each is orthogonal to the
@@ -113,11 +132,8 @@ Test(flow_fullrank, full_search_replaces_only_the_top_axes) {
         cr_assert_float_eq(nn, 1.0, 1e-5, "row %d norm² %g", i, nn);
         cr_assert_lt(off, 1e-5, "row %d leaves the top subspace by %g", i, off);
     }
-    nota_modelfile_free(ma);
-    nota_modelfile_free(mb);
+    pair_free(p, &r);
     nota_tensor_free(x);
-    p->destroy(a);
-    p->destroy(b);
 }
 
 /* full_items = n: a full layer's principal axes come from the first n
@@ -128,31 +144,23 @@ Test(flow_fullrank, full_items_takes_the_axes_of_the_first_items) {
     nota_host h = test_host(1);
     const char *some[] = {"max_layers=1", "valid_fraction=0", "rotation=pca", "full_items=300"};
     const char *all[] = {"max_layers=1", "valid_fraction=0", "rotation=pca"};
-    nota_model *a = test_create(p, some, 4, &h), *b = test_create(p, all, 3, &h);
     nota_tensor *x = images_side(900, 12, 8);
-    cr_assert_eq(p->fit(a, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     /* the standardisation (mean, sd) still comes from every item, so the
      * comparison fits b on all items and checks a's axes are not b's */
-    cr_assert_eq(p->fit(b, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
-    nota_modelfile *ma, *mb;
-    cr_assert_eq(nota_modelfile_new(p->name, p->version, &ma), NOTA_OK);
-    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mb), NOTA_OK);
-    cr_assert_eq(p->save(a, ma), NOTA_OK);
-    cr_assert_eq(p->save(b, mb), NOTA_OK);
-    const nota_tensor *ra, *rb;
-    cr_assert_eq(nota_modelfile_get_tensor(ma, "l0000.rot", &ra), NOTA_OK);
-    cr_assert_eq(nota_modelfile_get_tensor(mb, "l0000.rot", &rb), NOTA_OK);
+    rot_pair r;
+    fit_pair(p, some, 4, all, 3, x, &h, &r);
+    const nota_tensor *ra = r.ra, *rb = r.rb;
     cr_assert_neq(memcmp(ra->data, rb->data, ra->nbytes), 0);
     /* first principal axis of the first 300 standardised items, by power
      * iteration on their covariance in double: a's first row (up to sign) */
     int64_t n = 300, D = 144;
     const float *mu = NULL, *isd = NULL;
     const nota_tensor *t;
-    cr_assert_eq(nota_modelfile_get_tensor(ma, "mu", &t), NOTA_OK);
+    cr_assert_eq(nota_modelfile_get_tensor(r.ma, "mu", &t), NOTA_OK);
     mu = nota_tensor_f32(t);
-    cr_assert_eq(nota_modelfile_get_tensor(ma, "inv_sd", &t), NOTA_OK);
+    cr_assert_eq(nota_modelfile_get_tensor(r.ma, "inv_sd", &t), NOTA_OK);
     isd = nota_tensor_f32(t);
-    cr_assert_eq(nota_modelfile_get_tensor(ma, "meta", &t), NOTA_OK);
+    cr_assert_eq(nota_modelfile_get_tensor(r.ma, "meta", &t), NOTA_OK);
     double lam = nota_tensor_f32(t)[1]; /* the logit squeeze as stored */
     double *c = calloc((size_t)(D * D), sizeof *c), *v = malloc((size_t)D * sizeof *v);
     double *u = malloc((size_t)(n * D) * sizeof *u);
@@ -189,34 +197,22 @@ Test(flow_fullrank, full_items_takes_the_axes_of_the_first_items) {
     free(c);
     free(v);
     free(u);
-    nota_modelfile_free(ma);
-    nota_modelfile_free(mb);
+    pair_free(p, &r);
     nota_tensor_free(x);
-    p->destroy(a);
-    p->destroy(b);
-}
-
-static void assert_refused(const char *key, int64_t value, const char *msg) {
-    const nota_plugin *p = test_load_plugin("flow");
-    nota_config *cfg;
-    cr_assert_eq(nota_config_from_options(p->options, p->n_options, NULL, 0, &cfg), NOTA_OK);
-    cr_assert_eq(nota_config_set_int(cfg, key, value), NOTA_OK);
-    nota_host h = test_host(1);
-    nota_model *m = NULL;
-    cr_assert_eq(p->create(cfg, &h, &m), NOTA_EINVAL);
-    cr_assert_null(m);
-    cr_assert_str_eq(nota_last_error(), msg);
-    nota_config_free(cfg);
 }
 
 Test(flow_fullrank, out_of_range_values_are_refused_with_exact_messages) {
-    assert_refused("full_rank", -1, "flow config: full_rank -1 (expected 0..4096)");
-    assert_refused("full_rank", 4097, "flow config: full_rank 4097 (expected 0..4096)");
-    assert_refused("full_search", -2, "flow config: full_search -2 (expected 0..4096)");
-    assert_refused("full_search", 5000, "flow config: full_search 5000 (expected 0..4096)");
-    assert_refused("full_items", -1, "flow config: full_items -1 (expected 0..100000000)");
-    assert_refused("full_items", 100000001,
-                   "flow config: full_items 100000001 (expected 0..100000000)");
+    assert_config_refused("full_rank", NULL, -1, "flow config: full_rank -1 (expected 0..4096)");
+    assert_config_refused("full_rank", NULL, 4097,
+                          "flow config: full_rank 4097 (expected 0..4096)");
+    assert_config_refused("full_search", NULL, -2,
+                          "flow config: full_search -2 (expected 0..4096)");
+    assert_config_refused("full_search", NULL, 5000,
+                          "flow config: full_search 5000 (expected 0..4096)");
+    assert_config_refused("full_items", NULL, -1,
+                          "flow config: full_items -1 (expected 0..100000000)");
+    assert_config_refused("full_items", NULL, 100000001,
+                          "flow config: full_items 100000001 (expected 0..100000000)");
 }
 
 /* log_prob of x under a model fitted with the given options. */

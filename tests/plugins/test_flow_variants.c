@@ -169,25 +169,6 @@ Test(flow_variants, swd_directions_invert_and_match_the_jacobian) {
     p->destroy(m);
 }
 
-/* create() from a config as a model file would carry it (no option-table
- * parsing): the plugin's own checks answer. */
-static void assert_config_refused(const char *key, const char *value, int64_t ivalue,
-                                  const char *msg) {
-    const nota_plugin *p = test_load_plugin("flow");
-    nota_config *cfg;
-    cr_assert_eq(nota_config_from_options(p->options, p->n_options, NULL, 0, &cfg), NOTA_OK);
-    if (value)
-        cr_assert_eq(nota_config_set_string(cfg, key, value), NOTA_OK);
-    else
-        cr_assert_eq(nota_config_set_int(cfg, key, ivalue), NOTA_OK);
-    nota_host h = test_host(1);
-    nota_model *m = NULL;
-    cr_assert_eq(p->create(cfg, &h, &m), NOTA_EINVAL);
-    cr_assert_null(m);
-    cr_assert_str_eq(nota_last_error(), msg);
-    nota_config_free(cfg);
-}
-
 Test(flow_variants, bad_options_are_refused_with_exact_messages) {
     assert_config_refused("marginal", "kde", 0,
                           "flow config: marginal 'kde' (expected spline|poly)");
