@@ -118,21 +118,56 @@ static size_t deflate_raw(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
     return got;
 }
 
-nota_status dfm_encode(const dfm_code *c, uint8_t **bytes, size_t *n) {
+nota_status dfm_image_code_alloc(dfm_image_code *ic) {
+    ic->rows = (ic->h + ic->tile_h - 1) / ic->tile_h;
+    ic->cols = (ic->w + ic->tile_w - 1) / ic->tile_w;
+    int64_t nt = ic->rows * ic->cols;
+    ic->tiles = calloc((size_t)nt, sizeof *ic->tiles);
+    if (!ic->tiles)
+        return nota_error(NOTA_ENOMEM, "dfm: cannot allocate %lld tiles", (long long)nt);
+    for (int64_t i = 0; i < nt; i++) {
+        dfm_code *t = &ic->tiles[i];
+        int64_t y0 = i / ic->cols * ic->tile_h, x0 = i % ic->cols * ic->tile_w;
+        t->channels = ic->channels, t->bits = ic->bits, t->coord_scale_h = ic->coord_scale_h;
+        t->h = ic->h - y0 < ic->tile_h ? ic->h - y0 : ic->tile_h;
+        t->w = ic->w - x0 < ic->tile_w ? ic->w - x0 : ic->tile_w;
+    }
+    return NOTA_OK;
+}
+
+void dfm_image_code_free(dfm_image_code *ic) {
+    if (ic->tiles)
+        for (int64_t i = 0; i < ic->rows * ic->cols; i++)
+            dfm_code_free(&ic->tiles[i]);
+    free(ic->tiles);
+    ic->tiles = NULL;
+}
+
+void dfm_tile_origin(const dfm_image_code *ic, int64_t i, int64_t *y0, int64_t *x0) {
+    *y0 = i / ic->cols * ic->tile_h, *x0 = i % ic->cols * ic->tile_w;
+}
+
+nota_status dfm_encode(const dfm_image_code *ic, uint8_t **bytes, size_t *n) {
     *bytes = NULL, *n = 0;
-    size_t nw = (size_t)c->n_weights, cap = compressBound((uLong)nw) + 16;
+    int64_t nt = ic->rows * ic->cols;
+    size_t nw = 0, ns = 0;
+    for (int64_t t = 0; t < nt; t++)
+        nw += (size_t)ic->tiles[t].n_weights, ns += (size_t)ic->tiles[t].n_scales;
+    size_t cap = compressBound((uLong)nw) + 16;
     uint8_t *sym = malloc(nw), *z1 = malloc(cap), *z2 = malloc(cap);
-    size_t head = DFM_PREFIX_LEN + 7 + 6 + 2 * (size_t)c->n_scales;
+    size_t head = DFM_PREFIX_LEN + 7 + 4 * 3 + 2 * (size_t)nt + 2 * ns;
     uint8_t *out = malloc(head + cap + 4);
     nota_status st = NOTA_OK;
     if (!sym || !z1 || !z2 || !out) {
         st = nota_error(NOTA_ENOMEM, "dfm: cannot allocate the encoder's buffers");
         goto done;
     }
-    for (size_t i = 0; i < nw; i++) {
-        int v = c->q[i];
-        sym[i] = (uint8_t)(v >= 0 ? 2 * v : -2 * v - 1);
-    }
+    size_t k = 0;
+    for (int64_t t = 0; t < nt; t++)
+        for (int64_t i = 0; i < ic->tiles[t].n_weights; i++) {
+            int v = ic->tiles[t].q[i];
+            sym[k++] = (uint8_t)(v >= 0 ? 2 * v : -2 * v - 1);
+        }
     size_t a = deflate_raw(sym, nw, z1, cap, Z_DEFAULT_STRATEGY);
     size_t b = deflate_raw(sym, nw, z2, cap, Z_HUFFMAN_ONLY);
     if (!a || !b) {
@@ -142,16 +177,29 @@ nota_status dfm_encode(const dfm_code *c, uint8_t **bytes, size_t *n) {
     size_t p = 0;
     memcpy(out, DFM_PREFIX, DFM_PREFIX_LEN);
     p = DFM_PREFIX_LEN;
-    out[p++] = DFM_FORMAT_VERSION;
-    out[p++] = (uint8_t)c->channels, out[p++] = (uint8_t)c->width, out[p++] = (uint8_t)c->depth;
-    out[p++] = (uint8_t)c->bits;
-    out[p++] = (uint8_t)(c->coord_scale_h & 0xff), out[p++] = (uint8_t)(c->coord_scale_h >> 8);
-    p += put_varint(out + p, (uint32_t)c->h);
-    p += put_varint(out + p, (uint32_t)c->w);
-    for (int64_t i = 0; i < c->n_scales; i++) {
-        out[p++] = (uint8_t)(c->scales[i] & 0xff);
-        out[p++] = (uint8_t)(c->scales[i] >> 8);
+    const dfm_code *t0 = &ic->tiles[0];
+    if (nt == 1) {
+        out[p++] = DFM_FORMAT_VERSION;
+        out[p++] = (uint8_t)ic->channels, out[p++] = (uint8_t)t0->width;
+        out[p++] = (uint8_t)t0->depth, out[p++] = (uint8_t)ic->bits;
+    } else {
+        out[p++] = DFM_FORMAT_TILED;
+        out[p++] = (uint8_t)ic->channels, out[p++] = (uint8_t)ic->bits;
     }
+    out[p++] = (uint8_t)(ic->coord_scale_h & 0xff), out[p++] = (uint8_t)(ic->coord_scale_h >> 8);
+    p += put_varint(out + p, (uint32_t)ic->h);
+    p += put_varint(out + p, (uint32_t)ic->w);
+    if (nt > 1) {
+        p += put_varint(out + p, (uint32_t)ic->tile_h);
+        p += put_varint(out + p, (uint32_t)ic->tile_w);
+        for (int64_t t = 0; t < nt; t++)
+            out[p++] = (uint8_t)ic->tiles[t].width, out[p++] = (uint8_t)ic->tiles[t].depth;
+    }
+    for (int64_t t = 0; t < nt; t++)
+        for (int64_t i = 0; i < ic->tiles[t].n_scales; i++) {
+            out[p++] = (uint8_t)(ic->tiles[t].scales[i] & 0xff);
+            out[p++] = (uint8_t)(ic->tiles[t].scales[i] >> 8);
+        }
     memcpy(out + p, b < a ? z2 : z1, b < a ? b : a);
     p += b < a ? b : a;
     put_u32(out + p, (uint32_t)crc32(0L, out, (uInt)p));
@@ -196,18 +244,18 @@ static nota_status field_error(const char *name, uint32_t v, const char *range) 
     return nota_error(NOTA_EFORMAT, "dfm: header field %s = %u out of range (%s)", name, v, range);
 }
 
-static nota_status parse_header(reader *r, dfm_code *c) {
-    uint32_t ver, ch, wd, dp, bits, cs, h, w;
-    if (!get_u8(r, &ver) || !get_u8(r, &ch) || !get_u8(r, &wd) || !get_u8(r, &dp) ||
-        !get_u8(r, &bits) || !get_u16(r, &cs) || !get_varint(r, &h) || !get_varint(r, &w))
-        return nota_error(NOTA_EFORMAT, "dfm: header truncated or malformed");
-    if (ver != DFM_FORMAT_VERSION)
-        return nota_error(NOTA_EFORMAT, "dfm: format version %u not supported (this reader: %d)",
-                          ver, DFM_FORMAT_VERSION);
-    if (ch != 1 && ch != 3) return field_error("channels", ch, "1 or 3");
+/* Fields shared by both versions. */
+static nota_status check_bits(uint32_t bits) {
+    return bits < DFM_MIN_BITS || bits > DFM_MAX_BITS ? field_error("bits", bits, "2..8") : NOTA_OK;
+}
+
+static nota_status check_arch(uint32_t wd, uint32_t dp) {
     if (wd < 1 || wd > DFM_MAX_WIDTH) return field_error("width", wd, "1..12");
     if (dp < 1 || dp > DFM_MAX_DEPTH) return field_error("depth", dp, "1..16");
-    if (bits < DFM_MIN_BITS || bits > DFM_MAX_BITS) return field_error("bits", bits, "2..8");
+    return NOTA_OK;
+}
+
+static nota_status check_image(uint32_t cs, uint32_t h, uint32_t w) {
     float s = dfm_half_to_float((uint16_t)cs);
     if (!(s > 0.0f) || !isfinite(s))
         return nota_error(NOTA_EFORMAT, "dfm: coordinate scale %g must be finite and > 0",
@@ -217,19 +265,108 @@ static nota_status parse_header(reader *r, dfm_code *c) {
     if ((int64_t)h * w > DFM_MAX_PIXELS)
         return nota_error(NOTA_EFORMAT, "dfm: image %ux%u has more than %lld pixels", w, h,
                           (long long)DFM_MAX_PIXELS);
+    return NOTA_OK;
+}
+
+static nota_status parse_v1(reader *r, dfm_image_code *ic) {
+    uint32_t ch, wd, dp, bits, cs, h, w;
+    if (!get_u8(r, &ch) || !get_u8(r, &wd) || !get_u8(r, &dp) || !get_u8(r, &bits) ||
+        !get_u16(r, &cs) || !get_varint(r, &h) || !get_varint(r, &w))
+        return nota_error(NOTA_EFORMAT, "dfm: header truncated or malformed");
+    if (ch != 1 && ch != 3) return field_error("channels", ch, "1 or 3");
+    nota_status st = check_arch(wd, dp);
+    if (!st) st = check_bits(bits);
+    if (!st) st = check_image(cs, h, w);
+    if (st) return st;
     int64_t nw = dfm_net_weight_count((int)wd, (int)dp, (int)ch);
     if ((int64_t)h * w > DFM_MAX_WORK / nw)
         return nota_error(NOTA_ELIMIT,
                           "dfm: decoding %ux%u pixels through %lld weights exceeds the work "
                           "limit of %lld pixel-weights",
                           w, h, (long long)nw, (long long)DFM_MAX_WORK);
-    c->channels = (int)ch, c->width = (int)wd, c->depth = (int)dp, c->bits = (int)bits;
-    c->coord_scale_h = (uint16_t)cs, c->h = h, c->w = w;
-    return NOTA_OK;
+    *ic = (dfm_image_code){.channels = (int)ch,
+                           .bits = (int)bits,
+                           .coord_scale_h = (uint16_t)cs,
+                           .h = h,
+                           .w = w,
+                           .tile_h = h,
+                           .tile_w = w};
+    st = dfm_image_code_alloc(ic);
+    if (st) return st;
+    ic->tiles[0].width = (int)wd, ic->tiles[0].depth = (int)dp;
+    return dfm_code_alloc(&ic->tiles[0]);
 }
 
-static nota_status inflate_weights(const uint8_t *in, size_t n, dfm_code *c) {
-    size_t nw = (size_t)c->n_weights;
+/* Deflate expands at most 1032:1, so a stream of n bytes holds at most
+ * this many weights: a bound on what a small file can make us allocate. */
+#define DFM_DEFLATE_RATIO 1032
+
+static nota_status parse_v2(reader *r, dfm_image_code *ic) {
+    uint32_t ch, bits, cs, h, w, th, tw;
+    if (!get_u8(r, &ch) || !get_u8(r, &bits) || !get_u16(r, &cs) || !get_varint(r, &h) ||
+        !get_varint(r, &w) || !get_varint(r, &th) || !get_varint(r, &tw))
+        return nota_error(NOTA_EFORMAT, "dfm: header truncated or malformed");
+    if (ch != 1 && ch != 3) return field_error("channels", ch, "1 or 3");
+    nota_status st = check_bits(bits);
+    if (!st) st = check_image(cs, h, w);
+    if (st) return st;
+    if (th < 1 || th > h)
+        return nota_error(NOTA_EFORMAT, "dfm: tile height %u out of range (1..%u)", th, h);
+    if (tw < 1 || tw > w)
+        return nota_error(NOTA_EFORMAT, "dfm: tile width %u out of range (1..%u)", tw, w);
+    int64_t nt = (int64_t)((h + th - 1) / th) * ((w + tw - 1) / tw);
+    if (nt > DFM_MAX_TILES)
+        return nota_error(NOTA_ELIMIT, "dfm: %ux%u tiles of %ux%u make %lld tiles, more than %d", w,
+                          h, tw, th, (long long)nt, DFM_MAX_TILES);
+    if ((size_t)nt > (r->end - r->pos) / 2)
+        return nota_error(NOTA_EFORMAT,
+                          "dfm: file ends inside the architectures of its %lld tiles (%zu bytes "
+                          "left, %lld needed)",
+                          (long long)nt, r->end - r->pos, 2 * (long long)nt);
+    *ic = (dfm_image_code){.channels = (int)ch,
+                           .bits = (int)bits,
+                           .coord_scale_h = (uint16_t)cs,
+                           .h = h,
+                           .w = w,
+                           .tile_h = th,
+                           .tile_w = tw};
+    st = dfm_image_code_alloc(ic);
+    int64_t work = 0, nw = 0;
+    for (int64_t t = 0; t < nt && !st; t++) {
+        uint32_t wd = 0, dp = 0;
+        get_u8(r, &wd), get_u8(r, &dp); /* bytes counted above */
+        if (wd < 1 || wd > DFM_MAX_WIDTH || dp < 1 || dp > DFM_MAX_DEPTH) {
+            st = nota_error(NOTA_EFORMAT,
+                            "dfm: tile %lld: width %u, depth %u out of range (1..12, 1..16)",
+                            (long long)t, wd, dp);
+            break;
+        }
+        dfm_code *c = &ic->tiles[t];
+        c->width = (int)wd, c->depth = (int)dp;
+        int64_t n = dfm_net_weight_count(c->width, c->depth, c->channels);
+        nw += n, work += c->h * c->w * n; /* each term < 2^26 · 2^21 */
+        if (work > DFM_MAX_WORK)
+            st = nota_error(NOTA_ELIMIT,
+                            "dfm: decoding the tiles' networks exceeds the work limit of %lld "
+                            "pixel-weights (at tile %lld of %lld)",
+                            (long long)DFM_MAX_WORK, (long long)t + 1, (long long)nt);
+    }
+    if (!st && nw > (int64_t)(r->end - r->pos) * DFM_DEFLATE_RATIO)
+        st = nota_error(NOTA_EFORMAT,
+                        "dfm: %lld tiles declare %lld weights, more than the %zu bytes left "
+                        "can hold",
+                        (long long)nt, (long long)nw, r->end - r->pos);
+    for (int64_t t = 0; t < nt && !st; t++)
+        st = dfm_code_alloc(&ic->tiles[t]);
+    return st;
+}
+
+/* Inflate the weight stream into every tile's q, exactly. */
+static nota_status inflate_weights(const uint8_t *in, size_t n, dfm_image_code *ic) {
+    int64_t nt = ic->rows * ic->cols;
+    size_t nw = 0;
+    for (int64_t t = 0; t < nt; t++)
+        nw += (size_t)ic->tiles[t].n_weights;
     uint8_t *sym = malloc(nw + 1);
     if (!sym) return nota_error(NOTA_ENOMEM, "dfm: cannot allocate %zu weight symbols", nw);
     z_stream zs;
@@ -254,21 +391,23 @@ static nota_status inflate_weights(const uint8_t *in, size_t n, dfm_code *c) {
                         got > nw ? "more than " : "", got > nw ? nw : got, nw);
     else if (left)
         st = nota_error(NOTA_EFORMAT, "dfm: %zu trailing bytes after the weight stream", left);
-    int lim = (1 << (c->bits - 1)) - 1;
-    for (size_t i = 0; i < nw && !st; i++) {
-        int v = sym[i] & 1 ? -(int)(sym[i] >> 1) - 1 : (int)(sym[i] >> 1);
-        if (v < -lim || v > lim)
-            st = nota_error(NOTA_EFORMAT, "dfm: weight %zu = %d outside ±%d for %d bits", i, v, lim,
-                            c->bits);
-        else
-            c->q[i] = (int8_t)v;
-    }
+    int lim = (1 << (ic->bits - 1)) - 1;
+    size_t i = 0;
+    for (int64_t t = 0; t < nt && !st; t++)
+        for (int64_t j = 0; j < ic->tiles[t].n_weights && !st; j++, i++) {
+            int v = sym[i] & 1 ? -(int)(sym[i] >> 1) - 1 : (int)(sym[i] >> 1);
+            if (v < -lim || v > lim)
+                st = nota_error(NOTA_EFORMAT, "dfm: weight %zu = %d outside ±%d for %d bits", i, v,
+                                lim, ic->bits);
+            else
+                ic->tiles[t].q[j] = (int8_t)v;
+        }
     free(sym);
     return st;
 }
 
-nota_status dfm_decode(const uint8_t *bytes, size_t n, dfm_code *c) {
-    memset(c, 0, sizeof *c);
+nota_status dfm_decode(const uint8_t *bytes, size_t n, dfm_image_code *ic) {
+    memset(ic, 0, sizeof *ic);
     if (n < DFM_MIN_FILE)
         return nota_error(NOTA_EFORMAT,
                           "dfm: file is %zu bytes, shorter than the smallest .dfm "
@@ -285,25 +424,32 @@ nota_status dfm_decode(const uint8_t *bytes, size_t n, dfm_code *c) {
                           "file is damaged or truncated",
                           stored, crc);
     reader r = {bytes, DFM_PREFIX_LEN, n - 4};
-    nota_status st = parse_header(&r, c);
-    if (st) return st;
-    st = dfm_code_alloc(c);
-    if (st) return st;
-    for (int64_t i = 0; i < c->n_scales && !st; i++) {
-        uint32_t h;
-        if (!get_u16(&r, &h))
-            st = nota_error(NOTA_EFORMAT, "dfm: file ends inside the %lld column scales",
-                            (long long)c->n_scales);
-        else if ((h & 0x8000u) || (h & 0x7c00u) == 0x7c00u)
-            st = nota_error(NOTA_EFORMAT,
-                            "dfm: column scale %lld (0x%04x) is negative or not "
-                            "finite",
-                            (long long)i, h);
-        else
-            c->scales[i] = (uint16_t)h;
-    }
-    if (!st) st = inflate_weights(bytes + r.pos, r.end - r.pos, c);
-    if (st) dfm_code_free(c);
+    uint32_t ver = 0;
+    get_u8(&r, &ver); /* n ≥ DFM_MIN_FILE */
+    nota_status st;
+    if (ver == DFM_FORMAT_VERSION)
+        st = parse_v1(&r, ic);
+    else if (ver == DFM_FORMAT_TILED)
+        st = parse_v2(&r, ic);
+    else
+        st = nota_error(NOTA_EFORMAT, "dfm: format version %u not supported (this reader: %d, %d)",
+                        ver, DFM_FORMAT_VERSION, DFM_FORMAT_TILED);
+    int64_t nt = ic->rows * ic->cols, k = 0;
+    for (int64_t t = 0; t < nt && !st; t++)
+        for (int64_t i = 0; i < ic->tiles[t].n_scales && !st; i++, k++) {
+            uint32_t h;
+            if (!get_u16(&r, &h))
+                st = nota_error(NOTA_EFORMAT, "dfm: file ends inside the column scales");
+            else if ((h & 0x8000u) || (h & 0x7c00u) == 0x7c00u)
+                st = nota_error(NOTA_EFORMAT,
+                                "dfm: column scale %lld (0x%04x) is negative or not "
+                                "finite",
+                                (long long)k, h);
+            else
+                ic->tiles[t].scales[i] = (uint16_t)h;
+        }
+    if (!st) st = inflate_weights(bytes + r.pos, r.end - r.pos, ic);
+    if (st) dfm_image_code_free(ic);
     return st;
 }
 

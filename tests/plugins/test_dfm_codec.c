@@ -3,7 +3,10 @@
  * stated PSNR; the decoded image is bit-identical across decodes and after
  * the bytes are written to a file and read back; damaged, truncated or
  * forged .dfm files are refused with exact messages (a reference CRC-32
- * here re-seals forged headers so that the field checks themselves run). */
+ * here re-seals forged headers so that the field checks themselves run).
+ * Tiled files (version 2): each tile decodes exactly as that tile
+ * compressed alone, the file is the same for any thread count, and forged
+ * tiled headers are refused. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -57,15 +60,26 @@ static double psnr(const nota_tensor *a, const nota_tensor *b) {
     return 10 * log10(255.0 * 255.0 * (double)a->nbytes / se);
 }
 
-/* Compress with a small forced architecture and short training. */
+/* Compress with a small forced architecture and short training; `extra`
+ * (may be NULL) one more setting, the host's seed and threads as given. */
+static void compress_with(const nota_plugin *p, const nota_tensor *img, const char *bits,
+                          const char *extra, uint64_t seed, int threads, uint8_t **bytes,
+                          size_t *n) {
+    const char *sets[] = {"width=4", "depth=3", "steps=400", "qat_steps=100", bits, extra};
+    nota_config *cfg;
+    cr_assert_eq(nota_config_from_options(p->options, p->n_options, sets, extra ? 6 : 5, &cfg),
+                 NOTA_OK);
+    nota_host host = test_host(seed);
+    host.threads = threads;
+    nota_set_threads(threads);
+    cr_assert_eq(p->compress(cfg, img, 8.0, &host, bytes, n), NOTA_OK, "%s", nota_last_error());
+    nota_set_threads(1);
+    nota_config_free(cfg);
+}
+
 static void compress(const nota_plugin *p, const nota_tensor *img, const char *bits,
                      uint8_t **bytes, size_t *n) {
-    const char *sets[] = {"width=4", "depth=3", "steps=400", "qat_steps=100", bits};
-    nota_config *cfg;
-    cr_assert_eq(nota_config_from_options(p->options, p->n_options, sets, 5, &cfg), NOTA_OK);
-    nota_host host = test_host(1);
-    cr_assert_eq(p->compress(cfg, img, 8.0, &host, bytes, n), NOTA_OK, "%s", nota_last_error());
-    nota_config_free(cfg);
+    compress_with(p, img, bits, NULL, 1, 1, bytes, n);
 }
 
 static nota_tensor *decompress(const nota_plugin *p, const uint8_t *b, size_t n) {
@@ -185,7 +199,7 @@ Test(dfm_codec, forged_headers_refused) {
         uint8_t v;
         const char *msg;
     } cases[] = {
-        {8, 2, "dfm: format version 2 not supported (this reader: 1)"},
+        {8, 3, "dfm: format version 3 not supported (this reader: 1, 2)"},
         {9, 2, "dfm: header field channels = 2 out of range (1 or 3)"},
         {10, 13, "dfm: header field width = 13 out of range (1..12)"},
         {10, 0, "dfm: header field width = 0 out of range (1..12)"},
@@ -249,19 +263,20 @@ Test(dfm_codec, bad_compress_arguments_refused) {
     nota_config_free(cfg);
 }
 
-/* The architecture comes from the byte budget (most weights whose estimated
- * file fits), unless forced; the header records it. No training here. */
+/* The architecture of one network (tiling off) comes from the byte budget
+ * (most weights whose estimated file fits), unless forced; the header
+ * records it. No training here. */
 static void arch_for(const char *const *sets, size_t n_sets, double bpp, int *width, int *depth,
                      size_t *bytes) {
     int64_t shape[3] = {3, 256, 256};
     nota_tensor *img;
     cr_assert_eq(nota_tensor_new(NOTA_U8, 3, shape, &img), NOTA_OK);
     memset(img->data, 100, img->nbytes);
-    const char *base[4] = {"steps=0", "qat_steps=0"};
+    const char *base[5] = {"steps=0", "qat_steps=0", "tile=65535"}; /* one network */
     for (size_t i = 0; i < n_sets; i++)
-        base[2 + i] = sets[i];
+        base[3 + i] = sets[i];
     nota_config *cfg;
-    cr_assert_eq(nota_config_from_options(P->options, P->n_options, base, 2 + n_sets, &cfg),
+    cr_assert_eq(nota_config_from_options(P->options, P->n_options, base, 3 + n_sets, &cfg),
                  NOTA_OK);
     nota_host host = test_host(1);
     uint8_t *b;
@@ -291,6 +306,73 @@ Test(dfm_codec, architecture_from_budget) {
     const char *both[] = {"width=3", "depth=2"};
     arch_for(both, 2, 0.25, &w, &d, &n);
     cr_assert(w == 3 && d == 2, "width %d depth %d", w, d);
+}
+
+static uint32_t varint_at(const uint8_t *b, size_t *p) {
+    uint32_t v = 0;
+    for (int i = 0; i < 3; i++) {
+        v |= (uint32_t)(b[*p] & 0x7fu) << (7 * i);
+        if (!(b[(*p)++] & 0x80u)) break;
+    }
+    return v;
+}
+
+/* The automatic tiling of a flat 256×256 RGB image at `bpp` (no training):
+ * the file's version, tile side (0 for version 1), tile count and the
+ * first tile's network. */
+static void tiling_for(const char *set, double bpp, int *version, uint32_t *tile, int *tiles,
+                       int *width, int *depth) {
+    int64_t shape[3] = {3, 256, 256};
+    nota_tensor *img;
+    cr_assert_eq(nota_tensor_new(NOTA_U8, 3, shape, &img), NOTA_OK);
+    memset(img->data, 100, img->nbytes);
+    const char *sets[] = {"steps=0", "qat_steps=0", set};
+    nota_config *cfg;
+    cr_assert_eq(nota_config_from_options(P->options, P->n_options, sets, set ? 3 : 2, &cfg),
+                 NOTA_OK);
+    nota_host host = test_host(1);
+    uint8_t *b;
+    size_t n;
+    cr_assert_eq(P->compress(cfg, img, bpp, &host, &b, &n), NOTA_OK, "%s", nota_last_error());
+    *version = b[8];
+    if (*version == 1) {
+        *tile = 0, *tiles = 1, *width = b[10], *depth = b[11];
+    } else {
+        size_t p = 13;
+        uint32_t h = varint_at(b, &p), w = varint_at(b, &p), th = varint_at(b, &p);
+        uint32_t tw = varint_at(b, &p);
+        cr_assert(h == 256 && w == 256 && th == tw, "%u %u %u %u", h, w, th, tw);
+        *tile = th, *tiles = (int)((256 + th - 1) / th * ((256 + tw - 1) / tw));
+        *width = b[p], *depth = b[p + 1];
+    }
+    free(b);
+    nota_config_free(cfg);
+    nota_tensor_free(img);
+}
+
+/* Automatic tiling: the fewest tiles per side whose networks are at most
+ * 4 wide (tiles of at least 32 pixels); off when the width or depth is
+ * forced or a tile side is given. */
+Test(dfm_codec, automatic_tiles_from_budget) {
+    int v, nt, w, d;
+    uint32_t t;
+    tiling_for(NULL, 0.1, &v, &t, &nt, &w, &d); /* 819 bytes: one 4×5 network */
+    cr_assert(v == 1 && w == 4 && d == 5, "v%d %ux%d tiles, %dx%d", v, t, nt, w, d);
+    tiling_for(NULL, 0.155, &v, &t, &nt, &w, &d); /* one 5×5 is too wide: 4 tiles of 3×5 */
+    cr_assert(v == 2 && t == 128 && nt == 4 && w == 3 && d == 5, "v%d %u: %d tiles, %dx%d", v, t,
+              nt, w, d);
+    tiling_for(NULL, 0.3, &v, &t, &nt, &w, &d); /* 2458 bytes: 4 tiles of 4×5 */
+    cr_assert(v == 2 && t == 128 && nt == 4 && w == 4 && d == 5, "v%d %u: %d tiles, %dx%d", v, t,
+              nt, w, d);
+    tiling_for(NULL, 1.0, &v, &t, &nt, &w, &d); /* 3×3 tiles would need 5×4: 4×4 tiles */
+    cr_assert(v == 2 && t == 64 && nt == 16 && w == 4 && d == 4, "v%d %u: %d tiles, %dx%d", v, t,
+              nt, w, d);
+    tiling_for(NULL, 64.0, &v, &t, &nt, &w, &d); /* tiles stop at 32 pixels */
+    cr_assert(v == 2 && t == 32 && nt == 64, "v%d %u: %d tiles", v, t, nt);
+    tiling_for("width=6", 0.3, &v, &t, &nt, &w, &d);
+    cr_assert(v == 1 && w == 6 && d == 4, "v%d, %dx%d", v, w, d);
+    tiling_for("tile=100", 0.3, &v, &t, &nt, &w, &d); /* 256 = 3 tiles of 86, 86, 84 */
+    cr_assert(v == 2 && t == 86 && nt == 9, "v%d %u: %d tiles", v, t, nt);
 }
 
 /* Log lines of one compress call, joined by newlines. */
@@ -372,4 +454,123 @@ Test(dfm_codec, flat_image_is_not_a_stall) {
     cr_assert_null(strstr(LOG, "stalled"), "%s", LOG);
     cr_assert(q > 40.0, "%.2f dB", q);
     nota_tensor_free(flat);
+}
+
+/* The sinusoids in tiles of 16 pixels: a 2×2 grid of 16×12 tiles (24 rows
+ * are cut evenly, 12 and 12). */
+Test(dfm_codec, tiled_file_decodes_as_its_tiles_alone) {
+    uint8_t *b;
+    size_t n;
+    compress_with(P, IMG, "bits=8", "tile=16", 1, 1, &b, &n);
+    /* prefix, version 2, channels, bits, scale, H, W, tile H, tile W, 4 × (width, depth) */
+    cr_assert_eq(b[8], 2);
+    cr_assert(b[9] == 3 && b[10] == 8);
+    cr_assert(b[13] == H && b[14] == W && b[15] == 12 && b[16] == 16, "%u %u %u %u", b[13], b[14],
+              b[15], b[16]);
+    for (int t = 0; t < 4; t++)
+        cr_assert(b[17 + 2 * t] == 4 && b[18 + 2 * t] == 3, "tile %d: %ux%u", t, b[17 + 2 * t],
+                  b[18 + 2 * t]);
+    nota_tensor *out = decompress(P, b, n);
+    cr_assert(out->shape[0] == 3 && out->shape[1] == H && out->shape[2] == W);
+    double q = psnr(IMG, out);
+    cr_log_info("tiled: %zu bytes, PSNR %.2f dB (one network: %zu bytes)", n, q, N);
+    cr_assert(q > 30.0, "PSNR %.2f dB", q);
+    /* Tile 1 (x 16, y 0) compressed alone, with the seed its tile gets
+     * (host seed + index), decodes to exactly the tiled file's pixels. */
+    int64_t shape[3] = {3, 12, 16};
+    nota_tensor *tile;
+    cr_assert_eq(nota_tensor_new(NOTA_U8, 3, shape, &tile), NOTA_OK);
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 12; y++)
+            memcpy(nota_tensor_u8(tile) + (c * 12 + y) * 16,
+                   nota_tensor_u8(IMG) + (c * H + y) * W + 16, 16);
+    uint8_t *tb;
+    size_t tn;
+    compress_with(P, tile, "bits=8", NULL, 2, 1, &tb, &tn);
+    cr_assert_eq(tb[8], 1);
+    nota_tensor *alone = decompress(P, tb, tn);
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 12; y++)
+            cr_assert_eq(memcmp(nota_tensor_u8(alone) + (c * 12 + y) * 16,
+                                nota_tensor_u8(out) + (c * H + y) * W + 16, 16),
+                         0, "channel %d row %d", c, y);
+    /* Tiles fitted side by side on three threads: the same file. */
+    uint8_t *b3;
+    size_t n3;
+    compress_with(P, IMG, "bits=8", "tile=16", 1, 3, &b3, &n3);
+    cr_assert(n3 == n && memcmp(b, b3, n) == 0, "%zu vs %zu bytes", n3, n);
+    free(b), free(b3), free(tb);
+    nota_tensor_free(out), nota_tensor_free(alone), nota_tensor_free(tile);
+}
+
+/* A version-2 file from fields: header, then `arch` (width, depth) for
+ * every tile, then `pad` zero bytes, then the CRC. Returns its length. */
+static size_t forge_v2(uint8_t *b, uint32_t h, uint32_t w, uint32_t th, uint32_t tw, int tiles,
+                       int width, int depth, size_t pad) {
+    size_t p = 0;
+    memcpy(b, "NTC1\003dfm", 8);
+    p = 8;
+    b[p++] = 2, b[p++] = 3, b[p++] = 8, b[p++] = 0x00, b[p++] = 0x38; /* scale 0.5 */
+    uint32_t v[4] = {h, w, th, tw};
+    for (int i = 0; i < 4; i++) {
+        uint32_t x = v[i];
+        do {
+            b[p++] = (uint8_t)((x & 0x7fu) | (x > 0x7fu ? 0x80u : 0u));
+            x >>= 7;
+        } while (x);
+    }
+    for (int t = 0; t < tiles; t++)
+        b[p++] = (uint8_t)width, b[p++] = (uint8_t)depth;
+    memset(b + p, 0, pad);
+    p += pad + 4;
+    reseal(b, p);
+    return p;
+}
+
+Test(dfm_codec, forged_tiled_headers_refused) {
+    uint8_t *b;
+    size_t n;
+    compress_with(P, IMG, "bits=8", "tile=16", 1, 1, &b, &n);
+    uint8_t *f = malloc(n);
+    struct {
+        size_t at;
+        uint8_t v;
+        const char *msg;
+    } cases[] = {
+        {9, 2, "dfm: header field channels = 2 out of range (1 or 3)"},
+        {10, 1, "dfm: header field bits = 1 out of range (2..8)"},
+        {15, 0, "dfm: tile height 0 out of range (1..24)"},
+        {15, 25, "dfm: tile height 25 out of range (1..24)"},
+        {16, 33, "dfm: tile width 33 out of range (1..32)"},
+        {19, 13, "dfm: tile 1: width 13, depth 3 out of range (1..12, 1..16)"},
+        {24, 0, "dfm: tile 3: width 4, depth 0 out of range (1..12, 1..16)"},
+        {8, 3, "dfm: format version 3 not supported (this reader: 1, 2)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(f, b, n);
+        f[cases[i].at] = cases[i].v;
+        reseal(f, n);
+        refused(f, n, NOTA_EFORMAT, cases[i].msg);
+    }
+    free(f);
+    free(b);
+
+    uint8_t g[64];
+    /* 1024×1024 tiles of 1×1. */
+    n = forge_v2(g, 1024, 1024, 1, 1, 0, 0, 0, 8);
+    refused(g, n, NOTA_ELIMIT, "dfm: 1024x1024 tiles of 1x1 make 1048576 tiles, more than 65536");
+    /* 64 tiles need 128 architecture bytes. */
+    n = forge_v2(g, 64, 64, 8, 8, 0, 0, 0, 20);
+    refused(g, n, NOTA_EFORMAT,
+            "dfm: file ends inside the architectures of its 64 tiles (20 bytes left, 128 "
+            "needed)");
+    /* Four 12×16 networks (5.6M weights) in a 10-byte stream. */
+    n = forge_v2(g, 64, 64, 32, 32, 4, 12, 16, 10);
+    refused(g, n, NOTA_EFORMAT,
+            "dfm: 4 tiles declare 5603712 weights, more than the 10 bytes left can hold");
+    /* An 8192×8192 image in four 4096×4096 tiles of 12×16 networks. */
+    n = forge_v2(g, 8192, 8192, 4096, 4096, 4, 12, 16, 10);
+    refused(g, n, NOTA_ELIMIT,
+            "dfm: decoding the tiles' networks exceeds the work limit of 2199023255552 "
+            "pixel-weights (at tile 1 of 4)");
 }
