@@ -339,9 +339,10 @@ static int64_t auto_tile(int64_t h, int64_t w, int C, int bits, double budget) {
     int64_t side = h > w ? h : w, best = side;
     for (int64_t k = 1;; k++) {
         int64_t t = (side + k - 1) / k;
-        if (t < DFM_TILE_MIN_SIDE) return best;
-        best = t;
         int64_t th = tile_pitch(h, t), tw = tile_pitch(w, t);
+        if (t < DFM_TILE_MIN_SIDE || ((h + th - 1) / th) * ((w + tw - 1) / tw) > DFM_MAX_TILES)
+            return best;
+        best = t;
         bool tiled = th < h || tw < w;
         double share = tiled ? budget - v2_overhead(h, w, th, tw) : budget;
         int width, depth;
@@ -376,6 +377,15 @@ nota_status dfm_compress(const nota_config *cfg, const nota_tensor *image, doubl
     ic.coord_scale_h = dfm_half_from_float((float)s.coord_scale);
     uint8_t *render = malloc((size_t)(h * w * C));
     if (!render) return nota_error(NOTA_ENOMEM, "dfm: cannot allocate the rendered image");
+    int64_t grid = ((h + ic.tile_h - 1) / ic.tile_h) * ((w + ic.tile_w - 1) / ic.tile_w);
+    if (grid > DFM_MAX_TILES) {
+        free(render);
+        return nota_error(NOTA_EINVAL,
+                          "dfm: tile=%lld cuts the %lldx%lld image into %lld tiles, more than %d: "
+                          "give a larger tile",
+                          (long long)tile, (long long)w, (long long)h, (long long)grid,
+                          DFM_MAX_TILES);
+    }
     st = dfm_image_code_alloc(&ic);
     int64_t nt = st ? 0 : ic.rows * ic.cols;
     double share = nt > 1 ? budget - v2_overhead(h, w, ic.tile_h, ic.tile_w) : budget;

@@ -261,6 +261,20 @@ Test(dfm_codec, bad_compress_arguments_refused) {
     cr_assert_eq(P->compress(cfg, IMG, NAN, &host, &b, &n), NOTA_EINVAL);
     nota_tensor_free(two);
     nota_config_free(cfg);
+    /* More tiles than a file may hold (the decoder's limit), refused before
+     * any fit. */
+    const char *one[] = {"tile=1"};
+    cr_assert_eq(nota_config_from_options(P->options, P->n_options, one, 1, &cfg), NOTA_OK);
+    int64_t big_shape[3] = {1, 300, 300};
+    nota_tensor *big;
+    cr_assert_eq(nota_tensor_new(NOTA_U8, 3, big_shape, &big), NOTA_OK);
+    memset(big->data, 7, big->nbytes);
+    cr_assert_eq(P->compress(cfg, big, 1.0, &host, &b, &n), NOTA_EINVAL);
+    cr_assert_str_eq(nota_last_error(), "dfm: tile=1 cuts the 300x300 image into 90000 tiles, "
+                                        "more than 65536: give a larger tile");
+    cr_assert(b == NULL && n == 0);
+    nota_tensor_free(big);
+    nota_config_free(cfg);
 }
 
 /* The architecture of one network (tiling off) comes from the byte budget
