@@ -331,12 +331,12 @@ static uint32_t varint_at(const uint8_t *b, size_t *p) {
     return v;
 }
 
-/* The automatic tiling of a flat 256×256 RGB image at `bpp` (no training):
- * the file's version, tile side (0 for version 1), tile count and the
- * first tile's network. */
-static void tiling_for(const char *set, double bpp, int *version, uint32_t *tile, int *tiles,
-                       int *width, int *depth) {
-    int64_t shape[3] = {3, 256, 256};
+/* The automatic tiling of a flat h×w RGB image at `bpp` (no training): the
+ * file's version, tile height (0 for version 1), tile count and the first
+ * tile's network; *tile_w the tile width. */
+static void tiling_hw(int64_t h, int64_t w, const char *set, double bpp, int *version,
+                      uint32_t *tile, uint32_t *tile_w, int *tiles, int *width, int *depth) {
+    int64_t shape[3] = {3, h, w};
     nota_tensor *img;
     cr_assert_eq(nota_tensor_new(NOTA_U8, 3, shape, &img), NOTA_OK);
     memset(img->data, 100, img->nbytes);
@@ -350,13 +350,13 @@ static void tiling_for(const char *set, double bpp, int *version, uint32_t *tile
     cr_assert_eq(P->compress(cfg, img, bpp, &host, &b, &n), NOTA_OK, "%s", nota_last_error());
     *version = b[8];
     if (*version == 1) {
-        *tile = 0, *tiles = 1, *width = b[10], *depth = b[11];
+        *tile = *tile_w = 0, *tiles = 1, *width = b[10], *depth = b[11];
     } else {
         size_t p = 13;
-        uint32_t h = varint_at(b, &p), w = varint_at(b, &p), th = varint_at(b, &p);
+        uint32_t fh = varint_at(b, &p), fw = varint_at(b, &p), th = varint_at(b, &p);
         uint32_t tw = varint_at(b, &p);
-        cr_assert(h == 256 && w == 256 && th == tw, "%u %u %u %u", h, w, th, tw);
-        *tile = th, *tiles = (int)((256 + th - 1) / th * ((256 + tw - 1) / tw));
+        cr_assert(fh == h && fw == w, "%u %u", fh, fw);
+        *tile = th, *tile_w = tw, *tiles = (int)((h + th - 1) / th * ((w + tw - 1) / tw));
         *width = b[p], *depth = b[p + 1];
     }
     free(b);
@@ -364,8 +364,16 @@ static void tiling_for(const char *set, double bpp, int *version, uint32_t *tile
     nota_tensor_free(img);
 }
 
+static void tiling_for(const char *set, double bpp, int *version, uint32_t *tile, int *tiles,
+                       int *width, int *depth) {
+    uint32_t tw;
+    tiling_hw(256, 256, set, bpp, version, tile, &tw, tiles, width, depth);
+    cr_assert(*version == 1 || tw == *tile, "%u x %u tiles", tw, *tile);
+}
+
 /* Automatic tiling: the fewest tiles per side whose networks are at most
- * 4 wide (tiles of at least 32 pixels); off when the width or depth is
+ * 4 wide (tiles of at least 32 pixels), or up to two more per side if
+ * their 4-wide networks hold more weights; off when the width or depth is
  * forced or a tile side is given. */
 Test(dfm_codec, automatic_tiles_from_budget) {
     int v, nt, w, d;
@@ -387,6 +395,13 @@ Test(dfm_codec, automatic_tiles_from_budget) {
     cr_assert(v == 1 && w == 6 && d == 4, "v%d, %dx%d", v, w, d);
     tiling_for("tile=100", 0.3, &v, &t, &nt, &w, &d); /* 256 = 3 tiles of 86, 86, 84 */
     cr_assert(v == 2 && t == 86 && nt == 9, "v%d %u: %d tiles", v, t, nt);
+    /* 451×300 at 0.3 bpp: six 151×150 tiles would take 4×5 networks (3,072
+     * weights, ~3.3 of 5.1 KB); twelve 113×100 tiles of 4×4 hold more
+     * (4,608), so they are chosen. */
+    uint32_t tw;
+    tiling_hw(300, 451, NULL, 0.3, &v, &t, &tw, &nt, &w, &d);
+    cr_assert(v == 2 && t == 100 && tw == 113 && nt == 12 && w == 4 && d == 4,
+              "v%d %ux%u: %d tiles, %dx%d", v, tw, t, nt, w, d);
 }
 
 /* Log lines of one compress call, joined by newlines. */
