@@ -121,6 +121,10 @@ def run_dfm(host, png, bpp, out, sets, threads):
     # The network actually fitted (the last one logged) and any stall fallbacks.
     archs = re.findall(r"width (\d+), depth (\d+), \d+ weights at (\d+) bits", r.stderr)
     res["arch"] = "%s×%s, %s bits" % archs[-1] if archs else "?"
+    tiles = re.search(r"dfm: (\d+) tiles of (\d+)x(\d+)", r.stderr)
+    if tiles:  # the network of the tile logged last; edge tiles may differ
+        res["arch"] = "%s tiles of %sx%s: %s" % (tiles.group(1), tiles.group(2),
+                                                 tiles.group(3), res["arch"])
     falls = re.findall(r"falling back from depth (\d+)", r.stderr)
     if falls:
         res["arch"] += " (stalled at depth %s)" % ", ".join(falls)
