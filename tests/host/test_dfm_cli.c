@@ -37,12 +37,32 @@ static void write_bytes(const char *path, const void *b, size_t n) {
     fclose(f);
 }
 
-Test(dfm_cli, compress_decompress_roundtrip) {
-    char *dir = tmpdir_make(), png[600], dfm[600], out1[600], out2[600];
-    snprintf(png, sizeof png, "%s/in.png", dir);
-    snprintf(dfm, sizeof dfm, "%s/in.dfm", dir);
+/* Decompress `dfm` on one and on two threads: both succeed, name the image,
+ * give the same pixels, and reach > 28 dB against img (28×20 RGB). */
+static void decode_twice_and_check(const char *dir, const char *dfm, const nota_tensor *img) {
+    char out1[600], out2[600];
     snprintf(out1, sizeof out1, "%s/out1.png", dir);
     snprintf(out2, sizeof out2, "%s/out2.png", dir);
+    host_run r = run_host(dir, "decompress", dfm, "--out", out1, NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "(plugin dfm, 28x20, 3 channels)"), "%s", r.out);
+    host_run_free(&r);
+    r = run_host(dir, "decompress", dfm, "--out", out2, "--threads", "2", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    host_run_free(&r);
+    nota_tensor *a, *b;
+    cr_assert_eq(nota_png_read(out1, &a), NOTA_OK);
+    cr_assert_eq(nota_png_read(out2, &b), NOTA_OK);
+    cr_assert(a->shape[0] == 3 && a->shape[1] == 20 && a->shape[2] == 28);
+    cr_assert_eq(memcmp(a->data, b->data, a->nbytes), 0);
+    cr_assert(psnr(img, a) > 28.0, "PSNR %.2f dB", psnr(img, a));
+    nota_tensor_free(a), nota_tensor_free(b);
+}
+
+Test(dfm_cli, compress_decompress_roundtrip) {
+    char *dir = tmpdir_make(), png[600], dfm[600];
+    snprintf(png, sizeof png, "%s/in.png", dir);
+    snprintf(dfm, sizeof dfm, "%s/in.dfm", dir);
     nota_tensor *img = sinusoids();
     cr_assert_eq(nota_png_write(png, img), NOTA_OK, "%s", nota_last_error());
     host_run r = run_host(dir, "compress", "--plugin", "dfm", png, "--bpp", "6", "--out", dfm,
@@ -57,20 +77,8 @@ Test(dfm_cli, compress_decompress_roundtrip) {
     snprintf(want, sizeof want, "\"bytes\":%lld,", (long long)sb.st_size);
     cr_assert(strstr(r.out, want), "%s does not report %s", r.out, want);
     host_run_free(&r);
-    r = run_host(dir, "decompress", dfm, "--out", out1, NULL);
-    cr_assert_eq(r.code, 0, "%s", r.err);
-    cr_assert(strstr(r.out, "(plugin dfm, 28x20, 3 channels)"), "%s", r.out);
-    host_run_free(&r);
-    r = run_host(dir, "decompress", dfm, "--out", out2, "--threads", "2", NULL);
-    cr_assert_eq(r.code, 0, "%s", r.err);
-    host_run_free(&r);
-    nota_tensor *a, *b;
-    cr_assert_eq(nota_png_read(out1, &a), NOTA_OK);
-    cr_assert_eq(nota_png_read(out2, &b), NOTA_OK);
-    cr_assert(a->shape[0] == 3 && a->shape[1] == 20 && a->shape[2] == 28);
-    cr_assert_eq(memcmp(a->data, b->data, a->nbytes), 0);
-    cr_assert(psnr(img, a) > 28.0, "PSNR %.2f dB", psnr(img, a));
-    nota_tensor_free(a), nota_tensor_free(b), nota_tensor_free(img);
+    decode_twice_and_check(dir, dfm, img);
+    nota_tensor_free(img);
     tmpdir_remove(dir);
 }
 
@@ -165,11 +173,9 @@ Test(dfm_cli, ctrl_c_stops_compress_and_writes_nothing, .timeout = 60) {
 /* Tiles from the command line: a 2×2 grid of 14×10 tiles fitted side by
  * side on two threads, logged, and decoded the same on one or two. */
 Test(dfm_cli, tiled_compress_roundtrip) {
-    char *dir = tmpdir_make(), png[600], dfm[600], out1[600], out2[600];
+    char *dir = tmpdir_make(), png[600], dfm[600];
     snprintf(png, sizeof png, "%s/in.png", dir);
     snprintf(dfm, sizeof dfm, "%s/in.dfm", dir);
-    snprintf(out1, sizeof out1, "%s/out1.png", dir);
-    snprintf(out2, sizeof out2, "%s/out2.png", dir);
     nota_tensor *img = sinusoids();
     cr_assert_eq(nota_png_write(png, img), NOTA_OK, "%s", nota_last_error());
     host_run r = run_host(dir, "compress", "--plugin", "dfm", png, "--bpp", "8", "--out", dfm,
@@ -180,18 +186,7 @@ Test(dfm_cli, tiled_compress_roundtrip) {
     cr_assert(strstr(r.err, "dfm: tile 4 of 4 (x 14, y 10): 14x10 tile: width 4, depth 3, "), "%s",
               r.err);
     host_run_free(&r);
-    r = run_host(dir, "decompress", dfm, "--out", out1, NULL);
-    cr_assert_eq(r.code, 0, "%s", r.err);
-    host_run_free(&r);
-    r = run_host(dir, "decompress", dfm, "--out", out2, "--threads", "2", NULL);
-    cr_assert_eq(r.code, 0, "%s", r.err);
-    host_run_free(&r);
-    nota_tensor *a, *b;
-    cr_assert_eq(nota_png_read(out1, &a), NOTA_OK);
-    cr_assert_eq(nota_png_read(out2, &b), NOTA_OK);
-    cr_assert(a->shape[0] == 3 && a->shape[1] == 20 && a->shape[2] == 28);
-    cr_assert_eq(memcmp(a->data, b->data, a->nbytes), 0);
-    cr_assert(psnr(img, a) > 28.0, "PSNR %.2f dB", psnr(img, a));
-    nota_tensor_free(a), nota_tensor_free(b), nota_tensor_free(img);
+    decode_twice_and_check(dir, dfm, img);
+    nota_tensor_free(img);
     tmpdir_remove(dir);
 }
