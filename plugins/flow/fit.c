@@ -1,6 +1,7 @@
 /* Greedy fitting, one layer at a time.
  *
- * Each layer picks its rotation (a patch or full layer from the schedule;
+ * The first ar_layers layers are autoregressive (ar.c). Each other layer
+ * picks its rotation (a patch or full layer from the schedule;
  * Haar-random directions, or — every search_every-th layer — directions
  * found in the current data, see directions.c), rotates the training and
  * validation batches, fits one spline per coordinate (in parallel over
@@ -239,19 +240,33 @@ static nota_status add_layer(flow *f, flow_layer *l) {
     return NOTA_OK;
 }
 
+/* Patch side of rotation layer l (0 = full layer). */
+static int layer_patch(const flow *f, const fit_state *s, int l) {
+    bool full = f->o.full_every > 0 && l % f->o.full_every == 0;
+    return full ? 0 : s->tokens[l % s->n_tokens];
+}
+
+/* Refuse, before any work, a schedule whose rotations would be too large. */
+static nota_status check_rotation_sizes(const flow *f, const fit_state *s) {
+    for (int l = (int)f->o.ar_layers; l < f->o.max_layers; l++) {
+        int patch = layer_patch(f, s, l);
+        int64_t P = patch ? (int64_t)patch * patch * f->C : f->D;
+        if (P > FLOW_MAX_ROT)
+            return nota_error(NOTA_ELIMIT,
+                              "flow fit: layer %d would rotate %lld values at once (a "
+                              "%.0f MB matrix; limit %d); use patch layers (schedule) and "
+                              "full_every=0",
+                              l, (long long)P, 4e-6 * (double)P * (double)P, FLOW_MAX_ROT);
+    }
+    return NOTA_OK;
+}
+
 /* Build layer l's rotation on the current training data. */
 static nota_status make_layer(flow *f, fit_state *s, int l, uint64_t seed, flow_layer *ly) {
     memset(ly, 0, sizeof *ly);
-    bool full = f->o.full_every > 0 && l % f->o.full_every == 0;
-    ly->patch = full ? 0 : s->tokens[l % s->n_tokens];
+    ly->patch = layer_patch(f, s, l);
     ly->P = ly->patch ? (int64_t)ly->patch * ly->patch * f->C : f->D;
     ly->nrot = ly->patch && f->o.rot_each ? f->D / ly->P : 1;
-    if (ly->P > FLOW_MAX_ROT)
-        return nota_error(NOTA_ELIMIT,
-                          "flow fit: layer %d would rotate %lld values at once (a "
-                          "%.0f MB matrix; limit %d); use patch layers (schedule) and "
-                          "full_every=0",
-                          l, (long long)ly->P, 4e-6 * (double)ly->P * (double)ly->P, FLOW_MAX_ROT);
     nota_status st = NOTA_OK;
     if (ly->patch) {
         nota_rng r = nota_rng_make(seed, STREAM_SHIFT + (uint64_t)l);
@@ -343,6 +358,7 @@ static nota_status prepare(flow *f, fit_state *s, const nota_tensor *train,
     uint64_t seed = host ? host->seed : 0;
     nota_status st = flow_fit_check(f, train, valid);
     if (!st) st = flow_schedule_parse(f, s->tokens, MAX_TOKENS, &s->n_tokens);
+    if (!st) st = check_rotation_sizes(f, s);
     if (!st) st = load_data(f, s, train, valid, seed);
     if (st) return st;
     s->work = calloc((size_t)s->threads, sizeof *s->work);
@@ -374,7 +390,7 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
     nota_status st = prepare(f, &s, train, valid, host);
     double train_ll = st ? 0 : mean_ll(&s.t, s.vtmp);
     double best = -INFINITY, vll = NAN;
-    int best_n = 0, since = 0;
+    int best_n = 0, since = 0, n_ar = 0;
     bool warned = false;
     if (!st && s.have_valid) best = mean_ll(&s.v, s.vtmp);
     fit_ctx c = {.f = f, .t = &s.t, .work = s.work, .tmp = s.tmp, .gain = s.gain};
@@ -393,10 +409,18 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
             break;
         }
         flow_layer ly;
-        if ((st = make_layer(f, &s, l, seed, &ly))) break;
+        /* the first ar_layers layers are autoregressive (ar.c); more of them
+         * later in the fit moved no coordinate (every 25th layer, tried) */
+        if (l < f->o.ar_layers) {
+            if ((st = flow_ar_fit(f, &s.t, n_ar++, s.work, s.threads, s.gain, &ly))) break;
+        } else if ((st = make_layer(f, &s, l, seed, &ly))) {
+            break;
+        }
         c.l = &ly;
-        int64_t rank = layer_rank(f, &ly, l);
-        if (rank) {
+        int64_t rank = ly.ar ? 0 : layer_rank(f, &ly, l);
+        if (ly.ar) {
+            /* fitted and applied above */
+        } else if (rank) {
             st = fit_lowrank(f, &s, &c, &ly, rank);
         } else {
             flow_batch_rotate(&s.t, ly.rot, ly.P, ly.nrot, false);

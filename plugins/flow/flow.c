@@ -78,6 +78,23 @@ static const nota_option options[] = {
      "marginal=poly outside the support bounds: linear = tangent line at the bound (a "
      "bijection); extrapolate = the polynomial itself, the poster's (may fold and blow up)",
      0, 0, "linear|extrapolate"},
+    {"ar_layers", NOTA_VAL_INT, "2",
+     "the first K layers are autoregressive: each coordinate, in raster order (reversed every "
+     "other layer), gets one of ar_bins splines chosen by a linear prediction from the "
+     "coordinates before it within ar_radius (exact, triangular Jacobian; 0 = none)",
+     0, FLOW_MAX_LAYERS, NULL},
+    {"ar_bins", NOTA_VAL_INT, "64",
+     "autoregressive layers: quantile bins of the context per coordinate, one spline each "
+     "(fewer when a bin would hold under 256 training items)",
+     1, FLOW_AR_MAX_BINS, NULL},
+    {"ar_window", NOTA_VAL_INT, "1",
+     "autoregressive layers: each bin's spline is fitted to the items of the h bins on either "
+     "side too (smoother in the context, less fitted noise; 0 = its own bin only)",
+     0, FLOW_AR_MAX_BINS, NULL},
+    {"ar_radius", NOTA_VAL_INT, "3",
+     "autoregressive layers: context radius R, the 2R(R+1) coordinates before each one (images: "
+     "rows above and pixels to the left within R, same channel)",
+     1, FLOW_AR_MAX_RADIUS, NULL},
     {"knots", NOTA_VAL_INT, "32", "knots per marginal spline", 4, 512, NULL},
     {"grid", NOTA_VAL_INT, "1024", "grid points of each marginal's smoothed CDF", 64, 65536, NULL},
     {"damping", NOTA_VAL_FLOAT, "0.7",
@@ -126,7 +143,17 @@ static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
     o->full_search = 0;
     o->full_rank = 0;
     o->full_items = 0;
-    if (has_key(cfg, "swd_cols")) st = nota_config_get_int(cfg, "swd_cols", &o->swd_cols);
+    o->ar_layers = 0; /* files written before autoregressive layers have none */
+    o->ar_bins = 16; /* (ar_layers = 0 makes the rest moot) */
+    o->ar_window = 0;
+    o->ar_radius = 3;
+    if (has_key(cfg, "ar_layers")) st = nota_config_get_int(cfg, "ar_layers", &o->ar_layers);
+    if (!st && has_key(cfg, "ar_bins")) st = nota_config_get_int(cfg, "ar_bins", &o->ar_bins);
+    if (!st && has_key(cfg, "ar_window"))
+        st = nota_config_get_int(cfg, "ar_window", &o->ar_window);
+    if (!st && has_key(cfg, "ar_radius"))
+        st = nota_config_get_int(cfg, "ar_radius", &o->ar_radius);
+    if (!st && has_key(cfg, "swd_cols")) st = nota_config_get_int(cfg, "swd_cols", &o->swd_cols);
     if (!st && has_key(cfg, "full_items"))
         st = nota_config_get_int(cfg, "full_items", &o->full_items);
     if (!st && has_key(cfg, "full_rank")) st = nota_config_get_int(cfg, "full_rank", &o->full_rank);
@@ -141,6 +168,15 @@ static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
     if (o->swd_cols < 256 || o->swd_cols > 100000000)
         return nota_error(NOTA_EINVAL, "flow config: swd_cols %lld (expected 256..100000000)",
                           (long long)o->swd_cols);
+    if (o->ar_layers < 0 || o->ar_layers > FLOW_MAX_LAYERS || o->ar_bins < 1 ||
+        o->ar_bins > FLOW_AR_MAX_BINS || o->ar_window < 0 || o->ar_window > FLOW_AR_MAX_BINS ||
+        o->ar_radius < 1 || o->ar_radius > FLOW_AR_MAX_RADIUS)
+        return nota_error(NOTA_EINVAL,
+                          "flow config: ar_layers %lld, ar_bins %lld, ar_window %lld, ar_radius "
+                          "%lld (expected 0..%d, 1..%d, 0..%d, 1..%d)",
+                          (long long)o->ar_layers, (long long)o->ar_bins, (long long)o->ar_window,
+                          (long long)o->ar_radius, FLOW_MAX_LAYERS, FLOW_AR_MAX_BINS,
+                          FLOW_AR_MAX_BINS, FLOW_AR_MAX_RADIUS);
     if (o->full_items < 0 || o->full_items > 100000000)
         return nota_error(NOTA_EINVAL, "flow config: full_items %lld (expected 0..100000000)",
                           (long long)o->full_items);

@@ -4,6 +4,7 @@
  *   poly.c      marginal transforms: the poster's polynomials
  *   layers.c    rotations (full and patch-wise) and their permutations
  *   directions.c data-driven rotations (PCA, ICA)
+ *   ar.c        autoregressive conditional layers (ar_layers)
  *   swd.c       data-driven rotations (max-sliced Wasserstein)
  *   transform.c encode / decode / log_prob on batches (D × N layout), data checks
  *   fit.c       greedy layer-by-layer fitting
@@ -29,6 +30,8 @@
 #define FLOW_MAX_DIM 65536
 #define FLOW_MAX_ROT 4096    /* largest rotation (P×P floats, 64 MB) */
 #define FLOW_ICA_MAX_FULL 64 /* rotation=ica|swd: larger full layers use PCA */
+#define FLOW_AR_MAX_RADIUS 5 /* ar_radius: at most 2R(R+1) = 60 neighbours */
+#define FLOW_AR_MAX_BINS 256
 
 typedef enum { ROT_RANDOM = 0, ROT_PCA = 1, ROT_ICA = 2, ROT_SWD = 3 } flow_rotation;
 typedef enum { PRE_AUTO = 0, PRE_LOGIT = 1, PRE_NONE = 2 } flow_pre;
@@ -42,6 +45,7 @@ typedef struct flow_opts {
     flow_pre preprocess;
     flow_marginal marginal;
     int64_t poly_deg, swd_cols, full_search, full_rank, full_items;
+    int64_t ar_layers, ar_bins, ar_window, ar_radius;
     int poly_tails; /* poly_tails (poly.h) */
     bool rot_each;  /* patch_rotation=each: one rotation per patch position */
     double damping, bandwidth, min_gain, time_limit, valid_fraction, logit_lambda;
@@ -67,6 +71,14 @@ typedef struct flow_layer {
     int64_t n_act;  /* rows in A, or 0: the layer is applied as Rᵀ S(R x) */
     int64_t *act;   /* n_act row indices */
     float *rot_act; /* n_act × P: those rows of rot */
+    /* An autoregressive layer (ar.c; ar = 1, no rotation, canonical row
+     * order): coordinate r's context c = ar_w[r]·x[ar_nbr[r]] + bias picks
+     * one of ar_bins splines (knots: D × ar_bins × 3K; always splines). */
+    int ar, ar_dir, ar_radius;
+    int64_t ar_m, ar_bins;
+    float *ar_w;      /* D × (ar_m + 1): neighbour weights, bias last */
+    float *ar_edges;  /* D × ar_bins: [lowest training context, edge 1 .. edge B-1] */
+    int64_t *ar_nbr;  /* D × ar_m: neighbour coordinates, -1 outside the item */
 } flow_layer;
 
 typedef struct flow {
@@ -119,6 +131,18 @@ nota_status flow_sym_orth(int64_t P, double *W, double *s, double *t, double *la
 /* Largest 1 − |<w_i, prev_i>| over the P rows (unit vectors) of W and prev:
  * how far the most-turned direction moved in one iteration. */
 double flow_max_turn(int64_t P, const double *W, const double *prev);
+
+/* ar.c */
+struct spline_work;
+int64_t flow_ar_m(int radius); /* neighbours of radius R: 2R(R+1) */
+/* Neighbour table (D × M) of a layer visiting coordinates in direction dir. */
+nota_status flow_ar_neighbours(const flow *f, int radius, int dir, int64_t **out);
+/* Fit autoregressive layer `index` (its direction alternates with the
+ * index) on the training batch t, apply it to t, and set each
+ * coordinate's training log-likelihood gain (0 when left unchanged). */
+nota_status flow_ar_fit(const flow *f, struct flow_batch *t, int index, struct spline_work *work,
+                        int threads, double *gain, flow_layer *l);
+void flow_ar_apply(const flow *f, const flow_layer *l, struct flow_batch *b, bool inverse);
 
 /* transform.c — a batch held as D rows of N values in some row order. */
 typedef struct flow_batch {

@@ -4,7 +4,9 @@
  * shift_x], "lNNNN.rot" (P, P), or (Q, P, P) for a patch layer with one
  * rotation per patch position, "lNNNN.knots" (D, 3, K) — or, with
  * marginal=poly (the saved config says which), "lNNNN.poly" (D, deg + 3) —
- * and "lNNNN.active" u8 (D). Every value is f32 and computations use the stored values, so a
+ * and "lNNNN.active" u8 (D); an autoregressive layer (ar.c) has spec
+ * [-1, dir, radius], "lNNNN.arw" (D, M + 1), "lNNNN.are" (D, B) and
+ * "lNNNN.knots" (D, B, 3, K) instead of the rotation. Every value is f32 and computations use the stored values, so a
  * reloaded model reproduces log_prob bit for bit. Files are untrusted:
  * every count, shape and spline is checked before use (an invalid spline
  * would make the map non-invertible, not just wrong).
@@ -27,6 +29,26 @@ static nota_status put(nota_modelfile *mf, const char *name, nota_dtype dt, int 
     return st;
 }
 
+/* An autoregressive layer: spec [-1, dir, radius], weights (D, M + 1),
+ * bin edges (D, B), splines (D, B, 3, K), active flags. */
+static nota_status save_ar(const flow *f, const flow_layer *ly, int l, nota_modelfile *mf) {
+    char name[32];
+    float spec[3] = {-1.0f, (float)ly->ar_dir, (float)ly->ar_radius};
+    int64_t three = 3, ws[2] = {f->D, ly->ar_m + 1}, es[2] = {f->D, ly->ar_bins},
+            ks[4] = {f->D, ly->ar_bins, 3, f->K};
+    snprintf(name, sizeof name, "l%04d.spec", l);
+    nota_status st = put(mf, name, NOTA_F32, 1, &three, spec);
+    snprintf(name, sizeof name, "l%04d.arw", l);
+    if (!st) st = put(mf, name, NOTA_F32, 2, ws, ly->ar_w);
+    snprintf(name, sizeof name, "l%04d.are", l);
+    if (!st) st = put(mf, name, NOTA_F32, 2, es, ly->ar_edges);
+    snprintf(name, sizeof name, "l%04d.knots", l);
+    if (!st) st = put(mf, name, NOTA_F32, 4, ks, ly->knots);
+    snprintf(name, sizeof name, "l%04d.active", l);
+    if (!st) st = put(mf, name, NOTA_U8, 1, &f->D, ly->active);
+    return st;
+}
+
 nota_status flow_save(const flow *f, nota_modelfile *mf) {
     if (!f->mu) return nota_error(NOTA_EINVAL, "flow: save before the model was fitted");
     float meta[4] = {f->logit ? 1.0f : 0.0f, f->lambda, (float)f->K, (float)f->n_layers};
@@ -37,6 +59,10 @@ nota_status flow_save(const flow *f, nota_modelfile *mf) {
     for (int l = 0; !st && l < f->n_layers; l++) {
         const flow_layer *ly = &f->layers[l];
         char name[32];
+        if (ly->ar) {
+            st = save_ar(f, ly, l, mf);
+            continue;
+        }
         float spec[3] = {(float)ly->patch, (float)ly->shift_y, (float)ly->shift_x};
         int64_t rs[3] = {ly->nrot, ly->P, ly->P}, ks[3] = {f->D, 3, f->K}, ps[2] = {f->D, f->S};
         bool each = ly->nrot > 1, poly = f->o.marginal == MARG_POLY;
@@ -84,6 +110,71 @@ static nota_status check_spline(const float *kn, int K, int l, int64_t r) {
     return NOTA_OK;
 }
 
+static nota_status load_ar(const nota_modelfile *mf, flow *f, int l, const float *s,
+                           flow_layer *ly) {
+    char name[32];
+    const nota_tensor *w, *e, *kn, *act;
+    if (!is_int(s[1], 0, 1) || !is_int(s[2], 1, FLOW_AR_MAX_RADIUS))
+        return nota_error(NOTA_EFORMAT,
+                          "flow model: layer %d: autoregressive direction %g, radius %g "
+                          "(expected 0|1 and 1..%d)",
+                          l, (double)s[1], (double)s[2], FLOW_AR_MAX_RADIUS);
+    ly->ar = 1;
+    ly->ar_dir = (int)s[1];
+    ly->ar_radius = (int)s[2];
+    ly->ar_m = flow_ar_m(ly->ar_radius);
+    ly->P = f->D;
+    ly->nrot = 1;
+    snprintf(name, sizeof name, "l%04d.are", l);
+    nota_status st = nota_modelfile_get_tensor(mf, name, &e);
+    if (st) return st;
+    if (e->ndim != 2 || e->shape[1] < 1 || e->shape[1] > FLOW_AR_MAX_BINS)
+        return nota_error(NOTA_EFORMAT,
+                          "flow model: tensor '%s' must be (%lld, B) with B in 1..%d", name,
+                          (long long)f->D, FLOW_AR_MAX_BINS);
+    ly->ar_bins = e->shape[1];
+    int64_t ws[2] = {f->D, ly->ar_m + 1}, es[2] = {f->D, ly->ar_bins},
+            ks[4] = {f->D, ly->ar_bins, 3, f->K};
+    if ((st = get(mf, name, NOTA_F32, 2, es, &e))) return st;
+    snprintf(name, sizeof name, "l%04d.arw", l);
+    if ((st = get(mf, name, NOTA_F32, 2, ws, &w))) return st;
+    snprintf(name, sizeof name, "l%04d.knots", l);
+    if ((st = get(mf, name, NOTA_F32, 4, ks, &kn))) return st;
+    snprintf(name, sizeof name, "l%04d.active", l);
+    if ((st = get(mf, name, NOTA_U8, 1, &f->D, &act))) return st;
+    const uint8_t *a = nota_tensor_u8(act);
+    const float *ed = nota_tensor_f32(e);
+    for (int64_t r = 0; r < f->D; r++) {
+        if (a[r] > 1)
+            return nota_error(NOTA_EFORMAT,
+                              "flow model: layer %d: active flag %lld is %d, expected 0 or 1", l,
+                              (long long)r, a[r]);
+        if (!a[r]) continue;
+        for (int64_t k = 1; k < ly->ar_bins; k++)
+            if (!(ed[r * ly->ar_bins + k] >= ed[r * ly->ar_bins + k - 1]))
+                return nota_error(NOTA_EFORMAT,
+                                  "flow model: layer %d, coordinate %lld: bin edges decrease "
+                                  "at edge %lld",
+                                  l, (long long)r, (long long)k);
+        for (int64_t k = 0; k < ly->ar_bins; k++)
+            if ((st = check_spline(nota_tensor_f32(kn) + (r * ly->ar_bins + k) * 3 * f->K, f->K,
+                                   l, r)))
+                return st;
+    }
+    if ((st = flow_ar_neighbours(f, ly->ar_radius, ly->ar_dir, &ly->ar_nbr))) return st;
+    ly->ar_w = malloc(w->nbytes);
+    ly->ar_edges = malloc(e->nbytes);
+    ly->knots = malloc(kn->nbytes);
+    ly->active = malloc(act->nbytes);
+    if (!ly->ar_w || !ly->ar_edges || !ly->knots || !ly->active)
+        return nota_error(NOTA_ENOMEM, "flow model: cannot allocate layer %d", l);
+    memcpy(ly->ar_w, w->data, w->nbytes);
+    memcpy(ly->ar_edges, e->data, e->nbytes);
+    memcpy(ly->knots, kn->data, kn->nbytes);
+    memcpy(ly->active, act->data, act->nbytes);
+    return NOTA_OK;
+}
+
 static nota_status load_layer(const nota_modelfile *mf, flow *f, int l, flow_layer *ly) {
     char name[32];
     const nota_tensor *spec, *rot, *kn, *act;
@@ -92,6 +183,7 @@ static nota_status load_layer(const nota_modelfile *mf, flow *f, int l, flow_lay
     nota_status st = get(mf, name, NOTA_F32, 1, &three, &spec);
     if (st) return st;
     const float *s = nota_tensor_f32(spec);
+    if (s[0] == -1.0f) return load_ar(mf, f, l, s, ly);
     if (!is_int(s[0], 0, 1024))
         return nota_error(NOTA_EFORMAT, "flow model: layer %d has patch size %g", l, (double)s[0]);
     ly->patch = (int)s[0];

@@ -21,6 +21,9 @@ void flow_layer_free(flow_layer *l) {
     free(l->perm);
     free(l->act);
     free(l->rot_act);
+    free(l->ar_w);
+    free(l->ar_edges);
+    free(l->ar_nbr);
     memset(l, 0, sizeof *l);
 }
 
@@ -30,7 +33,7 @@ nota_status flow_layer_compact(flow_layer *l) {
     l->act = NULL;
     l->rot_act = NULL;
     l->n_act = 0;
-    if (l->patch != 0 || l->nrot != 1) return NOTA_OK;
+    if (l->ar || l->patch != 0 || l->nrot != 1) return NOTA_OK;
     int64_t a = 0, P = l->P;
     for (int64_t r = 0; r < P; r++)
         a += l->active[r] != 0;

@@ -305,6 +305,10 @@ static void layer_lowrank(const flow *f, const flow_layer *l, flow_batch *b, boo
  * rotates back, so every layer starts and ends in pixel space — patch
  * layers keep their spatial meaning after any number of full layers. */
 void flow_layer_fwd(const flow *f, const flow_layer *l, flow_batch *b) {
+    if (l->ar) {
+        flow_ar_apply(f, l, b, false);
+        return;
+    }
     if (l->n_act) {
         layer_lowrank(f, l, b, false);
         return;
@@ -317,6 +321,10 @@ void flow_layer_fwd(const flow *f, const flow_layer *l, flow_batch *b) {
 
 /* x = Rᵀ S⁻¹(R y) */
 void flow_layer_inv(const flow *f, const flow_layer *l, flow_batch *b) {
+    if (l->ar) {
+        flow_ar_apply(f, l, b, true);
+        return;
+    }
     if (l->n_act) {
         layer_lowrank(f, l, b, true);
         return;

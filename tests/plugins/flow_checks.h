@@ -2,7 +2,8 @@
  * (test_flow.c, test_flow_variants.c, test_flow_fullrank.c): small
  * synthetic vectors and images, decode ∘ encode = id, log_prob =
  * log N(z) + log|det J| with J by central differences, and save → load
- * reproducing log_prob and samples bit for bit. */
+ * reproducing log_prob and samples bit for bit, and rot_create for tests
+ * of rotation layers alone. */
 #ifndef NOTA_TEST_FLOW_CHECKS_H
 #define NOTA_TEST_FLOW_CHECKS_H
 
@@ -174,6 +175,20 @@ static inline nota_modelfile *assert_save_load_exact(const nota_plugin *p, nota_
     nota_tensor_free(s2);
     p->destroy(m2);
     return back;
+}
+
+/* test_create with ar_layers=0 first (a later "ar_layers=..." in sets
+ * wins): the tests of rotation layers look at layer 0's rotation and take
+ * the full Jacobian by central differences, which a step that moves a
+ * context across an autoregressive layer's bin edge would break (those
+ * layers have tests of their own: test_flow_ar.c, test_flow_armodel.c). */
+static inline nota_model *rot_create(const nota_plugin *p, const char *const *sets, size_t n,
+                                     const nota_host *host) {
+    const char *all[64] = {"ar_layers=0"};
+    cr_assert_lt(n, 64);
+    for (size_t i = 0; i < n; i++)
+        all[i + 1] = sets[i];
+    return test_create(p, all, n + 1, host);
 }
 
 /* create() from a config as a model file would carry it (no option-table

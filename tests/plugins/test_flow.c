@@ -54,7 +54,7 @@ Test(flow, images_invert_and_log_prob_matches_jacobian) {
     nota_host h = test_host(3);
     const char *sets[] = {"max_layers=7", "valid_fraction=0", "schedule=4,2",
                           "full_every=3", "search_every=2",   "rotation=ica"};
-    nota_model *m = test_create(p, sets, 6, &h);
+    nota_model *m = rot_create(p, sets, 6, &h);
     nota_tensor *x = images(1500, 5);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     assert_roundtrip(p, m, x, &h);
@@ -270,7 +270,9 @@ Test(flow, bad_input_is_refused_with_exact_messages) {
     nota_tensor_free(x);
     p->destroy(m);
 
-    /* 1×72×72 images: a full layer would need a 5184×5184 rotation */
+    /* 1×72×72 images: the first full layer (layer 10: 0 and 1 are
+     * autoregressive) would need a 5184×5184 rotation; refused before any
+     * layer is fitted */
     int64_t big[4] = {3, 1, 72, 72};
     cr_assert_eq(nota_tensor_new(NOTA_F32, 4, big, &x), NOTA_OK);
     for (size_t i = 0; i < nota_tensor_numel(x); i++)
@@ -278,7 +280,7 @@ Test(flow, bad_input_is_refused_with_exact_messages) {
     m = test_create(p, NULL, 0, &h);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_ELIMIT);
     cr_assert_str_eq(nota_last_error(),
-                     "flow fit: layer 0 would rotate 5184 values at once (a "
+                     "flow fit: layer 10 would rotate 5184 values at once (a "
                      "107 MB matrix; limit 4096); use patch layers (schedule) and full_every=0");
     nota_tensor_free(x);
     p->destroy(m);
@@ -311,7 +313,7 @@ Test(flow, load_refuses_a_broken_spline) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(1);
     const char *sets[] = {"max_layers=1", "valid_fraction=0"};
-    nota_model *m = test_create(p, sets, 2, &h);
+    nota_model *m = rot_create(p, sets, 2, &h);
     nota_tensor *x = curved(3000, 4);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     nota_modelfile *mf = to_file(p, m), *bad;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../plugins/flow/ar.c"
 #include "../../plugins/flow/directions.c"
 #include "../../plugins/flow/layers.c"
 #include "../../plugins/flow/parallel.c"

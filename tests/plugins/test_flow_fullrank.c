@@ -39,7 +39,7 @@ static void lowrank_case(const char *rotation, const char *search) {
                           "swd_cols=2048",
                           rot,
                           fs};
-    nota_model *m = test_create(p, sets, 8, &h);
+    nota_model *m = rot_create(p, sets, 8, &h);
     nota_tensor *x = images_side(1500, 12, 3);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     assert_roundtrip(p, m, x, &h);
@@ -84,7 +84,7 @@ typedef struct rot_pair {
 
 static void fit_pair(const nota_plugin *p, const char **sa, int na, const char **sb, int nb,
                      const nota_tensor *x, const nota_host *h, rot_pair *r) {
-    r->a = test_create(p, sa, na, h), r->b = test_create(p, sb, nb, h);
+    r->a = rot_create(p, sa, na, h), r->b = rot_create(p, sb, nb, h);
     cr_assert_eq(p->fit(r->a, x, NULL, h), NOTA_OK, "%s", nota_last_error());
     cr_assert_eq(p->fit(r->b, x, NULL, h), NOTA_OK, "%s", nota_last_error());
     cr_assert_eq(nota_modelfile_new(p->name, p->version, &r->ma), NOTA_OK);
@@ -219,7 +219,7 @@ Test(flow_fullrank, out_of_range_values_are_refused_with_exact_messages) {
 static nota_tensor *fitted_lp(const char **sets, int n, const nota_tensor *x) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(2);
-    nota_model *m = test_create(p, sets, n, &h);
+    nota_model *m = rot_create(p, sets, n, &h);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     nota_tensor *lp;
     cr_assert_eq(p->log_prob(m, x, &h, &lp), NOTA_OK, "%s", nota_last_error());

@@ -19,7 +19,7 @@ Test(flow_variants, poly_vectors_invert_match_the_jacobian_and_reload_exactly) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(1);
     const char *sets[] = {"max_layers=8", "valid_fraction=0", "marginal=poly", "poly_deg=7"};
-    nota_model *m = test_create(p, sets, 4, &h);
+    nota_model *m = rot_create(p, sets, 4, &h);
     nota_tensor *x = curved(3000, 2);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     assert_roundtrip(p, m, x, &h);
@@ -37,7 +37,7 @@ Test(flow_variants, poly_images_invert_and_match_the_jacobian) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(3);
     const char *sets[] = {"max_layers=6", "valid_fraction=0", "full_every=3", "marginal=poly"};
-    nota_model *m = test_create(p, sets, 4, &h);
+    nota_model *m = rot_create(p, sets, 4, &h);
     nota_tensor *x = images(1500, 5);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     assert_roundtrip(p, m, x, &h);
@@ -67,7 +67,7 @@ Test(flow_variants, extrapolation_matches_linear_tails_inside_the_support_only) 
     const char *lin[] = {"max_layers=6", "valid_fraction=0", "marginal=poly"};
     const char *ext[] = {"max_layers=6", "valid_fraction=0", "marginal=poly",
                          "poly_tails=extrapolate"};
-    nota_model *a = test_create(p, lin, 3, &h), *b = test_create(p, ext, 4, &h);
+    nota_model *a = rot_create(p, lin, 3, &h), *b = rot_create(p, ext, 4, &h);
     nota_tensor *x = curved(2000, 7), *far, *la, *lb;
     cr_assert_eq(p->fit(a, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     cr_assert_eq(p->fit(b, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
@@ -103,7 +103,7 @@ Test(flow_variants, overflowing_validation_ends_the_fit_at_its_last_finite_layer
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(0);
     const char *sets[] = {"marginal=poly", "poly_tails=extrapolate", "patience=5"};
-    nota_model *m = test_create(p, sets, 3, &h);
+    nota_model *m = rot_create(p, sets, 3, &h);
     cr_assert_eq(p->fit(m, ds->x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     nota_modelfile *mf;
     cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
@@ -128,7 +128,7 @@ static void each_case(const char *rotation) {
     const char *sets[] = {"max_layers=5",  "valid_fraction=0",    "schedule=4,2",
                           "full_every=4",  "patch_rotation=each", rot,
                           "ica_items=512", "search_every=1"};
-    nota_model *m = test_create(p, sets, 8, &h);
+    nota_model *m = rot_create(p, sets, 8, &h);
     nota_tensor *x = images(1200, 9);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     assert_roundtrip(p, m, x, &h);
@@ -160,7 +160,7 @@ Test(flow_variants, swd_directions_invert_and_match_the_jacobian) {
     nota_host h = test_host(3);
     const char *sets[] = {"max_layers=6", "valid_fraction=0", "full_every=3", "rotation=swd",
                           "swd_cols=2048"};
-    nota_model *m = test_create(p, sets, 5, &h);
+    nota_model *m = rot_create(p, sets, 5, &h);
     nota_tensor *x = images(1500, 5);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     assert_roundtrip(p, m, x, &h);
@@ -188,7 +188,7 @@ Test(flow_variants, load_refuses_a_polynomial_that_is_not_increasing) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(1);
     const char *sets[] = {"max_layers=1", "valid_fraction=0", "marginal=poly", "poly_deg=3"};
-    nota_model *m = test_create(p, sets, 4, &h);
+    nota_model *m = rot_create(p, sets, 4, &h);
     nota_tensor *x = curved(2000, 4);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     nota_modelfile *mf, *bad;

@@ -1,0 +1,213 @@
+/* Autoregressive layers of the flow (plugins/flow/ar.c), on the layer
+ * itself: the neighbour tables of both directions, a triangular Jacobian
+ * (a coordinate's output does not depend on coordinates after it in the
+ * layer's order) whose diagonal, by central differences, gives the
+ * layer's log-determinant, an inverse that recovers the input, and a fit
+ * whose per-coordinate gains are exactly what applying the layer gains. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../plugins/flow/ar.c"
+#include "../../plugins/flow/layers.c"
+#include "../../plugins/flow/parallel.c"
+#include "../../plugins/flow/poly.c"
+#include "../../plugins/flow/spline.c"
+#include "../../plugins/flow/transform.c"
+
+#define SIDE 6 /* images 1×SIDE×SIDE */
+#define N 4096
+
+/* A flow header for 1×SIDE×SIDE images with autoregressive options. */
+static flow image_flow(int radius, int bins, int window) {
+    flow f;
+    memset(&f, 0, sizeof f);
+    f.item_ndim = 3;
+    f.C = 1;
+    f.H = f.W = SIDE;
+    f.D = SIDE * SIDE;
+    f.K = 16;
+    f.S = 3 * f.K;
+    f.o.grid = 256;
+    f.o.bandwidth = 1;
+    f.o.min_gain = 0;
+    f.o.ar_radius = radius;
+    f.o.ar_bins = bins;
+    f.o.ar_window = window;
+    return f;
+}
+
+/* Items with a dependence a linear prediction sees and a spread it does
+ * not: each value follows its left and upper neighbours, with noise whose
+ * scale grows with the upper neighbour. */
+static void fill(float *x, int64_t n, uint64_t seed) { /* x: D × n (batch layout) */
+    float *e = malloc((size_t)(SIDE * SIDE * n) * sizeof *e);
+    nota_rng_fill_normal(seed, 1, e, (size_t)(SIDE * SIDE * n));
+    for (int64_t i = 0; i < n; i++)
+        for (int y = 0; y < SIDE; y++)
+            for (int xx = 0; xx < SIDE; xx++) {
+                int64_t r = y * SIDE + xx;
+                double left = xx ? x[(r - 1) * n + i] : 0, up = y ? x[(r - SIDE) * n + i] : 0;
+                x[r * n + i] = (float)(0.6 * left + 0.3 * up +
+                                       (0.3 + 0.5 * fabs(up)) * e[r * n + i]);
+            }
+    free(e);
+}
+
+Test(flow_ar, neighbour_tables_of_both_directions) {
+    flow f = image_flow(1, 4, 0);
+    f.H = 4;
+    f.W = 5;
+    f.D = 20;
+    int64_t *nb;
+    cr_assert_eq(flow_ar_m(1), 4);
+    cr_assert_eq(flow_ar_m(3), 24);
+    cr_assert_eq(flow_ar_neighbours(&f, 1, 0, &nb), NOTA_OK);
+    /* pixel (1, 2) = 7: rows above (0,1) (0,2) (0,3), then (1,1) */
+    int64_t want0[4] = {1, 2, 3, 6};
+    cr_assert_arr_eq(nb + 7 * 4, want0, sizeof want0);
+    int64_t corner0[4] = {-1, -1, -1, -1}; /* pixel (0, 0): nothing before it */
+    cr_assert_arr_eq(nb, corner0, sizeof corner0);
+    free(nb);
+    cr_assert_eq(flow_ar_neighbours(&f, 1, 1, &nb), NOTA_OK);
+    /* the mirror: rows below (2,3) (2,2) (2,1), then (1,3) */
+    int64_t want1[4] = {13, 12, 11, 8};
+    cr_assert_arr_eq(nb + 7 * 4, want1, sizeof want1);
+    free(nb);
+    /* vectors: the M coordinates before (dir 0) or after (dir 1) */
+    f.item_ndim = 1;
+    f.D = 5;
+    cr_assert_eq(flow_ar_neighbours(&f, 1, 0, &nb), NOTA_OK);
+    int64_t v0[4] = {1, 0, -1, -1};
+    cr_assert_arr_eq(nb + 2 * 4, v0, sizeof v0);
+    free(nb);
+    cr_assert_eq(flow_ar_neighbours(&f, 1, 1, &nb), NOTA_OK);
+    int64_t v1[4] = {3, 4, -1, -1};
+    cr_assert_arr_eq(nb + 2 * 4, v1, sizeof v1);
+    free(nb);
+}
+
+/* Fit layer `index` (direction index % 2) on fresh data and check it. */
+static void check_layer(int index, int threads) {
+    flow f = image_flow(2, 8, 1);
+    int64_t D = f.D;
+    flow_batch t, b;
+    cr_assert_eq(flow_batch_new(D, N, false, threads, &t), NOTA_OK);
+    cr_assert_eq(flow_batch_new(D, N, true, threads, &b), NOTA_OK);
+    fill(t.a, N, 7);
+    memcpy(b.a, t.a, (size_t)(D * N) * sizeof(float));
+    float *x0 = malloc((size_t)(D * N) * sizeof *x0);
+    memcpy(x0, t.a, (size_t)(D * N) * sizeof *x0);
+    spline_work *w = calloc((size_t)threads, sizeof *w);
+    for (int i = 0; i < threads; i++)
+        cr_assert_eq(spline_work_init(&w[i], (int)f.o.grid), 0);
+    double gain[SIDE * SIDE];
+    flow_layer l;
+    cr_assert_eq(flow_ar_fit(&f, &t, index, w, threads, gain, &l), NOTA_OK, "%s",
+                 nota_last_error());
+    cr_assert_eq(l.ar_dir, index % 2);
+    cr_assert_eq(l.ar_bins, 8);
+    cr_assert_eq(l.ar_m, 12);
+
+    /* applying the layer gives the fit's outputs and its gains */
+    flow_ar_apply(&f, &l, &b, false);
+    double lsum = 0, gsum = 0;
+    for (int64_t r = 0; r < D; r++) {
+        gsum += gain[r];
+        for (int64_t i = 0; i < N; i++) {
+            cr_assert_float_eq(b.a[r * N + i], t.a[r * N + i], 1e-6 * (1 + fabsf(t.a[r * N + i])));
+            lsum += norm_logpdf(b.a[r * N + i]) - norm_logpdf(x0[r * N + i]);
+        }
+    }
+    for (int64_t i = 0; i < N; i++)
+        lsum += b.logdet[i];
+    cr_assert_float_eq(lsum / N, gsum, 1e-5 * (1 + fabs(gsum)), "applied %.8f, fitted %.8f",
+                       lsum / N, gsum);
+    cr_assert_gt(gsum, 1.0, "the layer gains %.4f nats per item", gsum);
+
+    /* triangular: moving x_r changes no output before r in the layer's
+     * order; the diagonal derivatives give the log-determinant */
+    flow_batch p;
+    cr_assert_eq(flow_batch_new(D, 2 * D + 1, true, threads, &p), NOTA_OK);
+    for (int item = 0; item < 3; item++) {
+        int64_t n = 2 * D + 1;
+        for (int64_t r = 0; r < D; r++)
+            for (int64_t k = 0; k < n; k++)
+                p.a[r * n + k] = x0[r * N + item * 97];
+        const double h = 1e-3;
+        for (int64_t r = 0; r < D; r++) {
+            p.a[r * n + 2 * r] += (float)h;
+            p.a[r * n + 2 * r + 1] -= (float)h;
+        }
+        for (int64_t r = 0; r < D; r++)
+            p.order[r] = r;
+        memset(p.logdet, 0, (size_t)n * sizeof(double));
+        float *in = malloc((size_t)(D * n) * sizeof *in);
+        memcpy(in, p.a, (size_t)(D * n) * sizeof *in);
+        flow_ar_apply(&f, &l, &p, false);
+        double ld = 0;
+        for (int64_t r = 0; r < D; r++) {
+            double step = (double)in[r * n + 2 * r] - in[r * n + 2 * r + 1];
+            double d = ((double)p.a[r * n + 2 * r] - p.a[r * n + 2 * r + 1]) / step;
+            cr_assert_gt(d, 0);
+            ld += log(d);
+            for (int64_t j = 0; j < D; j++) {
+                bool before = l.ar_dir ? j > r : j < r;
+                if (!before) continue;
+                cr_assert_eq(p.a[j * n + 2 * r], p.a[j * n + n - 1], "coordinate %lld moved with %lld",
+                             (long long)j, (long long)r);
+                cr_assert_eq(p.a[j * n + 2 * r + 1], p.a[j * n + n - 1]);
+            }
+        }
+        cr_assert_float_eq(p.logdet[n - 1], ld, 2e-3 * (1 + fabs(ld)), "item %d: %.6f vs %.6f",
+                           item, p.logdet[n - 1], ld);
+        free(in);
+    }
+    flow_batch_free(&p);
+
+    /* the inverse recovers the input and undoes the log-determinant */
+    flow_ar_apply(&f, &l, &b, true);
+    for (int64_t r = 0; r < D; r++)
+        for (int64_t i = 0; i < N; i++)
+            cr_assert_float_eq(b.a[r * N + i], x0[r * N + i], 2e-5 * (1 + fabsf(x0[r * N + i])),
+                               "coordinate %lld, item %lld", (long long)r, (long long)i);
+    for (int64_t i = 0; i < N; i++)
+        cr_assert_float_eq(b.logdet[i], 0.0, 1e-6 * D);
+
+    flow_layer_free(&l);
+    for (int i = 0; i < threads; i++)
+        spline_work_free(&w[i]);
+    free(w);
+    free(x0);
+    flow_batch_free(&t);
+    flow_batch_free(&b);
+}
+
+Test(flow_ar, raster_layer_is_triangular_exact_and_invertible) { check_layer(0, 1); }
+Test(flow_ar, reversed_layer_is_triangular_exact_and_invertible) { check_layer(1, 3); }
+
+Test(flow_ar, bins_follow_the_training_contexts) {
+    /* few items: bins shrink to hold at least 256 items each */
+    flow f = image_flow(1, 64, 0);
+    flow_batch t;
+    cr_assert_eq(flow_batch_new(f.D, 1000, false, 1, &t), NOTA_OK);
+    fill(t.a, 1000, 3);
+    spline_work w;
+    cr_assert_eq(spline_work_init(&w, (int)f.o.grid), 0);
+    double gain[SIDE * SIDE];
+    flow_layer l;
+    cr_assert_eq(flow_ar_fit(&f, &t, 0, &w, 1, gain, &l), NOTA_OK);
+    cr_assert_eq(l.ar_bins, 3);
+    for (int64_t r = 0; r < f.D; r++) {
+        const float *e = l.ar_edges + r * 3;
+        cr_assert(e[0] <= e[1] && e[1] <= e[2], "coordinate %lld: edges %g %g %g", (long long)r,
+                  e[0], e[1], e[2]);
+    }
+    /* pixel (0, 0) has no neighbours: its context is the bias alone */
+    for (int m = 0; m < l.ar_m; m++)
+        cr_assert_eq(l.ar_nbr[m], -1);
+    flow_layer_free(&l);
+    spline_work_free(&w);
+    flow_batch_free(&t);
+}
