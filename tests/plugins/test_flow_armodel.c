@@ -71,10 +71,11 @@ static double mean_lp(const nota_plugin *p, nota_model *m, const nota_tensor *x,
     nota_tensor *lp;
     cr_assert_eq(p->log_prob(m, x, h, &lp), NOTA_OK, "%s", nota_last_error());
     double s = 0;
-    for (int64_t i = 0; i < lp->shape[0]; i++)
+    int64_t n = lp->shape[0];
+    for (int64_t i = 0; i < n; i++)
         s += nota_tensor_f32(lp)[i];
     nota_tensor_free(lp);
-    return s / (double)lp->shape[0];
+    return s / (double)n;
 }
 
 Test(flow_armodel, one_layer_finds_a_spread_that_depends_on_the_other_coordinate) {
