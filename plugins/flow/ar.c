@@ -20,10 +20,10 @@
  * coordinates in order, each context taken from coordinates already
  * inverted.
  *
- * Why: on Fashion-MNIST one such layer (R = 2, B = 16, 12 neighbours)
- * scored 3.62 test bits/dim in a NumPy prototype — roughly what 100 rotation
- * layers reach — and the codes of a 30-minute rotation flow showed no
- * structure left that rotation layers of any patch size could find
+ * Why: the codes of a 30-minute rotation flow showed no structure left
+ * that rotation layers of any patch size could find, while on
+ * Fashion-MNIST two such layers alone (18 s) score 3.4713 validation
+ * bits/dim, below the 3.4907 of 1370 rotation layers fitted for 30 minutes
  * (docs/flow.md, "Autoregressive layers").
  */
 #include <math.h>

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Autoregressive layers of the flow on Fashion-MNIST (docs/flow.md).
+#
+#   bench/flow_ar.sh sweep            # autoregressive layers alone: train and
+#                                     # validation bits/dim for each setting
+#   bench/flow_ar.sh pair [SECONDS]   # timed fits with ar_layers=2 and 0, back
+#                                     # to back (default 300 s each): layers,
+#                                     # validation and test bits/dim, peak RSS
+#
+# Every fit trains on the 60,000 train images with 10% held out (the
+# plugin's default) on 2 threads; one job at a time. Prints markdown rows.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+H=${NOTA_HOST:-$here/build/nota-host}
+work=$(mktemp -d /tmp/nota_flow_ar_XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# last progress line of a fit log: "layer L: train T bpd, valid V bpd"
+last_layer() { tr '\r' '\n' < "$1" | grep -oE 'layer [0-9]+: train [0-9.]+ bpd, valid [0-9.]+' | tail -1; }
+
+case "${1:-}" in
+sweep)
+  echo "| bins | window | radius | layers | train | validation |"
+  echo "|---|---|---|---|---|---|"
+  # bins window radius layers
+  for cfg in "16 0 2 2" "32 0 2 2" "16 0 3 2" "32 0 3 2" "64 0 3 2" "64 1 3 2" "128 2 3 2" \
+             "128 3 3 2" "256 4 3 2" "64 1 4 2" "64 1 5 2" "64 1 3 3" "64 1 3 4"; do
+    set -- $cfg
+    "$H" fit --plugin flow --data fashion-mnist:train --set ar_bins="$1" --set ar_window="$2" \
+      --set ar_radius="$3" --set ar_layers="$4" --set max_layers="$4" --threads 2 \
+      --out "$work/m.nota" > "$work/fit.log" 2>&1
+    read -r _ _ _ train _ _ valid <<< "$(last_layer "$work/fit.log")"
+    echo "| $1 | $2 | $3 | $4 | $train | $valid |"
+  done
+  ;;
+pair)
+  secs=${2:-300}
+  echo "| ar_layers | layers kept | fit wall s | peak RSS MB | validation | test |"
+  echo "|---|---|---|---|---|---|"
+  for ar in 2 0; do
+    /usr/bin/time -v "$H" fit --plugin flow --data fashion-mnist:train --set ar_layers="$ar" \
+      --set time_limit="$secs" --threads 2 --out "$work/m.nota" > "$work/fit.log" 2> "$work/fit.err"
+    kept=$(grep -oE '[0-9]+ layers kept' "$work/fit.err" | grep -oE '^[0-9]+')
+    valid=$(grep -oE 'validation [0-9.]+ bpd; [0-9.]+ s' "$work/fit.err" | awk '{print $2}')
+    wall=$(grep -oE 'validation [0-9.]+ bpd; [0-9.]+ s' "$work/fit.err" | awk '{print $4}')
+    rss=$(awk '/Maximum resident set size/ {printf "%.0f", $6 / 1024}' "$work/fit.err")
+    test=$("$H" eval "$work/m.nota" --data fashion-mnist:test --threads 2 2>/dev/null |
+      awk '/^bits_per_dim/ {print $2}')
+    echo "| $ar | $kept | $wall | $rss | $valid | $test |"
+  done
+  ;;
+*)
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+  ;;
+esac
