@@ -51,9 +51,8 @@ nota_status flow_ar_neighbours(const flow *f, int radius, int dir, int64_t **out
                 for (int dx = -radius; dx <= radius; dx++) {
                     if (dy == 0 && dx >= 0) continue;
                     int64_t yy = y + s * dy, xx = x + s * dx;
-                    row[m++] = yy >= 0 && yy < f->H && xx >= 0 && xx < f->W
-                                   ? c * hw + yy * f->W + xx
-                                   : -1;
+                    row[m++] =
+                        yy >= 0 && yy < f->H && xx >= 0 && xx < f->W ? c * hw + yy * f->W + xx : -1;
                 }
         } else {
             for (int64_t k = 1; k <= M; k++) {
@@ -117,7 +116,8 @@ static void ar_range(void *p, int64_t i0, int64_t i1, int thread) {
             double v = in[r * N + i], ld = 0;
             if (l->active[r]) {
                 const float *e = l->ar_edges + r * l->ar_bins;
-                const float *kn = ar_spline(c->f, l, r, ar_bin(e, l->ar_bins, ar_context(l, r, src, N, i)));
+                const float *kn =
+                    ar_spline(c->f, l, r, ar_bin(e, l->ar_bins, ar_context(l, r, src, N, i)));
                 v = c->inverse ? spline_inv(kn, K, v, b->logdet ? &ld : NULL)
                                : spline_fwd(kn, K, v, b->logdet ? &ld : NULL);
                 if (b->logdet) b->logdet[i] += c->inverse ? -ld : ld;
@@ -219,7 +219,7 @@ typedef struct ar_fit_ctx {
     flow_batch *t;
     spline_work *work;
     double **scratch; /* per thread: N contexts, N floats sorted, N samples, N bin bytes */
-    double **gram;   /* per thread: (M+1)² + (M+1) */
+    double **gram;    /* per thread: (M+1)² + (M+1) */
     spline_opts so;
     double *gain, thresh;
     int64_t window; /* a bin's spline is fitted to the items of bins k-h..k+h */
@@ -308,8 +308,16 @@ nota_status flow_ar_fit(const flow *f, flow_batch *t, int index, spline_work *wo
     }
     if (ok) {
         flow_batch_reorder(t, NULL);
-        ar_fit_ctx c = {f, l, t, work, scratch, gram, {K, (int)f->o.grid, 1.0, f->o.bandwidth},
-                        gain, 0, f->o.ar_window};
+        ar_fit_ctx c = {f,
+                        l,
+                        t,
+                        work,
+                        scratch,
+                        gram,
+                        {K, (int)f->o.grid, 1.0, f->o.bandwidth},
+                        gain,
+                        0,
+                        f->o.ar_window};
         /* the AIC-like penalty of fit.c for a coordinate's B splines, each
          * fitted to 2h + 1 bins' items: B·K/(2h + 1) parameters' worth (all
          * B·K left 377 of 784 coordinates unchanged in the first layer with

@@ -144,15 +144,13 @@ static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
     o->full_rank = 0;
     o->full_items = 0;
     o->ar_layers = 0; /* files written before autoregressive layers have none */
-    o->ar_bins = 16; /* (ar_layers = 0 makes the rest moot) */
+    o->ar_bins = 16;  /* (ar_layers = 0 makes the rest moot) */
     o->ar_window = 0;
     o->ar_radius = 3;
     if (has_key(cfg, "ar_layers")) st = nota_config_get_int(cfg, "ar_layers", &o->ar_layers);
     if (!st && has_key(cfg, "ar_bins")) st = nota_config_get_int(cfg, "ar_bins", &o->ar_bins);
-    if (!st && has_key(cfg, "ar_window"))
-        st = nota_config_get_int(cfg, "ar_window", &o->ar_window);
-    if (!st && has_key(cfg, "ar_radius"))
-        st = nota_config_get_int(cfg, "ar_radius", &o->ar_radius);
+    if (!st && has_key(cfg, "ar_window")) st = nota_config_get_int(cfg, "ar_window", &o->ar_window);
+    if (!st && has_key(cfg, "ar_radius")) st = nota_config_get_int(cfg, "ar_radius", &o->ar_radius);
     if (!st && has_key(cfg, "swd_cols")) st = nota_config_get_int(cfg, "swd_cols", &o->swd_cols);
     if (!st && has_key(cfg, "full_items"))
         st = nota_config_get_int(cfg, "full_items", &o->full_items);
@@ -364,7 +362,9 @@ static const nota_plugin descriptor = {
     .version = FLOW_VERSION,
     .family = "flow",
     .description = "rotation flow (iterative Gaussianization): random/PCA/ICA rotations, full or "
-                   "patch-wise, and monotone spline or polynomial marginals; exact likelihood",
+                   "patch-wise, and monotone spline or polynomial marginals, after autoregressive "
+                   "layers (splines chosen by a prediction from earlier coordinates); exact "
+                   "likelihood",
     .caps = NOTA_CAP_FIT | NOTA_CAP_SAMPLE | NOTA_CAP_ENCODE | NOTA_CAP_DECODE | NOTA_CAP_LOG_PROB,
     .options = options,
     .n_options = N_OPTIONS,

@@ -76,9 +76,9 @@ typedef struct flow_layer {
      * one of ar_bins splines (knots: D × ar_bins × 3K; always splines). */
     int ar, ar_dir, ar_radius;
     int64_t ar_m, ar_bins;
-    float *ar_w;      /* D × (ar_m + 1): neighbour weights, bias last */
-    float *ar_edges;  /* D × ar_bins: [lowest training context, edge 1 .. edge B-1] */
-    int64_t *ar_nbr;  /* D × ar_m: neighbour coordinates, -1 outside the item */
+    float *ar_w;     /* D × (ar_m + 1): neighbour weights, bias last */
+    float *ar_edges; /* D × ar_bins: [lowest training context, edge 1 .. edge B-1] */
+    int64_t *ar_nbr; /* D × ar_m: neighbour coordinates, -1 outside the item */
 } flow_layer;
 
 typedef struct flow {

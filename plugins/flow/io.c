@@ -6,10 +6,10 @@
  * marginal=poly (the saved config says which), "lNNNN.poly" (D, deg + 3) —
  * and "lNNNN.active" u8 (D); an autoregressive layer (ar.c) has spec
  * [-1, dir, radius], "lNNNN.arw" (D, M + 1), "lNNNN.are" (D, B) and
- * "lNNNN.knots" (D, B, 3, K) instead of the rotation. Every value is f32 and computations use the stored values, so a
- * reloaded model reproduces log_prob bit for bit. Files are untrusted:
- * every count, shape and spline is checked before use (an invalid spline
- * would make the map non-invertible, not just wrong).
+ * "lNNNN.knots" (D, B, 3, K) instead of the rotation. Every value is f32 and computations use the
+ * stored values, so a reloaded model reproduces log_prob bit for bit. Files are untrusted: every
+ * count, shape and spline is checked before use (an invalid spline would make the map
+ * non-invertible, not just wrong).
  */
 #include <math.h>
 #include <stdio.h>
@@ -129,9 +129,8 @@ static nota_status load_ar(const nota_modelfile *mf, flow *f, int l, const float
     nota_status st = nota_modelfile_get_tensor(mf, name, &e);
     if (st) return st;
     if (e->ndim != 2 || e->shape[1] < 1 || e->shape[1] > FLOW_AR_MAX_BINS)
-        return nota_error(NOTA_EFORMAT,
-                          "flow model: tensor '%s' must be (%lld, B) with B in 1..%d", name,
-                          (long long)f->D, FLOW_AR_MAX_BINS);
+        return nota_error(NOTA_EFORMAT, "flow model: tensor '%s' must be (%lld, B) with B in 1..%d",
+                          name, (long long)f->D, FLOW_AR_MAX_BINS);
     ly->ar_bins = e->shape[1];
     int64_t ws[2] = {f->D, ly->ar_m + 1}, es[2] = {f->D, ly->ar_bins},
             ks[4] = {f->D, ly->ar_bins, 3, f->K};
@@ -157,8 +156,8 @@ static nota_status load_ar(const nota_modelfile *mf, flow *f, int l, const float
                                   "at edge %lld",
                                   l, (long long)r, (long long)k);
         for (int64_t k = 0; k < ly->ar_bins; k++)
-            if ((st = check_spline(nota_tensor_f32(kn) + (r * ly->ar_bins + k) * 3 * f->K, f->K,
-                                   l, r)))
+            if ((st = check_spline(nota_tensor_f32(kn) + (r * ly->ar_bins + k) * 3 * f->K, f->K, l,
+                                   r)))
                 return st;
     }
     if ((st = flow_ar_neighbours(f, ly->ar_radius, ly->ar_dir, &ly->ar_nbr))) return st;

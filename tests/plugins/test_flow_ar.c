@@ -49,8 +49,8 @@ static void fill(float *x, int64_t n, uint64_t seed) { /* x: D × n (batch layou
             for (int xx = 0; xx < SIDE; xx++) {
                 int64_t r = y * SIDE + xx;
                 double left = xx ? x[(r - 1) * n + i] : 0, up = y ? x[(r - SIDE) * n + i] : 0;
-                x[r * n + i] = (float)(0.6 * left + 0.3 * up +
-                                       (0.3 + 0.5 * fabs(up)) * e[r * n + i]);
+                x[r * n + i] =
+                    (float)(0.6 * left + 0.3 * up + (0.3 + 0.5 * fabs(up)) * e[r * n + i]);
             }
     free(e);
 }
@@ -155,8 +155,8 @@ static void check_layer(int index, int threads) {
             for (int64_t j = 0; j < D; j++) {
                 bool before = l.ar_dir ? j > r : j < r;
                 if (!before) continue;
-                cr_assert_eq(p.a[j * n + 2 * r], p.a[j * n + n - 1], "coordinate %lld moved with %lld",
-                             (long long)j, (long long)r);
+                cr_assert_eq(p.a[j * n + 2 * r], p.a[j * n + n - 1],
+                             "coordinate %lld moved with %lld", (long long)j, (long long)r);
                 cr_assert_eq(p.a[j * n + 2 * r + 1], p.a[j * n + n - 1]);
             }
         }
