@@ -20,17 +20,19 @@ last_layer() { tr '\r' '\n' < "$1" | grep -oE 'layer [0-9]+: train [0-9.]+ bpd, 
 
 case "${1:-}" in
 sweep)
-  echo "| bins | window | radius | layers | train | validation |"
-  echo "|---|---|---|---|---|---|"
-  # bins window radius layers
-  for cfg in "16 0 2 2" "32 0 2 2" "16 0 3 2" "32 0 3 2" "64 0 3 2" "64 1 3 2" "128 2 3 2" \
-             "128 3 3 2" "256 4 3 2" "64 1 4 2" "64 1 5 2" "64 1 3 3" "64 1 3 4"; do
+  echo "| bins | window | radius | layers | context | train | validation |"
+  echo "|---|---|---|---|---|---|---|"
+  # bins window radius layers context
+  for cfg in "16 0 2 2 linear" "32 0 2 2 linear" "16 0 3 2 linear" "32 0 3 2 linear" \
+             "64 0 3 2 linear" "64 1 3 2 linear" "128 2 3 2 linear" "128 3 3 2 linear" \
+             "256 4 3 2 linear" "64 1 4 2 linear" "64 1 5 2 linear" "64 1 3 3 linear" \
+             "64 1 3 4 linear" "64 1 3 2 quadratic"; do
     set -- $cfg
     "$H" fit --plugin flow --data fashion-mnist:train --set ar_bins="$1" --set ar_window="$2" \
-      --set ar_radius="$3" --set ar_layers="$4" --set max_layers="$4" --threads 2 \
-      --out "$work/m.nota" > "$work/fit.log" 2>&1
+      --set ar_radius="$3" --set ar_layers="$4" --set max_layers="$4" --set ar_context="$5" \
+      --threads 2 --out "$work/m.nota" > "$work/fit.log" 2>&1
     read -r _ _ _ train _ _ valid <<< "$(last_layer "$work/fit.log")"
-    echo "| $1 | $2 | $3 | $4 | $train | $valid |"
+    echo "| $1 | $2 | $3 | $4 | $5 | $train | $valid |"
   done
   ;;
 pair)

@@ -78,13 +78,21 @@ static int ar_bin(const float *e, int64_t B, double v) {
     return lo;
 }
 
-/* Context of coordinate r for item i, from the rows of `src` (D × N). */
+int64_t flow_ar_weights(int64_t m, bool quadratic) { return (quadratic ? 2 * m : m) + 1; }
+
+/* Context of coordinate r for item i, from the rows of `src` (D × N):
+ * bias + Σ w_m x_m (+ Σ w'_m x_m² with ar_context=quadratic). */
 static double ar_context(const flow_layer *l, int64_t r, const float *src, int64_t N, int64_t i) {
-    const float *w = l->ar_w + r * (l->ar_m + 1);
-    const int64_t *nb = l->ar_nbr + r * l->ar_m;
-    double c = w[l->ar_m];
-    for (int64_t m = 0; m < l->ar_m; m++)
-        if (nb[m] >= 0) c += (double)w[m] * src[nb[m] * N + i];
+    int64_t M = l->ar_m;
+    const float *w = l->ar_w + r * flow_ar_weights(M, l->ar_quad);
+    const int64_t *nb = l->ar_nbr + r * M;
+    double c = w[l->ar_quad ? 2 * M : M];
+    for (int64_t m = 0; m < M; m++)
+        if (nb[m] >= 0) {
+            double v = src[nb[m] * N + i];
+            c += (double)w[m] * v;
+            if (l->ar_quad) c += (double)w[M + m] * v * v;
+        }
     return c;
 }
 
@@ -150,18 +158,21 @@ static int cmp_float(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Least squares of x_r on its neighbours (and 1), in double through the
- * normal equations with a small ridge; missing neighbours get weight 0. */
+/* Least squares of x_r on its neighbours (their squares with
+ * ar_context=quadratic, and 1), in double through the normal equations
+ * with a small ridge; missing neighbours get weight 0. */
 static void ar_regress(const flow_layer *l, int64_t r, const float *a, int64_t N, double *G,
                        float *w) {
-    int64_t M = l->ar_m, P = M + 1;
+    int64_t M = l->ar_m, P = flow_ar_weights(M, l->ar_quad), F = P - 1;
     const int64_t *nb = l->ar_nbr + r * M;
-    double *rhs = G + P * P, v[64];
+    double *rhs = G + P * P, v[2 * 60 + 1];
     memset(G, 0, (size_t)(P * P + P) * sizeof(double));
     for (int64_t i = 0; i < N; i++) {
-        for (int64_t m = 0; m < M; m++)
+        for (int64_t m = 0; m < M; m++) {
             v[m] = nb[m] >= 0 ? a[nb[m] * N + i] : 0.0;
-        v[M] = 1.0;
+            if (l->ar_quad) v[M + m] = v[m] * v[m];
+        }
+        v[F] = 1.0;
         double y = a[r * N + i];
         for (int64_t j = 0; j < P; j++) {
             rhs[j] += v[j] * y;
@@ -173,9 +184,9 @@ static void ar_regress(const flow_layer *l, int64_t r, const float *a, int64_t N
     for (int64_t j = 0; j < P; j++)
         tr += G[j * P + j];
     for (int64_t j = 0; j < P; j++) {
-        bool missing = j < M && nb[j] < 0;
+        bool missing = j < F && nb[j % M] < 0;
         for (int64_t k = 0; k < j; k++)
-            G[k * P + j] = G[j * P + k] = missing || (k < M && nb[k] < 0) ? 0 : G[j * P + k];
+            G[k * P + j] = G[j * P + k] = missing || (k < F && nb[k % M] < 0) ? 0 : G[j * P + k];
         if (missing) {
             G[j * P + j] = 1;
             rhs[j] = 0;
@@ -285,13 +296,14 @@ nota_status flow_ar_fit(const flow *f, flow_batch *t, int index, spline_work *wo
     l->ar_dir = index % 2;
     l->ar_radius = (int)f->o.ar_radius;
     l->ar_m = flow_ar_m(l->ar_radius);
+    l->ar_quad = f->o.ar_quad;
     /* bins of at least 256 training items each */
     l->ar_bins = N / 256 < f->o.ar_bins ? N / 256 : f->o.ar_bins;
     if (l->ar_bins < 1) l->ar_bins = 1;
     l->P = D;
     l->nrot = 1;
     int K = f->K;
-    int64_t P = l->ar_m + 1;
+    int64_t P = flow_ar_weights(l->ar_m, l->ar_quad);
     nota_status st = flow_ar_neighbours(f, l->ar_radius, l->ar_dir, &l->ar_nbr);
     if (st) return st;
     l->ar_w = malloc((size_t)(D * P) * sizeof(float));

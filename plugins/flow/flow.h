@@ -46,6 +46,7 @@ typedef struct flow_opts {
     flow_marginal marginal;
     int64_t poly_deg, swd_cols, full_search, full_rank, full_items;
     int64_t ar_layers, ar_bins, ar_window, ar_radius;
+    bool ar_quad;   /* ar_context=quadratic: the squares of the neighbours predict too */
     int poly_tails; /* poly_tails (poly.h) */
     bool rot_each;  /* patch_rotation=each: one rotation per patch position */
     double damping, bandwidth, min_gain, time_limit, valid_fraction, logit_lambda;
@@ -75,8 +76,9 @@ typedef struct flow_layer {
      * order): coordinate r's context c = ar_w[r]·x[ar_nbr[r]] + bias picks
      * one of ar_bins splines (knots: D × ar_bins × 3K; always splines). */
     int ar, ar_dir, ar_radius;
+    bool ar_quad; /* weights of the neighbours' squares follow theirs */
     int64_t ar_m, ar_bins;
-    float *ar_w;     /* D × (ar_m + 1): neighbour weights, bias last */
+    float *ar_w;     /* D × flow_ar_weights(ar_m, ar_quad): neighbour weights, bias last */
     float *ar_edges; /* D × ar_bins: [lowest training context, edge 1 .. edge B-1] */
     int64_t *ar_nbr; /* D × ar_m: neighbour coordinates, -1 outside the item */
 } flow_layer;
@@ -134,7 +136,8 @@ double flow_max_turn(int64_t P, const double *W, const double *prev);
 
 /* ar.c */
 struct spline_work;
-int64_t flow_ar_m(int radius); /* neighbours of radius R: 2R(R+1) */
+int64_t flow_ar_m(int radius);                      /* neighbours of radius R: 2R(R+1) */
+int64_t flow_ar_weights(int64_t m, bool quadratic); /* m (+ m) + 1 */
 /* Neighbour table (D × M) of a layer visiting coordinates in direction dir. */
 nota_status flow_ar_neighbours(const flow *f, int radius, int dir, int64_t **out);
 /* Fit autoregressive layer `index` (its direction alternates with the

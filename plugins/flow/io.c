@@ -5,7 +5,8 @@
  * rotation per patch position, "lNNNN.knots" (D, 3, K) — or, with
  * marginal=poly (the saved config says which), "lNNNN.poly" (D, deg + 3) —
  * and "lNNNN.active" u8 (D); an autoregressive layer (ar.c) has spec
- * [-1, dir, radius], "lNNNN.arw" (D, M + 1), "lNNNN.are" (D, B) and
+ * [-1, dir, radius], "lNNNN.arw" (D, M + 1) — (D, 2M + 1) with
+ * ar_context=quadratic —, "lNNNN.are" (D, B) and
  * "lNNNN.knots" (D, B, 3, K) instead of the rotation. Every value is f32 and computations use the
  * stored values, so a reloaded model reproduces log_prob bit for bit. Files are untrusted: every
  * count, shape and spline is checked before use (an invalid spline would make the map
@@ -34,8 +35,8 @@ static nota_status put(nota_modelfile *mf, const char *name, nota_dtype dt, int 
 static nota_status save_ar(const flow *f, const flow_layer *ly, int l, nota_modelfile *mf) {
     char name[32];
     float spec[3] = {-1.0f, (float)ly->ar_dir, (float)ly->ar_radius};
-    int64_t three = 3, ws[2] = {f->D, ly->ar_m + 1}, es[2] = {f->D, ly->ar_bins},
-            ks[4] = {f->D, ly->ar_bins, 3, f->K};
+    int64_t three = 3, ws[2] = {f->D, flow_ar_weights(ly->ar_m, ly->ar_quad)},
+            es[2] = {f->D, ly->ar_bins}, ks[4] = {f->D, ly->ar_bins, 3, f->K};
     snprintf(name, sizeof name, "l%04d.spec", l);
     nota_status st = put(mf, name, NOTA_F32, 1, &three, spec);
     snprintf(name, sizeof name, "l%04d.arw", l);
@@ -132,10 +133,13 @@ static nota_status load_ar(const nota_modelfile *mf, flow *f, int l, const float
         return nota_error(NOTA_EFORMAT, "flow model: tensor '%s' must be (%lld, B) with B in 1..%d",
                           name, (long long)f->D, FLOW_AR_MAX_BINS);
     ly->ar_bins = e->shape[1];
-    int64_t ws[2] = {f->D, ly->ar_m + 1}, es[2] = {f->D, ly->ar_bins},
-            ks[4] = {f->D, ly->ar_bins, 3, f->K};
-    if ((st = get(mf, name, NOTA_F32, 2, es, &e))) return st;
+    if ((st = get(mf, name, NOTA_F32, 2, (int64_t[2]){f->D, ly->ar_bins}, &e))) return st;
+    /* the weights' width says linear (M + 1) or quadratic (2M + 1) context */
     snprintf(name, sizeof name, "l%04d.arw", l);
+    if ((st = nota_modelfile_get_tensor(mf, name, &w))) return st;
+    ly->ar_quad = w->ndim == 2 && w->shape[1] == flow_ar_weights(ly->ar_m, true);
+    int64_t ws[2] = {f->D, flow_ar_weights(ly->ar_m, ly->ar_quad)},
+            ks[4] = {f->D, ly->ar_bins, 3, f->K};
     if ((st = get(mf, name, NOTA_F32, 2, ws, &w))) return st;
     snprintf(name, sizeof name, "l%04d.knots", l);
     if ((st = get(mf, name, NOTA_F32, 4, ks, &kn))) return st;

@@ -89,8 +89,9 @@ Test(flow_ar, neighbour_tables_of_both_directions) {
 }
 
 /* Fit layer `index` (direction index % 2) on fresh data and check it. */
-static void check_layer(int index, int threads) {
+static void check_layer(int index, int threads, bool quad) {
     flow f = image_flow(2, 8, 1);
+    f.o.ar_quad = quad;
     int64_t D = f.D;
     flow_batch t, b;
     cr_assert_eq(flow_batch_new(D, N, false, threads, &t), NOTA_OK);
@@ -109,6 +110,8 @@ static void check_layer(int index, int threads) {
     cr_assert_eq(l.ar_dir, index % 2);
     cr_assert_eq(l.ar_bins, 8);
     cr_assert_eq(l.ar_m, 12);
+    cr_assert_eq(l.ar_quad, quad);
+    cr_assert_eq(flow_ar_weights(12, quad), quad ? 25 : 13);
 
     /* applying the layer gives the fit's outputs and its gains */
     flow_ar_apply(&f, &l, &b, false);
@@ -184,8 +187,42 @@ static void check_layer(int index, int threads) {
     flow_batch_free(&b);
 }
 
-Test(flow_ar, raster_layer_is_triangular_exact_and_invertible) { check_layer(0, 1); }
-Test(flow_ar, reversed_layer_is_triangular_exact_and_invertible) { check_layer(1, 3); }
+Test(flow_ar, raster_layer_is_triangular_exact_and_invertible) { check_layer(0, 1, false); }
+Test(flow_ar, reversed_layer_is_triangular_exact_and_invertible) { check_layer(1, 3, false); }
+Test(flow_ar, quadratic_context_is_triangular_exact_and_invertible) {
+    check_layer(0, 2, true);
+    check_layer(1, 1, true);
+}
+
+Test(flow_ar, quadratic_context_predicts_a_square) {
+    /* second column: x_r = x_left² / 2 + small noise; the quadratic
+     * context puts weight 1/2 on the left neighbour's square, none on it */
+    flow f = image_flow(1, 1, 0);
+    f.o.ar_quad = true;
+    int64_t D = f.D, n = 2000;
+    flow_batch t;
+    cr_assert_eq(flow_batch_new(D, n, false, 1, &t), NOTA_OK);
+    float *e = malloc((size_t)(D * n) * sizeof *e);
+    nota_rng_fill_normal(5, 1, e, (size_t)(D * n));
+    for (int64_t r = 0; r < D; r++)
+        for (int64_t i = 0; i < n; i++)
+            t.a[r * n + i] = r % SIDE == 1 ? t.a[(r - 1) * n + i] * t.a[(r - 1) * n + i] * 0.5f +
+                                                 0.01f * e[r * n + i]
+                                           : e[r * n + i];
+    free(e);
+    spline_work w;
+    cr_assert_eq(spline_work_init(&w, (int)f.o.grid), 0);
+    double gain[SIDE * SIDE];
+    flow_layer l;
+    cr_assert_eq(flow_ar_fit(&f, &t, 0, &w, 1, gain, &l), NOTA_OK);
+    /* pixel (0, 1): neighbours (radius 1) (-1,0) (-1,1) (-1,2) off the image, then (0,0) */
+    const float *wr = l.ar_w + 1 * flow_ar_weights(4, true);
+    cr_assert_float_eq(wr[4 + 3], 0.5, 0.01, "square weight %g", wr[4 + 3]);
+    cr_assert_float_eq(wr[3], 0.0, 0.01, "linear weight %g", wr[3]);
+    flow_layer_free(&l);
+    spline_work_free(&w);
+    flow_batch_free(&t);
+}
 
 Test(flow_ar, bins_follow_the_training_contexts) {
     /* few items: bins shrink to hold at least 256 items each */

@@ -46,6 +46,25 @@ Test(flow_armodel, images_invert_reload_exactly_and_ignore_threads) {
     p->destroy(m3);
 }
 
+Test(flow_armodel, quadratic_context_reloads_exactly) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(2);
+    const char *sets[] = {"max_layers=3", "valid_fraction=0", "ar_layers=2",
+                          "ar_bins=4",    "ar_radius=2",      "ar_context=quadratic"};
+    nota_model *m = test_create(p, sets, 6, &h);
+    nota_tensor *x = images(1500, 6);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    assert_roundtrip(p, m, x, &h);
+    nota_modelfile *mf = assert_save_load_exact(p, m, x, &h);
+    const nota_tensor *w;
+    cr_assert_eq(nota_modelfile_get_tensor(mf, "l0001.arw", &w), NOTA_OK);
+    cr_assert(w->ndim == 2 && w->shape[0] == 64 && w->shape[1] == 25, "(%lld, %lld)",
+              (long long)w->shape[0], (long long)w->shape[1]);
+    nota_modelfile_free(mf);
+    nota_tensor_free(x);
+    p->destroy(m);
+}
+
 /* x1 ~ N(0, 1), x2 = x1 + (0.2 + 0.5 |x1|) e: the spread of x2 given x1,
  * which a linear prediction of x2 (x1) sorts into bins. *true_ll gets the
  * mean log-density of the items under the generating law. */
@@ -135,6 +154,11 @@ static void many_bins(nota_tensor **t) {
     nota_tensor_free(*t);
     cr_assert_eq(nota_tensor_new(NOTA_F32, 2, shape, t), NOTA_OK);
 }
+static void wide_weights(nota_tensor **t) {
+    int64_t shape[2] = {2, 9};
+    nota_tensor_free(*t);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, shape, t), NOTA_OK);
+}
 static void flat_spline(nota_tensor **t) { /* coordinate 1, bin 0: x1 = x0 */
     float *k = nota_tensor_f32(*t) + (*t)->shape[1] * (*t)->shape[2] * (*t)->shape[3];
     k[1] = k[0];
@@ -161,6 +185,8 @@ Test(flow_armodel, load_refuses_broken_autoregressive_layers) {
                         "flow model: layer 0, coordinate 1: bin edges decrease at edge 2");
     assert_load_refused(p, mf, "l0000.are", many_bins,
                         "flow model: tensor 'l0000.are' must be (2, B) with B in 1..256");
+    assert_load_refused(p, mf, "l0000.arw", wide_weights,
+                        "flow model: tensor 'l0000.arw' is f32 (2, 9), expected f32 (2, 25)");
     assert_load_refused(p, mf, "l0000.knots", flat_spline,
                         "flow model: layer 0, coordinate 1: spline is not strictly increasing at "
                         "knot 1");
@@ -176,6 +202,8 @@ Test(flow_armodel, bad_options_are_refused_with_exact_messages) {
     assert_config_refused("ar_radius", NULL, 6,
                           "flow config: ar_layers 2, ar_bins 64, ar_window 1, ar_radius 6 "
                           "(expected 0..4096, 1..256, 0..256, 1..5)");
+    assert_config_refused("ar_context", "cubic", 0,
+                          "flow config: ar_context 'cubic' (expected linear|quadratic)");
     assert_config_refused("ar_window", NULL, -1,
                           "flow config: ar_layers 2, ar_bins 64, ar_window -1, ar_radius 3 "
                           "(expected 0..4096, 1..256, 0..256, 1..5)");
