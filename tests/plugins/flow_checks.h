@@ -177,6 +177,50 @@ static inline nota_modelfile *assert_save_load_exact(const nota_plugin *p, nota_
     return back;
 }
 
+/* Two models give bit-for-bit the same log_prob of x (e.g. one fitted on 1
+ * thread, one on 3). */
+static inline void assert_same_log_prob(const nota_plugin *p, nota_model *m1, nota_model *m2,
+                                        const nota_tensor *x, const nota_host *h1,
+                                        const nota_host *h2) {
+    nota_tensor *a, *b;
+    cr_assert_eq(p->log_prob(m1, x, h1, &a), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(p->log_prob(m2, x, h2, &b), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(memcmp(a->data, b->data, a->nbytes), 0);
+    nota_tensor_free(a);
+    nota_tensor_free(b);
+}
+
+/* Load a copy of model file mf with tensor `name` changed by `edit`;
+ * expect NOTA_EFORMAT and exactly `msg`. */
+static inline void assert_load_refused(const nota_plugin *p, const nota_modelfile *mf,
+                                       const char *name, void (*edit)(nota_tensor **),
+                                       const char *msg) {
+    nota_modelfile *bad;
+    cr_assert_eq(nota_modelfile_new("flow", p->version, &bad), NOTA_OK);
+    cr_assert_eq(nota_modelfile_set_config(bad, nota_modelfile_config(mf)), NOTA_OK);
+    bool found = false;
+    for (size_t i = 0; i < nota_modelfile_tensor_count(mf); i++) {
+        const char *tn = nota_modelfile_tensor_name(mf, i);
+        const nota_tensor *t;
+        cr_assert_eq(nota_modelfile_get_tensor(mf, tn, &t), NOTA_OK);
+        nota_tensor *c;
+        cr_assert_eq(nota_tensor_clone(t, &c), NOTA_OK);
+        if (strcmp(tn, name) == 0) {
+            edit(&c);
+            found = true;
+        }
+        cr_assert_eq(nota_modelfile_add_tensor(bad, tn, c), NOTA_OK);
+        nota_tensor_free(c);
+    }
+    cr_assert(found, "no tensor '%s' to edit", name);
+    nota_host h = test_host(1);
+    nota_model *m = NULL;
+    cr_assert_eq(p->load(bad, &h, &m), NOTA_EFORMAT, "%s", name);
+    cr_assert_null(m);
+    cr_assert_str_eq(nota_last_error(), msg);
+    nota_modelfile_free(bad);
+}
+
 /* test_create with ar_layers=0 first (a later "ar_layers=..." in sets
  * wins): the tests of rotation layers look at layer 0's rotation and take
  * the full Jacobian by central differences, which a step that moves a

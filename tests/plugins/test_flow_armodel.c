@@ -35,12 +35,7 @@ Test(flow_armodel, images_invert_reload_exactly_and_ignore_threads) {
     cr_assert_eq(nota_modelfile_get_tensor(mf, "l0000.knots", &kn), NOTA_OK);
     cr_assert(kn->ndim == 4 && kn->shape[1] == 4 && kn->shape[2] == 3 && kn->shape[3] == 32);
     nota_modelfile_free(mf);
-    nota_tensor *a, *b;
-    cr_assert_eq(p->log_prob(m1, x, &h1, &a), NOTA_OK);
-    cr_assert_eq(p->log_prob(m3, x, &h3, &b), NOTA_OK);
-    cr_assert_eq(memcmp(a->data, b->data, a->nbytes), 0);
-    nota_tensor_free(a);
-    nota_tensor_free(b);
+    assert_same_log_prob(p, m1, m3, x, &h1, &h3);
     nota_tensor_free(x);
     p->destroy(m1);
     p->destroy(m3);
@@ -117,30 +112,6 @@ Test(flow_armodel, one_layer_finds_a_spread_that_depends_on_the_other_coordinate
     nota_tensor_free(test);
     p->destroy(ma);
     p->destroy(mr);
-}
-
-/* Load a copy of mf with tensor `name` changed by `edit`; expect `msg`. */
-static void assert_load_refused(const nota_plugin *p, const nota_modelfile *mf, const char *name,
-                                void (*edit)(nota_tensor **), const char *msg) {
-    nota_modelfile *bad;
-    cr_assert_eq(nota_modelfile_new("flow", p->version, &bad), NOTA_OK);
-    cr_assert_eq(nota_modelfile_set_config(bad, nota_modelfile_config(mf)), NOTA_OK);
-    for (size_t i = 0; i < nota_modelfile_tensor_count(mf); i++) {
-        const char *tn = nota_modelfile_tensor_name(mf, i);
-        const nota_tensor *t;
-        cr_assert_eq(nota_modelfile_get_tensor(mf, tn, &t), NOTA_OK);
-        nota_tensor *c;
-        cr_assert_eq(nota_tensor_clone(t, &c), NOTA_OK);
-        if (strcmp(tn, name) == 0) edit(&c);
-        cr_assert_eq(nota_modelfile_add_tensor(bad, tn, c), NOTA_OK);
-        nota_tensor_free(c);
-    }
-    nota_host h = test_host(1);
-    nota_model *m = NULL;
-    cr_assert_eq(p->load(bad, &h, &m), NOTA_EFORMAT, "%s", name);
-    cr_assert_null(m);
-    cr_assert_str_eq(nota_last_error(), msg);
-    nota_modelfile_free(bad);
 }
 
 static void dir_two(nota_tensor **t) { nota_tensor_f32(*t)[1] = 2; }
