@@ -259,16 +259,27 @@ static void ar_fit_rows(void *p, int64_t r0, int64_t r1, int thread) {
             int64_t j = k * N / B;
             e[k] = (float)(0.5 * ((double)srt[j - 1] + srt[j]));
         }
-        for (int64_t i = 0; i < N; i++)
+        /* the items grouped by bin (a counting sort), so that bins k-h..k+h
+         * are one contiguous run of xs */
+        int64_t start[FLOW_AR_MAX_BINS + 1] = {0};
+        for (int64_t i = 0; i < N; i++) {
             bin[i] = (uint8_t)ar_bin(e, B, ctx[i]);
+            start[bin[i] + 1]++;
+        }
+        for (int64_t k = 0; k < B; k++)
+            start[k + 1] += start[k];
+        int64_t fill[FLOW_AR_MAX_BINS];
+        memcpy(fill, start, (size_t)B * sizeof *fill);
         const float *x = a + r * N;
+        for (int64_t i = 0; i < N; i++)
+            xs[fill[bin[i]]++] = x[i];
         for (int64_t k = 0; k < B; k++) {
-            int64_t n = 0;
-            int64_t h = c->window;
-            for (int64_t i = 0; i < N; i++)
-                if (bin[i] >= k - h && bin[i] <= k + h) xs[n++] = x[i];
+            int64_t k0 = k - c->window < 0 ? 0 : k - c->window;
+            int64_t k1 = k + c->window + 1 > B ? B : k + c->window + 1;
+            int64_t n = start[k1] - start[k0];
             float *kn = l->knots + (r * B + k) * 3 * K;
-            if (n < 2 || spline_fit(xs, n, &c->so, &c->work[thread], kn)) spline_identity(kn, K);
+            if (n < 2 || spline_fit(xs + start[k0], n, &c->so, &c->work[thread], kn))
+                spline_identity(kn, K);
         }
         double g = 0;
         for (int64_t i = 0; i < N; i++) {
