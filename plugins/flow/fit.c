@@ -418,11 +418,9 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
         }
         c.l = &ly;
         int64_t rank = ly.ar ? 0 : layer_rank(f, &ly, l);
-        if (ly.ar) {
-            /* fitted and applied above */
-        } else if (rank) {
+        if (rank) {
             st = fit_lowrank(f, &s, &c, &ly, rank);
-        } else {
+        } else if (!ly.ar) { /* an autoregressive layer was fitted and applied above */
             flow_batch_rotate(&s.t, ly.rot, ly.P, ly.nrot, false);
             flow_parallel(s.threads, f->D, 1, fit_rows, &c);
             flow_batch_rotate(&s.t, ly.rot, ly.P, ly.nrot, true);
