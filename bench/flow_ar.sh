@@ -3,6 +3,8 @@
 #
 #   bench/flow_ar.sh sweep            # autoregressive layers alone: train and
 #                                     # validation bits/dim for each setting
+#   bench/flow_ar.sh cells            # one shared-cell layer alone (ar_shared):
+#                                     # train and validation bits/dim per setting
 #   bench/flow_ar.sh pair [SECONDS]   # timed fits with ar_layers=2 and 0, back
 #                                     # to back (default 300 s each): layers,
 #                                     # validation and test bits/dim, peak RSS
@@ -33,6 +35,21 @@ sweep)
       --threads 2 --out "$work/m.nota" > "$work/fit.log" 2>&1
     read -r _ _ _ train _ _ valid <<< "$(last_layer "$work/fit.log")"
     echo "| $1 | $2 | $3 | $4 | $5 | $train | $valid |"
+  done
+  ;;
+cells)
+  echo "| pred bins | scale bins | err bins | radius | train | validation | fit s |"
+  echo "|---|---|---|---|---|---|---|"
+  # pred scale err radius
+  for cfg in "128 16 8 3" "64 16 8 3" "256 16 8 3" "128 8 8 3" "128 32 8 3" "128 16 4 3" \
+             "128 16 16 3" "128 32 16 3" "128 16 8 2" "128 16 8 4" "128 1 1 3" "128 32 1 3"; do
+    set -- $cfg
+    "$H" fit --plugin flow --data fashion-mnist:train --set ar_layers=1 --set ar_shared=1 \
+      --set max_layers=1 --set ar_pred_bins="$1" --set ar_scale_bins="$2" --set ar_err_bins="$3" \
+      --set ar_radius="$4" --threads 2 --out "$work/m.nota" > "$work/fit.log" 2>&1
+    read -r _ _ _ train _ _ valid <<< "$(last_layer "$work/fit.log")"
+    secs=$(grep -oE 'validation [0-9.]+ bpd; [0-9.]+ s' "$work/fit.log" | awk '{print $4}')
+    echo "| $1 | $2 | $3 | $4 | $train | $valid | $secs |"
   done
   ;;
 pair)

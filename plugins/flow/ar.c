@@ -66,7 +66,7 @@ nota_status flow_ar_neighbours(const flow *f, int radius, int dir, int64_t **out
 }
 
 /* Bin of context value v: the number of edges e[1..B-1] <= v. */
-static int ar_bin(const float *e, int64_t B, double v) {
+int flow_ar_bin(const float *e, int64_t B, double v) {
     int lo = 0, hi = (int)B - 1; /* answer in [lo, hi] */
     while (lo < hi) {
         int mid = (lo + hi + 1) / 2;
@@ -125,7 +125,7 @@ static void ar_range(void *p, int64_t i0, int64_t i1, int thread) {
             if (l->active[r]) {
                 const float *e = l->ar_edges + r * l->ar_bins;
                 const float *kn =
-                    ar_spline(c->f, l, r, ar_bin(e, l->ar_bins, ar_context(l, r, src, N, i)));
+                    ar_spline(c->f, l, r, flow_ar_bin(e, l->ar_bins, ar_context(l, r, src, N, i)));
                 v = c->inverse ? spline_inv(kn, K, v, b->logdet ? &ld : NULL)
                                : spline_fwd(kn, K, v, b->logdet ? &ld : NULL);
                 if (b->logdet) b->logdet[i] += c->inverse ? -ld : ld;
@@ -136,6 +136,10 @@ static void ar_range(void *p, int64_t i0, int64_t i1, int thread) {
 }
 
 void flow_ar_apply(const flow *f, const flow_layer *l, flow_batch *b, bool inverse) {
+    if (l->ar_cell) {
+        flow_arcell_apply(f, l, b, inverse);
+        return;
+    }
     flow_batch_reorder(b, NULL);
     ar_ctx c = {f, l, b, inverse};
     flow_parallel(b->threads, b->N, AR_ITEM_GRAIN, ar_range, &c);
@@ -146,7 +150,7 @@ void flow_ar_apply(const flow *f, const flow_layer *l, flow_batch *b, bool inver
 
 /* Identity spline: knots on [-4, 4], values equal, slopes 1 (a bin with too
  * few distinct items to fit keeps its values). */
-static void spline_identity(float *kn, int K) {
+void flow_spline_identity(float *kn, int K) {
     for (int k = 0; k < K; k++) {
         kn[k] = kn[K + k] = (float)(-4.0 + 8.0 * k / (K - 1));
         kn[2 * K + k] = 1.0f;
@@ -161,8 +165,8 @@ static int cmp_float(const void *a, const void *b) {
 /* Least squares of x_r on its neighbours (their squares with
  * ar_context=quadratic, and 1), in double through the normal equations
  * with a small ridge; missing neighbours get weight 0. */
-static void ar_regress(const flow_layer *l, int64_t r, const float *a, int64_t N, double *G,
-                       float *w) {
+void flow_ar_regress(const flow_layer *l, int64_t r, const float *a, int64_t N, double *G,
+                     float *w) {
     int64_t M = l->ar_m, P = flow_ar_weights(M, l->ar_quad), F = P - 1;
     const int64_t *nb = l->ar_nbr + r * M;
     double *rhs = G + P * P, v[2 * 60 + 1];
@@ -180,13 +184,24 @@ static void ar_regress(const flow_layer *l, int64_t r, const float *a, int64_t N
                 G[j * P + k] += v[j] * v[k];
         }
     }
+    uint8_t drop[2 * 60 + 1];
+    for (int64_t j = 0; j < P; j++)
+        drop[j] = j < F && nb[j % M] < 0;
+    flow_ar_solve(G, P, drop, w + r * P);
+}
+
+/* Solve the normal equations G w = rhs (G: P×P with its lower triangle
+ * accumulated, rhs right after it) with a small ridge, in place in double;
+ * weights flagged in drop are 0 (their features were missing). */
+void flow_ar_solve(double *G, int64_t P, const uint8_t *drop, float *w) {
+    double *rhs = G + P * P;
     double tr = 0;
     for (int64_t j = 0; j < P; j++)
         tr += G[j * P + j];
     for (int64_t j = 0; j < P; j++) {
-        bool missing = j < F && nb[j % M] < 0;
+        bool missing = drop[j];
         for (int64_t k = 0; k < j; k++)
-            G[k * P + j] = G[j * P + k] = missing || (k < F && nb[k % M] < 0) ? 0 : G[j * P + k];
+            G[k * P + j] = G[j * P + k] = missing || drop[k] ? 0 : G[j * P + k];
         if (missing) {
             G[j * P + j] = 1;
             rhs[j] = 0;
@@ -221,7 +236,7 @@ static void ar_regress(const flow_layer *l, int64_t r, const float *a, int64_t N
         rhs[j] = s / G[j * P + j];
     }
     for (int64_t j = 0; j < P; j++)
-        w[r * P + j] = (float)rhs[j];
+        w[j] = (float)rhs[j];
 }
 
 typedef struct ar_fit_ctx {
@@ -246,7 +261,7 @@ static void ar_fit_rows(void *p, int64_t r0, int64_t r1, int thread) {
     float *srt = (float *)(ctx + N), *xs = srt + N, *out = c->t->b;
     uint8_t *bin = (uint8_t *)(xs + N);
     for (int64_t r = r0; r < r1; r++) {
-        ar_regress(l, r, a, N, c->gram[thread], l->ar_w);
+        flow_ar_regress(l, r, a, N, c->gram[thread], l->ar_w);
         for (int64_t i = 0; i < N; i++)
             srt[i] = (float)(ctx[i] = ar_context(l, r, a, N, i));
         qsort(srt, (size_t)N, sizeof *srt, cmp_float);
@@ -263,7 +278,7 @@ static void ar_fit_rows(void *p, int64_t r0, int64_t r1, int thread) {
          * are one contiguous run of xs */
         int64_t start[FLOW_AR_MAX_BINS + 1] = {0};
         for (int64_t i = 0; i < N; i++) {
-            bin[i] = (uint8_t)ar_bin(e, B, ctx[i]);
+            bin[i] = (uint8_t)flow_ar_bin(e, B, ctx[i]);
             start[bin[i] + 1]++;
         }
         for (int64_t k = 0; k < B; k++)
@@ -279,7 +294,7 @@ static void ar_fit_rows(void *p, int64_t r0, int64_t r1, int thread) {
             int64_t n = start[k1] - start[k0];
             float *kn = l->knots + (r * B + k) * 3 * K;
             if (n < 2 || spline_fit(xs + start[k0], n, &c->so, &c->work[thread], kn))
-                spline_identity(kn, K);
+                flow_spline_identity(kn, K);
         }
         double g = 0;
         for (int64_t i = 0; i < N; i++) {

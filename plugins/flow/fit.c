@@ -411,7 +411,12 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
         flow_layer ly;
         /* the first ar_layers layers are autoregressive (ar.c); more of them
          * later in the fit moved no coordinate (every 25th layer, tried) */
-        if (l < f->o.ar_layers) {
+        if (l < f->o.ar_layers && n_ar < f->o.ar_shared && f->item_ndim == 3) {
+            /* the first layer sees the logit data: contexts in intensity */
+            bool squash = l == 0 && f->logit;
+            if ((st = flow_arcell_fit(f, &s.t, n_ar++, squash, s.work, s.threads, s.gain, &ly)))
+                break;
+        } else if (l < f->o.ar_layers) {
             if ((st = flow_ar_fit(f, &s.t, n_ar++, s.work, s.threads, s.gain, &ly))) break;
         } else if ((st = make_layer(f, &s, l, seed, &ly))) {
             break;

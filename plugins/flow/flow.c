@@ -87,6 +87,23 @@ static const nota_option options[] = {
      "autoregressive layers: quantile bins of the context per coordinate, one spline each "
      "(fewer when a bin would hold under 256 training items)",
      1, FLOW_AR_MAX_BINS, NULL},
+    {"ar_shared", NOTA_VAL_INT, "1",
+     "the first K autoregressive layers share their splines across all coordinates, one per "
+     "cell of three context numbers: the prediction (ar_pred_bins bins), the error to expect "
+     "(ar_scale_bins) and the nearest neighbours' own prediction errors (ar_err_bins); images "
+     "only (vectors get per-coordinate layers); the first layer of a logit model reads its "
+     "context as pixel intensities",
+     0, FLOW_MAX_LAYERS, NULL},
+    {"ar_pred_bins", NOTA_VAL_INT, "128",
+     "shared autoregressive layers: quantile bins of the prediction", 1, FLOW_AR_MAX_BINS, NULL},
+    {"ar_scale_bins", NOTA_VAL_INT, "16",
+     "shared autoregressive layers: quantile bins of the error to expect (a least-squares "
+     "prediction of |x - prediction| from the neighbours' distances and errors)",
+     1, FLOW_AR_MAX_BINS, NULL},
+    {"ar_err_bins", NOTA_VAL_INT, "8",
+     "shared autoregressive layers: quantile bins of the nearest neighbours' own prediction "
+     "errors",
+     1, FLOW_AR_MAX_BINS, NULL},
     {"ar_window", NOTA_VAL_INT, "1",
      "autoregressive layers: each bin's spline is fitted to the items of the h bins on either "
      "side too (smoother in the context, less fitted noise; 0 = its own bin only)",
@@ -152,7 +169,18 @@ static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
     o->ar_bins = 16;  /* (ar_layers = 0 makes the rest moot) */
     o->ar_window = 0;
     o->ar_radius = 3;
-    if (has_key(cfg, "ar_layers")) st = nota_config_get_int(cfg, "ar_layers", &o->ar_layers);
+    o->ar_shared = 0; /* files written before shared layers have none */
+    o->ar_pred_bins = 128;
+    o->ar_scale_bins = 16;
+    o->ar_err_bins = 8;
+    if (has_key(cfg, "ar_shared")) st = nota_config_get_int(cfg, "ar_shared", &o->ar_shared);
+    if (!st && has_key(cfg, "ar_pred_bins"))
+        st = nota_config_get_int(cfg, "ar_pred_bins", &o->ar_pred_bins);
+    if (!st && has_key(cfg, "ar_scale_bins"))
+        st = nota_config_get_int(cfg, "ar_scale_bins", &o->ar_scale_bins);
+    if (!st && has_key(cfg, "ar_err_bins"))
+        st = nota_config_get_int(cfg, "ar_err_bins", &o->ar_err_bins);
+    if (!st && has_key(cfg, "ar_layers")) st = nota_config_get_int(cfg, "ar_layers", &o->ar_layers);
     if (!st && has_key(cfg, "ar_bins")) st = nota_config_get_int(cfg, "ar_bins", &o->ar_bins);
     if (!st && has_key(cfg, "ar_window")) st = nota_config_get_int(cfg, "ar_window", &o->ar_window);
     if (!st && has_key(cfg, "ar_radius")) st = nota_config_get_int(cfg, "ar_radius", &o->ar_radius);
@@ -181,6 +209,18 @@ static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
                           (long long)o->ar_layers, (long long)o->ar_bins, (long long)o->ar_window,
                           (long long)o->ar_radius, FLOW_MAX_LAYERS, FLOW_AR_MAX_BINS,
                           FLOW_AR_MAX_BINS, FLOW_AR_MAX_RADIUS);
+    if (o->ar_shared < 0 || o->ar_shared > FLOW_MAX_LAYERS || o->ar_pred_bins < 1 ||
+        o->ar_pred_bins > FLOW_AR_MAX_BINS || o->ar_scale_bins < 1 ||
+        o->ar_scale_bins > FLOW_AR_MAX_BINS || o->ar_err_bins < 1 ||
+        o->ar_err_bins > FLOW_AR_MAX_BINS ||
+        o->ar_pred_bins * o->ar_scale_bins * o->ar_err_bins > FLOW_AR_MAX_CELLS)
+        return nota_error(NOTA_EINVAL,
+                          "flow config: ar_shared %lld, ar_pred_bins %lld, ar_scale_bins %lld, "
+                          "ar_err_bins %lld (expected 0..%d, bins 1..%d each and at most %d "
+                          "cells in all)",
+                          (long long)o->ar_shared, (long long)o->ar_pred_bins,
+                          (long long)o->ar_scale_bins, (long long)o->ar_err_bins, FLOW_MAX_LAYERS,
+                          FLOW_AR_MAX_BINS, FLOW_AR_MAX_CELLS);
     if (o->full_items < 0 || o->full_items > 100000000)
         return nota_error(NOTA_EINVAL, "flow config: full_items %lld (expected 0..100000000)",
                           (long long)o->full_items);

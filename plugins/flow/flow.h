@@ -5,6 +5,7 @@
  *   layers.c    rotations (full and patch-wise) and their permutations
  *   directions.c data-driven rotations (PCA, ICA)
  *   ar.c        autoregressive conditional layers (ar_layers)
+ *   arcell.c    autoregressive layers whose splines all coordinates share (ar_shared)
  *   swd.c       data-driven rotations (max-sliced Wasserstein)
  *   transform.c encode / decode / log_prob on batches (D × N layout), data checks
  *   fit.c       greedy layer-by-layer fitting
@@ -46,6 +47,7 @@ typedef struct flow_opts {
     flow_marginal marginal;
     int64_t poly_deg, swd_cols, full_search, full_rank, full_items;
     int64_t ar_layers, ar_bins, ar_window, ar_radius;
+    int64_t ar_shared, ar_pred_bins, ar_scale_bins, ar_err_bins; /* arcell.c */
     bool ar_quad;   /* ar_context=quadratic: the squares of the neighbours predict too */
     int poly_tails; /* poly_tails (poly.h) */
     bool rot_each;  /* patch_rotation=each: one rotation per patch position */
@@ -81,6 +83,20 @@ typedef struct flow_layer {
     float *ar_w;     /* D × flow_ar_weights(ar_m, ar_quad): neighbour weights, bias last */
     float *ar_edges; /* D × ar_bins: [lowest training context, edge 1 .. edge B-1] */
     int64_t *ar_nbr; /* D × ar_m: neighbour coordinates, -1 outside the item */
+    /* A shared-cell autoregressive layer (arcell.c; ar = ar_cell = 1): the
+     * context of coordinate r is three numbers (its prediction, the error
+     * to expect, learned with weights ar_sw: D × (ar_m + 7), and the
+     * prediction errors around it), read in "context
+     * space" (v = sigmoid(a_r x + b_r) with ar_squash: pixel intensity;
+     * else v = x); each is cut into ar_cb[j] global quantile bins (edges
+     * in ar_edges, one block per number) and the cell they pick holds one
+     * spline of t = a_r x + b_r shared by every coordinate (knots: cells ×
+     * 3K). ar_aff: D × 2 (a_r, b_r); ar_bins = cells. */
+    int ar_cell;
+    bool ar_squash;
+    int64_t ar_cb[3];
+    float *ar_aff;
+    float *ar_sw;
 } flow_layer;
 
 typedef struct flow {
@@ -146,6 +162,25 @@ nota_status flow_ar_neighbours(const flow *f, int radius, int dir, int64_t **out
 nota_status flow_ar_fit(const flow *f, struct flow_batch *t, int index, struct spline_work *work,
                         int threads, double *gain, flow_layer *l);
 void flow_ar_apply(const flow *f, const flow_layer *l, struct flow_batch *b, bool inverse);
+int flow_ar_bin(const float *e, int64_t B, double v); /* edges e[1..B-1] <= v */
+/* Least squares of row r of a (D × N) on its neighbours into row r of w;
+ * G: scratch of (P + 1) P doubles, P = flow_ar_weights(l->ar_m, l->ar_quad). */
+void flow_ar_regress(const flow_layer *l, int64_t r, const float *a, int64_t N, double *G,
+                     float *w);
+/* Solve G w = rhs (lower triangle of G accumulated, rhs = G + P·P) with a
+ * small ridge; w[j] = 0 where drop[j]. */
+void flow_ar_solve(double *G, int64_t P, const uint8_t *drop, float *w);
+void flow_spline_identity(float *kn, int K); /* knots on [-4, 4], slopes 1 */
+
+/* arcell.c */
+#define FLOW_AR_MAX_CELLS 65536
+/* Fit shared-cell autoregressive layer `index` on t, apply it to t, set
+ * each coordinate's training gain; squash: contexts in pixel intensity
+ * (the layer sees the logit-preprocessed data). */
+nota_status flow_arcell_fit(const flow *f, struct flow_batch *t, int index, bool squash,
+                            struct spline_work *work, int threads, double *gain, flow_layer *l);
+int64_t flow_arcell_scale_weights(int64_t m); /* m + 7 */
+void flow_arcell_apply(const flow *f, const flow_layer *l, struct flow_batch *b, bool inverse);
 
 /* transform.c — a batch held as D rows of N values in some row order. */
 typedef struct flow_batch {

@@ -7,7 +7,12 @@
  * and "lNNNN.active" u8 (D); an autoregressive layer (ar.c) has spec
  * [-1, dir, radius], "lNNNN.arw" (D, M + 1) — (D, 2M + 1) with
  * ar_context=quadratic —, "lNNNN.are" (D, B) and
- * "lNNNN.knots" (D, B, 3, K) instead of the rotation. Every value is f32 and computations use the
+ * "lNNNN.knots" (D, B, 3, K) instead of the rotation; a shared-cell one
+ * (arcell.c) has spec [-2, dir, radius], "lNNNN.arc" = [bins of the
+ * prediction, scale, error, squash], "lNNNN.art" (D, 2) target scale
+ * and offset, "lNNNN.arw" (D, M + 1), "lNNNN.ars" (D, M + 7) scale
+ * weights, "lNNNN.are" (B1 + B2 + B3) and
+ * "lNNNN.knots" (B1·B2·B3, 3, K). Every value is f32 and computations use the
  * stored values, so a reloaded model reproduces log_prob bit for bit. Files are untrusted: every
  * count, shape and spline is checked before use (an invalid spline would make the map
  * non-invertible, not just wrong).
@@ -32,8 +37,34 @@ static nota_status put(nota_modelfile *mf, const char *name, nota_dtype dt, int 
 
 /* An autoregressive layer: spec [-1, dir, radius], weights (D, M + 1),
  * bin edges (D, B), splines (D, B, 3, K), active flags. */
+static nota_status save_arcell(const flow *f, const flow_layer *ly, int l, nota_modelfile *mf) {
+    char name[32];
+    float spec[3] = {-2.0f, (float)ly->ar_dir, (float)ly->ar_radius},
+          cb[4] = {(float)ly->ar_cb[0], (float)ly->ar_cb[1], (float)ly->ar_cb[2],
+                   ly->ar_squash ? 1.0f : 0.0f};
+    int64_t three = 3, four = 4, ts[2] = {f->D, 2}, ws[2] = {f->D, ly->ar_m + 1},
+            ss[2] = {f->D, flow_arcell_scale_weights(ly->ar_m)},
+            ne = ly->ar_cb[0] + ly->ar_cb[1] + ly->ar_cb[2], ks[3] = {ly->ar_bins, 3, f->K};
+    snprintf(name, sizeof name, "l%04d.spec", l);
+    nota_status st = put(mf, name, NOTA_F32, 1, &three, spec);
+    snprintf(name, sizeof name, "l%04d.arc", l);
+    if (!st) st = put(mf, name, NOTA_F32, 1, &four, cb);
+    snprintf(name, sizeof name, "l%04d.art", l);
+    if (!st) st = put(mf, name, NOTA_F32, 2, ts, ly->ar_aff);
+    snprintf(name, sizeof name, "l%04d.arw", l);
+    if (!st) st = put(mf, name, NOTA_F32, 2, ws, ly->ar_w);
+    snprintf(name, sizeof name, "l%04d.ars", l);
+    if (!st) st = put(mf, name, NOTA_F32, 2, ss, ly->ar_sw);
+    snprintf(name, sizeof name, "l%04d.are", l);
+    if (!st) st = put(mf, name, NOTA_F32, 1, &ne, ly->ar_edges);
+    snprintf(name, sizeof name, "l%04d.knots", l);
+    if (!st) st = put(mf, name, NOTA_F32, 3, ks, ly->knots);
+    return st;
+}
+
 static nota_status save_ar(const flow *f, const flow_layer *ly, int l, nota_modelfile *mf) {
     char name[32];
+    if (ly->ar_cell) return save_arcell(f, ly, l, mf);
     float spec[3] = {-1.0f, (float)ly->ar_dir, (float)ly->ar_radius};
     int64_t three = 3, ws[2] = {f->D, flow_ar_weights(ly->ar_m, ly->ar_quad)},
             es[2] = {f->D, ly->ar_bins}, ks[4] = {f->D, ly->ar_bins, 3, f->K};
@@ -99,16 +130,20 @@ static nota_status get(const nota_modelfile *mf, const char *name, nota_dtype dt
 
 static bool is_int(float v, float lo, float hi) { return v >= lo && v <= hi && v == floorf(v); }
 
-static nota_status check_spline(const float *kn, int K, int l, int64_t r) {
+static nota_status check_spline_of(const float *kn, int K, int l, const char *what, int64_t r) {
     const float *x = kn, *y = kn + K, *d = kn + 2 * K;
     for (int k = 0; k < K; k++) {
         if (!(d[k] > 0) || (k > 0 && !(x[k] > x[k - 1] && y[k] > y[k - 1])))
             return nota_error(NOTA_EFORMAT,
-                              "flow model: layer %d, coordinate %lld: spline is not "
+                              "flow model: layer %d, %s %lld: spline is not "
                               "strictly increasing at knot %d",
-                              l, (long long)r, k);
+                              l, what, (long long)r, k);
     }
     return NOTA_OK;
+}
+
+static nota_status check_spline(const float *kn, int K, int l, int64_t r) {
+    return check_spline_of(kn, K, l, "coordinate", r);
 }
 
 static nota_status load_ar(const nota_modelfile *mf, flow *f, int l, const float *s,
@@ -178,6 +213,90 @@ static nota_status load_ar(const nota_modelfile *mf, flow *f, int l, const float
     return NOTA_OK;
 }
 
+static nota_status load_arcell(const nota_modelfile *mf, flow *f, int l, const float *s,
+                               flow_layer *ly) {
+    char name[32];
+    const nota_tensor *cb, *ta, *w, *sw, *e, *kn;
+    int64_t four = 4;
+    if (!is_int(s[1], 0, 1) || !is_int(s[2], 1, FLOW_AR_MAX_RADIUS))
+        return nota_error(NOTA_EFORMAT,
+                          "flow model: layer %d: autoregressive direction %g, radius %g "
+                          "(expected 0|1 and 1..%d)",
+                          l, (double)s[1], (double)s[2], FLOW_AR_MAX_RADIUS);
+    ly->ar = 1;
+    ly->ar_cell = 1;
+    ly->ar_dir = (int)s[1];
+    ly->ar_radius = (int)s[2];
+    ly->ar_m = flow_ar_m(ly->ar_radius);
+    ly->P = f->D;
+    ly->nrot = 1;
+    snprintf(name, sizeof name, "l%04d.arc", l);
+    nota_status st = get(mf, name, NOTA_F32, 1, &four, &cb);
+    if (st) return st;
+    const float *c = nota_tensor_f32(cb);
+    ly->ar_bins = 1;
+    for (int j = 0; j < 3; j++) {
+        if (!is_int(c[j], 1, FLOW_AR_MAX_BINS))
+            return nota_error(NOTA_EFORMAT,
+                              "flow model: layer %d: context %d has %g bins (expected 1..%d)", l, j,
+                              (double)c[j], FLOW_AR_MAX_BINS);
+        ly->ar_cb[j] = (int64_t)c[j];
+        ly->ar_bins *= ly->ar_cb[j];
+    }
+    if (ly->ar_bins > FLOW_AR_MAX_CELLS || !is_int(c[3], 0, 1))
+        return nota_error(NOTA_EFORMAT,
+                          "flow model: layer %d: %lld cells, squash %g (expected at most %d and "
+                          "0|1)",
+                          l, (long long)ly->ar_bins, (double)c[3], FLOW_AR_MAX_CELLS);
+    ly->ar_squash = c[3] == 1.0f;
+    int64_t ts[2] = {f->D, 2}, ws[2] = {f->D, ly->ar_m + 1},
+            ss[2] = {f->D, flow_arcell_scale_weights(ly->ar_m)},
+            ne = ly->ar_cb[0] + ly->ar_cb[1] + ly->ar_cb[2], ks[3] = {ly->ar_bins, 3, f->K};
+    snprintf(name, sizeof name, "l%04d.art", l);
+    if ((st = get(mf, name, NOTA_F32, 2, ts, &ta))) return st;
+    snprintf(name, sizeof name, "l%04d.arw", l);
+    if ((st = get(mf, name, NOTA_F32, 2, ws, &w))) return st;
+    snprintf(name, sizeof name, "l%04d.ars", l);
+    if ((st = get(mf, name, NOTA_F32, 2, ss, &sw))) return st;
+    snprintf(name, sizeof name, "l%04d.are", l);
+    if ((st = get(mf, name, NOTA_F32, 1, &ne, &e))) return st;
+    snprintf(name, sizeof name, "l%04d.knots", l);
+    if ((st = get(mf, name, NOTA_F32, 3, ks, &kn))) return st;
+    const float *a = nota_tensor_f32(ta), *ed = nota_tensor_f32(e);
+    for (int64_t r = 0; r < f->D; r++)
+        if (!(a[2 * r] > 0 && isfinite(a[2 * r]) && isfinite(a[2 * r + 1])))
+            return nota_error(NOTA_EFORMAT,
+                              "flow model: layer %d, coordinate %lld: target scale %g, offset %g "
+                              "(expected finite, scale > 0)",
+                              l, (long long)r, (double)a[2 * r], (double)a[2 * r + 1]);
+    for (int j = 0, o = 0; j < 3; o += (int)ly->ar_cb[j++])
+        for (int64_t k = 0; k < ly->ar_cb[j]; k++)
+            if (!isfinite(ed[o + k]) || (k > 0 && !(ed[o + k] >= ed[o + k - 1])))
+                return nota_error(NOTA_EFORMAT,
+                                  "flow model: layer %d: context %d's bin edges are not finite "
+                                  "and non-decreasing at edge %lld",
+                                  l, j, (long long)k);
+    for (int64_t k = 0; k < ly->ar_bins; k++)
+        if ((st = check_spline_of(nota_tensor_f32(kn) + k * 3 * f->K, f->K, l, "cell", k)))
+            return st;
+    if ((st = flow_ar_neighbours(f, ly->ar_radius, ly->ar_dir, &ly->ar_nbr))) return st;
+    ly->ar_aff = malloc(ta->nbytes);
+    ly->ar_w = malloc(w->nbytes);
+    ly->ar_sw = malloc(sw->nbytes);
+    ly->ar_edges = malloc(e->nbytes);
+    ly->knots = malloc(kn->nbytes);
+    ly->active = malloc((size_t)f->D);
+    if (!ly->ar_aff || !ly->ar_w || !ly->ar_sw || !ly->ar_edges || !ly->knots || !ly->active)
+        return nota_error(NOTA_ENOMEM, "flow model: cannot allocate layer %d", l);
+    memcpy(ly->ar_aff, ta->data, ta->nbytes);
+    memcpy(ly->ar_w, w->data, w->nbytes);
+    memcpy(ly->ar_sw, sw->data, sw->nbytes);
+    memcpy(ly->ar_edges, e->data, e->nbytes);
+    memcpy(ly->knots, kn->data, kn->nbytes);
+    memset(ly->active, 1, (size_t)f->D);
+    return NOTA_OK;
+}
+
 static nota_status load_layer(const nota_modelfile *mf, flow *f, int l, flow_layer *ly) {
     char name[32];
     const nota_tensor *spec, *rot, *kn, *act;
@@ -187,6 +306,7 @@ static nota_status load_layer(const nota_modelfile *mf, flow *f, int l, flow_lay
     if (st) return st;
     const float *s = nota_tensor_f32(spec);
     if (s[0] == -1.0f) return load_ar(mf, f, l, s, ly);
+    if (s[0] == -2.0f) return load_arcell(mf, f, l, s, ly);
     if (!is_int(s[0], 0, 1024))
         return nota_error(NOTA_EFORMAT, "flow model: layer %d has patch size %g", l, (double)s[0]);
     ly->patch = (int)s[0];

@@ -24,6 +24,8 @@ void flow_layer_free(flow_layer *l) {
     free(l->ar_w);
     free(l->ar_edges);
     free(l->ar_nbr);
+    free(l->ar_aff);
+    free(l->ar_sw);
     memset(l, 0, sizeof *l);
 }
 

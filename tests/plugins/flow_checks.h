@@ -215,7 +215,7 @@ static inline void assert_load_refused(const nota_plugin *p, const nota_modelfil
     cr_assert(found, "no tensor '%s' to edit", name);
     nota_host h = test_host(1);
     nota_model *m = NULL;
-    cr_assert_eq(p->load(bad, &h, &m), NOTA_EFORMAT, "%s", name);
+    cr_assert_eq(p->load(bad, &h, &m), NOTA_EFORMAT, "%s: %s", name, nota_last_error());
     cr_assert_null(m);
     cr_assert_str_eq(nota_last_error(), msg);
     nota_modelfile_free(bad);

@@ -1,15 +1,17 @@
-/* Autoregressive layers of the flow (plugins/flow/ar.c), on the layer
- * itself: the neighbour tables of both directions, a triangular Jacobian
- * (a coordinate's output does not depend on coordinates after it in the
- * layer's order) whose diagonal, by central differences, gives the
- * layer's log-determinant, an inverse that recovers the input, and a fit
- * whose per-coordinate gains are exactly what applying the layer gains. */
+/* Autoregressive layers of the flow (plugins/flow/ar.c, and the
+ * shared-cell ones of arcell.c), on the layer itself: the neighbour tables of both directions, a
+ * triangular Jacobian (a coordinate's output does not depend on coordinates after it in the layer's
+ * order) whose diagonal, by central differences, gives the layer's log-determinant, an inverse that
+ * recovers the input, and a fit whose per-coordinate gains are exactly what applying the layer
+ * gains; for shared cells also how cells shrink with little data and which spline a cell with few
+ * training values takes. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../plugins/flow/ar.c"
+#include "../../plugins/flow/arcell.c"
 #include "../../plugins/flow/layers.c"
 #include "../../plugins/flow/parallel.c"
 #include "../../plugins/flow/poly.c"
@@ -35,6 +37,9 @@ static flow image_flow(int radius, int bins, int window) {
     f.o.ar_radius = radius;
     f.o.ar_bins = bins;
     f.o.ar_window = window;
+    f.o.ar_pred_bins = bins;
+    f.o.ar_scale_bins = 4;
+    f.o.ar_err_bins = 2;
     return f;
 }
 
@@ -88,11 +93,21 @@ Test(flow_ar, neighbour_tables_of_both_directions) {
     free(nb);
 }
 
-/* Fit layer `index` (direction index % 2) on fresh data and check it. */
-static void check_layer(int index, int threads, bool quad) {
+enum { COORD, CELL, CELL_SQUASH }; /* ar.c; arcell.c, contexts as x or as sigmoid(x/s + mu) */
+
+/* Fit layer `index` (direction index % 2) of the given kind on fresh data
+ * and check it. */
+static void check_layer(int index, int threads, bool quad, int kind) {
     flow f = image_flow(2, 8, 1);
     f.o.ar_quad = quad;
     int64_t D = f.D;
+    float mu[SIDE * SIDE], inv_sd[SIDE * SIDE];
+    for (int64_t r = 0; r < D; r++) { /* a per-coordinate standardisation to undo */
+        mu[r] = (float)(0.1 * (double)(r % 5) - 0.2);
+        inv_sd[r] = (float)(0.5 + 0.05 * (double)(r % 7));
+    }
+    f.mu = mu;
+    f.inv_sd = inv_sd;
     flow_batch t, b;
     cr_assert_eq(flow_batch_new(D, N, false, threads, &t), NOTA_OK);
     cr_assert_eq(flow_batch_new(D, N, true, threads, &b), NOTA_OK);
@@ -105,13 +120,24 @@ static void check_layer(int index, int threads, bool quad) {
         cr_assert_eq(spline_work_init(&w[i], (int)f.o.grid), 0);
     double gain[SIDE * SIDE];
     flow_layer l;
-    cr_assert_eq(flow_ar_fit(&f, &t, index, w, threads, gain, &l), NOTA_OK, "%s",
-                 nota_last_error());
+    if (kind == COORD) {
+        cr_assert_eq(flow_ar_fit(&f, &t, index, w, threads, gain, &l), NOTA_OK, "%s",
+                     nota_last_error());
+        cr_assert_eq(l.ar_bins, 8);
+        cr_assert_eq(l.ar_quad, quad);
+        cr_assert_eq(flow_ar_weights(12, quad), quad ? 25 : 13);
+    } else {
+        cr_assert_eq(flow_arcell_fit(&f, &t, index, kind == CELL_SQUASH, w, threads, gain, &l),
+                     NOTA_OK, "%s", nota_last_error());
+        cr_assert(l.ar_cell && l.ar_squash == (kind == CELL_SQUASH));
+        cr_assert_eq(l.ar_bins, 8 * 4 * 2, "%lld cells", (long long)l.ar_bins);
+        for (int64_t r = 0; r < D; r++) {
+            cr_assert_eq(l.ar_aff[2 * r], kind == CELL_SQUASH ? 1.0f / inv_sd[r] : 1.0f);
+            cr_assert_eq(l.ar_aff[2 * r + 1], kind == CELL_SQUASH ? mu[r] : 0.0f);
+        }
+    }
     cr_assert_eq(l.ar_dir, index % 2);
-    cr_assert_eq(l.ar_bins, 8);
     cr_assert_eq(l.ar_m, 12);
-    cr_assert_eq(l.ar_quad, quad);
-    cr_assert_eq(flow_ar_weights(12, quad), quad ? 25 : 13);
 
     /* applying the layer gives the fit's outputs and its gains */
     flow_ar_apply(&f, &l, &b, false);
@@ -187,11 +213,18 @@ static void check_layer(int index, int threads, bool quad) {
     flow_batch_free(&b);
 }
 
-Test(flow_ar, raster_layer_is_triangular_exact_and_invertible) { check_layer(0, 1, false); }
-Test(flow_ar, reversed_layer_is_triangular_exact_and_invertible) { check_layer(1, 3, false); }
+Test(flow_ar, raster_layer_is_triangular_exact_and_invertible) { check_layer(0, 1, false, COORD); }
+Test(flow_ar, reversed_layer_is_triangular_exact_and_invertible) {
+    check_layer(1, 3, false, COORD);
+}
 Test(flow_ar, quadratic_context_is_triangular_exact_and_invertible) {
-    check_layer(0, 2, true);
-    check_layer(1, 1, true);
+    check_layer(0, 2, true, COORD);
+    check_layer(1, 1, true, COORD);
+}
+Test(flow_ar, shared_cell_layers_are_triangular_exact_and_invertible) {
+    check_layer(0, 2, false, CELL_SQUASH);
+    check_layer(1, 3, false, CELL);
+    check_layer(0, 1, false, CELL);
 }
 
 Test(flow_ar, quadratic_context_predicts_a_square) {
@@ -244,6 +277,94 @@ Test(flow_ar, bins_follow_the_training_contexts) {
     /* pixel (0, 0) has no neighbours: its context is the bias alone */
     for (int m = 0; m < l.ar_m; m++)
         cr_assert_eq(l.ar_nbr[m], -1);
+    flow_layer_free(&l);
+    spline_work_free(&w);
+    flow_batch_free(&t);
+}
+
+Test(flow_ar, shared_cells_shrink_with_few_training_values) {
+    /* 1000 items × 36 coordinates: cells halve (the prediction's first,
+     * while it has twice the activity's bins) until each would hold at
+     * least 256 values on average: 64·16·8 → 4·4·8 */
+    flow f = image_flow(1, 64, 0);
+    f.o.ar_scale_bins = 16;
+    f.o.ar_err_bins = 8;
+    flow_batch t;
+    cr_assert_eq(flow_batch_new(f.D, 1000, false, 1, &t), NOTA_OK);
+    fill(t.a, 1000, 3);
+    spline_work w;
+    cr_assert_eq(spline_work_init(&w, (int)f.o.grid), 0);
+    double gain[SIDE * SIDE];
+    flow_layer l;
+    cr_assert_eq(flow_arcell_fit(&f, &t, 0, false, &w, 1, gain, &l), NOTA_OK);
+    cr_assert_eq(l.ar_cb[0], 4);
+    cr_assert_eq(l.ar_cb[1], 4);
+    cr_assert_eq(l.ar_cb[2], 8);
+    cr_assert_eq(l.ar_bins, 128);
+    const float *e = l.ar_edges;
+    for (int j = 0; j < 3; e += l.ar_cb[j++])
+        for (int64_t k = 1; k < l.ar_cb[j]; k++)
+            cr_assert(e[k] >= e[k - 1], "context %d: edge %lld below the one before", j,
+                      (long long)k);
+    flow_layer_free(&l);
+    spline_work_free(&w);
+    flow_batch_free(&t);
+}
+
+Test(flow_ar, a_sparse_cell_takes_the_spline_of_its_pool) {
+    /* A cell with at least 256 training values gets the spline of its own
+     * values; one with fewer the spline of all values sharing its
+     * prediction and activity bins (when those reach 256). */
+    flow f = image_flow(2, 8, 0);
+    int64_t D = f.D, n = 2000;
+    flow_batch t;
+    cr_assert_eq(flow_batch_new(D, n, false, 1, &t), NOTA_OK);
+    fill(t.a, n, 11);
+    float *x0 = malloc((size_t)(D * n) * sizeof *x0);
+    memcpy(x0, t.a, (size_t)(D * n) * sizeof *x0);
+    spline_work w;
+    cr_assert_eq(spline_work_init(&w, (int)f.o.grid), 0);
+    double gain[SIDE * SIDE];
+    flow_layer l;
+    cr_assert_eq(flow_arcell_fit(&f, &t, 0, false, &w, 1, gain, &l), NOTA_OK);
+    int64_t cells = l.ar_bins, near[4], *cell = malloc((size_t)(D * n) * sizeof *cell);
+    int64_t *count = calloc((size_t)cells, sizeof *count);
+    cell_near_index(&f, l.ar_radius, near);
+    for (int64_t r = 0; r < D; r++) /* x0 is the context (no squash) */
+        for (int64_t i = 0; i < n; i++) {
+            double c3[3];
+            cell_context(&l, near, r, x0, n, i, c3);
+            count[cell[r * n + i] = cell_of(&l, c3)]++;
+        }
+    /* the values of cells [k0, k1), gathered as the fit does (by cell, then
+     * coordinate, then item) */
+    float *v = malloc((size_t)(D * n) * sizeof *v), kn[3 * 16];
+    int dense = 0, sparse = 0;
+    for (int64_t k = 0; k < cells; k++) {
+        int64_t k0 = k, k1 = k + 1;
+        if (count[k] < 256) {
+            k0 = k / l.ar_cb[2] * l.ar_cb[2];
+            k1 = k0 + l.ar_cb[2];
+        }
+        int64_t m = 0;
+        for (int64_t q = k0; q < k1; q++)
+            for (int64_t j = 0; j < D * n; j++)
+                if (cell[j] == q) v[m++] = x0[j];
+        if (m < 256) continue; /* a sparse pool: the next level up */
+        if (count[k] < 256)
+            sparse++;
+        else
+            dense++;
+        spline_opts so = {f.K, (int)f.o.grid, 1.0, f.o.bandwidth};
+        cr_assert_eq(spline_fit(v, m, &so, &w, kn), 0);
+        cr_assert_eq(memcmp(kn, l.knots + k * 3 * f.K, sizeof kn), 0, "cell %lld (%lld values)",
+                     (long long)k, (long long)count[k]);
+    }
+    cr_assert(dense > 0 && sparse > 0, "%d dense and %d sparse cells checked", dense, sparse);
+    free(v);
+    free(cell);
+    free(count);
+    free(x0);
     flow_layer_free(&l);
     spline_work_free(&w);
     flow_batch_free(&t);

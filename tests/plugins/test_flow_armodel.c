@@ -1,4 +1,5 @@
-/* Autoregressive layers in the flow plugin (ar_layers): models with them
+/* Autoregressive layers in the flow plugin (ar_layers), per coordinate
+ * and with shared cells (ar_shared, images only): models with them
  * invert, reload bit for bit and give the same numbers at any thread count;
  * on a 2-D toy whose spread depends on the other coordinate one such layer
  * comes close to the true density where a rotation layer cannot; model
@@ -15,9 +16,9 @@ Test(flow_armodel, images_invert_reload_exactly_and_ignore_threads) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h1 = test_host(2), h3 = test_host(2);
     h3.threads = 3;
-    const char *sets[] = {"max_layers=3", "valid_fraction=0", "ar_layers=2", "ar_bins=4",
-                          "ar_radius=2"};
-    nota_model *m1 = test_create(p, sets, 5, &h1), *m3 = test_create(p, sets, 5, &h3);
+    const char *sets[] = {"max_layers=3", "valid_fraction=0", "ar_layers=2",
+                          "ar_bins=4",    "ar_radius=2",      "ar_shared=0"};
+    nota_model *m1 = test_create(p, sets, 6, &h1), *m3 = test_create(p, sets, 6, &h3);
     nota_tensor *x = images(1500, 5);
     cr_assert_eq(p->fit(m1, x, NULL, &h1), NOTA_OK, "%s", nota_last_error());
     cr_assert_eq(p->fit(m3, x, NULL, &h3), NOTA_OK, "%s", nota_last_error());
@@ -41,12 +42,95 @@ Test(flow_armodel, images_invert_reload_exactly_and_ignore_threads) {
     p->destroy(m3);
 }
 
+Test(flow_armodel, shared_cell_layers_invert_reload_exactly_and_ignore_threads) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h1 = test_host(2), h3 = test_host(2);
+    h3.threads = 3;
+    const char *sets[] = {"max_layers=3", "valid_fraction=0", "ar_layers=2", "ar_shared=2",
+                          "ar_radius=2"};
+    nota_model *m1 = test_create(p, sets, 5, &h1), *m3 = test_create(p, sets, 5, &h3);
+    nota_tensor *x = images(1500, 5);
+    cr_assert_eq(p->fit(m1, x, NULL, &h1), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(p->fit(m3, x, NULL, &h3), NOTA_OK, "%s", nota_last_error());
+    assert_roundtrip(p, m3, x, &h3);
+    /* log_prob against the Jacobian on one layer: through a second one, a
+     * step that moves a later coordinate's context across a cell edge
+     * makes a jump that central differences cannot linearise */
+    const char *one[] = {"max_layers=1", "valid_fraction=0", "ar_layers=1", "ar_radius=2"};
+    nota_model *mj = test_create(p, one, 4, &h3);
+    cr_assert_eq(p->fit(mj, x, NULL, &h3), NOTA_OK, "%s", nota_last_error());
+    assert_jacobian(p, mj, x, 3, 2e-3, 2e-3, &h3);
+    p->destroy(mj);
+    nota_modelfile *mf = assert_save_load_exact(p, m1, x, &h1);
+    const nota_tensor *spec, *cb, *aff, *mu, *isd, *edges, *kn, *sw;
+    for (int l = 0; l < 2; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "l%04d.spec", l);
+        cr_assert_eq(nota_modelfile_get_tensor(mf, name, &spec), NOTA_OK);
+        float want[3] = {-2.0f, (float)l, 2.0f};
+        cr_assert_arr_eq(nota_tensor_f32(spec), want, sizeof want);
+        /* 96,000 training values: 128·16·8 cells shrink to 8·4·8; only the
+         * first layer (on the logit data) reads intensities */
+        snprintf(name, sizeof name, "l%04d.arc", l);
+        cr_assert_eq(nota_modelfile_get_tensor(mf, name, &cb), NOTA_OK);
+        float cells[4] = {8, 4, 8, l == 0 ? 1.0f : 0.0f};
+        cr_assert_arr_eq(nota_tensor_f32(cb), cells, sizeof cells);
+        snprintf(name, sizeof name, "l%04d.ars", l);
+        cr_assert_eq(nota_modelfile_get_tensor(mf, name, &sw), NOTA_OK);
+        cr_assert(sw->ndim == 2 && sw->shape[0] == 64 && sw->shape[1] == 12 + 7);
+        snprintf(name, sizeof name, "l%04d.are", l);
+        cr_assert_eq(nota_modelfile_get_tensor(mf, name, &edges), NOTA_OK);
+        cr_assert(edges->ndim == 1 && edges->shape[0] == 20);
+        snprintf(name, sizeof name, "l%04d.knots", l);
+        cr_assert_eq(nota_modelfile_get_tensor(mf, name, &kn), NOTA_OK);
+        cr_assert(kn->ndim == 3 && kn->shape[0] == 256 && kn->shape[1] == 3 && kn->shape[2] == 32);
+    }
+    /* layer 0's targets are the logits: the standardisation undone */
+    cr_assert_eq(nota_modelfile_get_tensor(mf, "l0000.art", &aff), NOTA_OK);
+    cr_assert_eq(nota_modelfile_get_tensor(mf, "mu", &mu), NOTA_OK);
+    cr_assert_eq(nota_modelfile_get_tensor(mf, "inv_sd", &isd), NOTA_OK);
+    for (int64_t r = 0; r < 64; r++) {
+        cr_assert_eq(nota_tensor_f32(aff)[2 * r], 1.0f / nota_tensor_f32(isd)[r]);
+        cr_assert_eq(nota_tensor_f32(aff)[2 * r + 1], nota_tensor_f32(mu)[r]);
+    }
+    cr_assert_eq(nota_modelfile_get_tensor(mf, "l0001.art", &aff), NOTA_OK);
+    for (int64_t r = 0; r < 64; r++)
+        cr_assert(nota_tensor_f32(aff)[2 * r] == 1.0f && nota_tensor_f32(aff)[2 * r + 1] == 0.0f);
+    nota_modelfile_free(mf);
+    assert_same_log_prob(p, m1, m3, x, &h1, &h3);
+    nota_tensor_free(x);
+    p->destroy(m1);
+    p->destroy(m3);
+}
+
+Test(flow_armodel, vectors_get_per_coordinate_layers_whatever_ar_shared_says) {
+    /* the coordinates of a vector are not exchangeable like pixels: cells
+     * shared across them are for images only */
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(2);
+    const char *sets[] = {"max_layers=2", "valid_fraction=0", "ar_layers=2", "ar_shared=2"};
+    nota_model *m = test_create(p, sets, 4, &h);
+    nota_tensor *x = curved(3000, 4);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    nota_modelfile *mf;
+    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
+    cr_assert_eq(p->save(m, mf), NOTA_OK);
+    const nota_tensor *spec;
+    cr_assert_eq(nota_modelfile_get_tensor(mf, "l0000.spec", &spec), NOTA_OK);
+    cr_assert_eq(nota_tensor_f32(spec)[0], -1.0f);
+    cr_assert_eq(nota_modelfile_get_tensor(mf, "l0001.spec", &spec), NOTA_OK);
+    cr_assert_eq(nota_tensor_f32(spec)[0], -1.0f);
+    nota_modelfile_free(mf);
+    nota_tensor_free(x);
+    p->destroy(m);
+}
+
 Test(flow_armodel, quadratic_context_reloads_exactly) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(2);
-    const char *sets[] = {"max_layers=3", "valid_fraction=0", "ar_layers=2",
-                          "ar_bins=4",    "ar_radius=2",      "ar_context=quadratic"};
-    nota_model *m = test_create(p, sets, 6, &h);
+    const char *sets[] = {"max_layers=3", "valid_fraction=0",     "ar_layers=2", "ar_bins=4",
+                          "ar_radius=2",  "ar_context=quadratic", "ar_shared=0"};
+    nota_model *m = test_create(p, sets, 7, &h);
     nota_tensor *x = images(1500, 6);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     assert_roundtrip(p, m, x, &h);
@@ -140,8 +224,9 @@ Test(flow_armodel, load_refuses_broken_autoregressive_layers) {
     nota_host h = test_host(3);
     double ll;
     nota_tensor *x = spread(3000, 3, &ll);
-    const char *sets[] = {"max_layers=1", "valid_fraction=0", "ar_layers=1", "min_gain=0"};
-    nota_model *m = test_create(p, sets, 4, &h);
+    const char *sets[] = {"max_layers=1", "valid_fraction=0", "ar_layers=1", "min_gain=0",
+                          "ar_shared=0"};
+    nota_model *m = test_create(p, sets, 5, &h);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     nota_modelfile *mf;
     cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
@@ -166,6 +251,67 @@ Test(flow_armodel, load_refuses_broken_autoregressive_layers) {
     p->destroy(m);
 }
 
+static void no_bins(nota_tensor **t) { nota_tensor_f32(*t)[1] = 0; }
+static void squash_two(nota_tensor **t) { nota_tensor_f32(*t)[3] = 2; }
+static void too_many_cells(nota_tensor **t) {
+    float *c = nota_tensor_f32(*t);
+    c[0] = c[1] = c[2] = 256;
+}
+static void scale_zero(nota_tensor **t) {
+    nota_tensor_f32(*t)[2 * 5] = nota_tensor_f32(*t)[2 * 5 + 1] = 0;
+}
+static void scale_edges_down(nota_tensor **t) { /* the scale's edges follow the prediction's 8 */
+    float *e = nota_tensor_f32(*t) + 8;
+    e[2] = e[1] - 1;
+}
+static void cell_flat_spline(nota_tensor **t) { /* cell 3: x2 = x1 */
+    float *k = nota_tensor_f32(*t) + 3 * (*t)->shape[1] * (*t)->shape[2];
+    k[2] = k[1];
+}
+static void narrow_scale(nota_tensor **t) {
+    int64_t shape[2] = {64, 13};
+    nota_tensor_free(*t);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 2, shape, t), NOTA_OK);
+}
+
+Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(3);
+    nota_tensor *x = images(1500, 7);
+    const char *sets[] = {"max_layers=1", "valid_fraction=0", "ar_layers=1", "ar_radius=2"};
+    nota_model *m = test_create(p, sets, 4, &h);
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    nota_modelfile *mf;
+    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
+    cr_assert_eq(p->save(m, mf), NOTA_OK);
+    assert_load_refused(p, mf, "l0000.spec", dir_two,
+                        "flow model: layer 0: autoregressive direction 2, radius 2 (expected 0|1 "
+                        "and 1..5)");
+    assert_load_refused(p, mf, "l0000.arc", no_bins,
+                        "flow model: layer 0: context 1 has 0 bins (expected 1..256)");
+    assert_load_refused(p, mf, "l0000.arc", squash_two,
+                        "flow model: layer 0: 256 cells, squash 2 (expected at most 65536 and "
+                        "0|1)");
+    assert_load_refused(p, mf, "l0000.arc", too_many_cells,
+                        "flow model: layer 0: 16777216 cells, squash 1 (expected at most 65536 "
+                        "and 0|1)");
+    assert_load_refused(p, mf, "l0000.art", scale_zero,
+                        "flow model: layer 0, coordinate 5: target scale 0, offset 0 (expected "
+                        "finite, scale > 0)");
+    assert_load_refused(p, mf, "l0000.are", scale_edges_down,
+                        "flow model: layer 0: context 1's bin edges are not finite and "
+                        "non-decreasing at edge 2");
+    assert_load_refused(p, mf, "l0000.knots", cell_flat_spline,
+                        "flow model: layer 0, cell 3: spline is not strictly increasing at knot 2");
+    assert_load_refused(p, mf, "l0000.arw", wide_weights,
+                        "flow model: tensor 'l0000.arw' is f32 (2, 9), expected f32 (64, 13)");
+    assert_load_refused(p, mf, "l0000.ars", narrow_scale,
+                        "flow model: tensor 'l0000.ars' is f32 (64, 13), expected f32 (64, 19)");
+    nota_modelfile_free(mf);
+    nota_tensor_free(x);
+    p->destroy(m);
+}
+
 Test(flow_armodel, bad_options_are_refused_with_exact_messages) {
     assert_config_refused("ar_bins", NULL, 0,
                           "flow config: ar_layers 2, ar_bins 0, ar_window 1, ar_radius 3 "
@@ -175,6 +321,18 @@ Test(flow_armodel, bad_options_are_refused_with_exact_messages) {
                           "(expected 0..4096, 1..256, 0..256, 1..5)");
     assert_config_refused("ar_context", "cubic", 0,
                           "flow config: ar_context 'cubic' (expected linear|quadratic)");
+    assert_config_refused("ar_scale_bins", NULL, 256,
+                          "flow config: ar_shared 1, ar_pred_bins 128, ar_scale_bins 256, "
+                          "ar_err_bins 8 (expected 0..4096, bins 1..256 each and at most 65536 "
+                          "cells in all)");
+    assert_config_refused("ar_pred_bins", NULL, 0,
+                          "flow config: ar_shared 1, ar_pred_bins 0, ar_scale_bins 16, "
+                          "ar_err_bins 8 (expected 0..4096, bins 1..256 each and at most 65536 "
+                          "cells in all)");
+    assert_config_refused("ar_shared", NULL, -1,
+                          "flow config: ar_shared -1, ar_pred_bins 128, ar_scale_bins 16, "
+                          "ar_err_bins 8 (expected 0..4096, bins 1..256 each and at most 65536 "
+                          "cells in all)");
     assert_config_refused("ar_window", NULL, -1,
                           "flow config: ar_layers 2, ar_bins 64, ar_window -1, ar_radius 3 "
                           "(expected 0..4096, 1..256, 0..256, 1..5)");

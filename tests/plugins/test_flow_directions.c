@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../plugins/flow/ar.c"
+#include "../../plugins/flow/arcell.c"
 #include "../../plugins/flow/directions.c"
 #include "../../plugins/flow/layers.c"
 #include "../../plugins/flow/parallel.c"

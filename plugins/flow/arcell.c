@@ -1,0 +1,426 @@
+/* Shared-cell autoregressive layers (ar_shared).
+ *
+ * An autoregressive layer of ar.c gives every coordinate its own splines,
+ * chosen by one context number, so each spline sees at most N / 256
+ * training values of one pixel position. This layer shares its splines
+ * across all D coordinates instead and spends the D-fold data on a richer
+ * context, as lossless image coders do (CALIC, LOCO-I): coordinate r, in
+ * the layer's order, is mapped by
+ *
+ *     z_r = S_cell(t_r),  t_r = a_r x_r + b_r,
+ *     cell = (bin(c_r), bin(s_r), bin(err_r)),
+ *
+ * where, with v the neighbours' values in context space,
+ *   c_r   = w_r · v_nbr(r) + bias_r, the coordinate's own least-squares
+ *           prediction of v_r (as in ar.c),
+ *   err_r = |e_left| + |e_up| + (|e_up-left| + |e_up-right|) / 2 over the
+ *           4 nearest earlier neighbours, e_j = v_j − c_j their own
+ *           prediction errors,
+ *   s_r   = the coordinate's least-squares prediction of |v_r − c_r| from
+ *           |v_j − c_r| (every neighbour j), |e_j| (the 4 nearest), c_r,
+ *           c_r² and 1: the error to expect, learned per coordinate,
+ * and each number is cut into global quantile bins. t_r is the
+ * coordinate's value on a scale shared by all coordinates: for the first
+ * layer of a logit-preprocessed image model it undoes the per-coordinate
+ * standardisation (t = the logit of the pixel) and contexts are read as
+ * pixel intensities v = sigmoid(t) (ar_squash) — measured with a discrete
+ * prototype on Fashion-MNIST (docs/flow.md): 3.298 bits/dim for the
+ * prediction, err and the neighbours' mean distance from the prediction
+ * read as intensities, against 3.394 read as logits; the learned s in
+ * place of that distance 3.279. Elsewhere a = 1, b = 0 and v = x.
+ *
+ * The map is triangular as in ar.c: log|det J| = Σ_r log(a_r S'(t_r)).
+ * A cell with fewer than AR_CELL_MIN training values takes the spline of
+ * the pooled cells sharing its prediction and scale bins, else its
+ * prediction bin, else all values.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "spline.h"
+
+#define AR_CELL_MIN 256
+#define AR_CELL_GRAIN 256
+#define AR_CELL_EDGE_ITEMS 2000000 /* values per context number sorted for its edges */
+
+/* Index in a neighbour row (flow_ar_neighbours) of the 4 nearest earlier
+ * neighbours: left, up, up-left, up-right for images; the 4 previous
+ * coordinates for vectors. */
+static void cell_near_index(const flow *f, int R, int64_t near[4]) {
+    if (f->item_ndim == 3) {
+        int64_t up = (int64_t)(R - 1) * (2 * R + 1) + R;
+        near[0] = (int64_t)R * (2 * R + 1) + R - 1;
+        near[1] = up;
+        near[2] = up - 1;
+        near[3] = up + 1;
+    } else {
+        for (int j = 0; j < 4; j++)
+            near[j] = j;
+    }
+}
+
+static double cell_value(const flow_layer *l, int64_t r, double x) {
+    double t = (double)l->ar_aff[2 * r] * x + (double)l->ar_aff[2 * r + 1];
+    return l->ar_squash ? 1.0 / (1.0 + exp(-t)) : t;
+}
+
+/* Prediction of coordinate r for item i from context values v (D × N). */
+static double cell_predict(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i) {
+    int64_t M = l->ar_m;
+    const float *w = l->ar_w + r * (M + 1);
+    const int64_t *nb = l->ar_nbr + r * M;
+    double c = w[M];
+    for (int64_t m = 0; m < M; m++)
+        if (nb[m] >= 0) c += (double)w[m] * v[nb[m] * N + i];
+    return c;
+}
+
+int64_t flow_arcell_scale_weights(int64_t m) { return m + 7; }
+
+/* The features of coordinate r's error scale (f: M + 7 values, the last
+ * 1) for item i, and its prediction c and the nearest neighbours'
+ * weighted errors err. */
+static void cell_features(const flow_layer *l, const int64_t near[4], int64_t r, const float *v,
+                          int64_t N, int64_t i, double *f, double *c, double *err) {
+    int64_t M = l->ar_m;
+    const int64_t *nb = l->ar_nbr + r * M;
+    double cr = cell_predict(l, r, v, N, i), e = 0;
+    for (int64_t m = 0; m < M; m++)
+        f[m] = nb[m] >= 0 ? fabs(v[nb[m] * N + i] - cr) : 0.0;
+    for (int j = 0; j < 4; j++) {
+        int64_t q = nb[near[j]];
+        double eq = q >= 0 ? fabs(v[q * N + i] - cell_predict(l, q, v, N, i)) : 0.0;
+        f[M + j] = eq;
+        e += (j < 2 ? 1.0 : 0.5) * eq;
+    }
+    f[M + 4] = cr;
+    f[M + 5] = cr * cr;
+    f[M + 6] = 1.0;
+    *c = cr;
+    *err = e;
+}
+
+/* The three context numbers of coordinate r for item i: c, s, err. */
+static void cell_context(const flow_layer *l, const int64_t near[4], int64_t r, const float *v,
+                         int64_t N, int64_t i, double out[3]) {
+    int64_t P = flow_arcell_scale_weights(l->ar_m);
+    double f[60 + 7], sc = 0;
+    cell_features(l, near, r, v, N, i, f, &out[0], &out[2]);
+    const float *w = l->ar_sw + r * P;
+    for (int64_t j = 0; j < P; j++)
+        sc += (double)w[j] * f[j];
+    out[1] = sc;
+}
+
+static int64_t cell_of(const flow_layer *l, const double c3[3]) {
+    const float *e = l->ar_edges;
+    int64_t cell = 0;
+    for (int j = 0; j < 3; j++) {
+        cell = cell * l->ar_cb[j] + flow_ar_bin(e, l->ar_cb[j], c3[j]);
+        e += l->ar_cb[j];
+    }
+    return cell;
+}
+
+typedef struct cell_ctx {
+    const flow *f;
+    const flow_layer *l;
+    flow_batch *b;
+    int64_t near[4];
+    bool inverse;
+} cell_ctx;
+
+/* In place on b->a; b->b holds the context values. The inverse visits the
+ * coordinates in the layer's order, each context read from values already
+ * inverted. */
+static void cell_range(void *p, int64_t i0, int64_t i1, int thread) {
+    (void)thread;
+    cell_ctx *c = p;
+    const flow_layer *l = c->l;
+    flow_batch *b = c->b;
+    int64_t D = b->D, N = b->N;
+    int K = c->f->K;
+    float *x = b->a, *v = b->b;
+    if (!c->inverse)
+        for (int64_t r = 0; r < D; r++)
+            for (int64_t i = i0; i < i1; i++)
+                v[r * N + i] = (float)cell_value(l, r, x[r * N + i]);
+    for (int64_t k = 0; k < D; k++) {
+        int64_t r = l->ar_dir ? D - 1 - k : k;
+        double a = l->ar_aff[2 * r], off = l->ar_aff[2 * r + 1], la = log(a);
+        for (int64_t i = i0; i < i1; i++) {
+            double c3[3], ld = 0, *pl = b->logdet ? &ld : NULL;
+            cell_context(l, c->near, r, v, N, i, c3);
+            const float *kn = l->knots + cell_of(l, c3) * 3 * K;
+            if (c->inverse) {
+                double t = spline_inv(kn, K, x[r * N + i], pl);
+                float xr = (float)((t - off) / a);
+                x[r * N + i] = xr;
+                v[r * N + i] = (float)cell_value(l, r, xr);
+                if (pl) b->logdet[i] -= ld + la;
+            } else {
+                x[r * N + i] = (float)spline_fwd(kn, K, a * x[r * N + i] + off, pl);
+                if (pl) b->logdet[i] += ld + la;
+            }
+        }
+    }
+}
+
+void flow_arcell_apply(const flow *f, const flow_layer *l, flow_batch *b, bool inverse) {
+    flow_batch_reorder(b, NULL);
+    cell_ctx c = {f, l, b, {0}, inverse};
+    cell_near_index(f, l->ar_radius, c.near);
+    flow_parallel(b->threads, b->N, AR_CELL_GRAIN, cell_range, &c);
+}
+
+/* ---- fit ---- */
+
+typedef struct cell_fit_ctx {
+    const flow *f;
+    flow_layer *l;
+    flow_batch *t;
+    int64_t near[4];
+    double **gram;
+    uint16_t *cell; /* D × N */
+    float *sample;  /* contexts of the items used for the edges: 3 × D × ns */
+    int64_t stride, ns;
+    /* spline fits */
+    const float *xs;      /* targets grouped by cell */
+    const int64_t *start; /* cells + 1 */
+    spline_work *work;
+    spline_opts so;
+    int *failed; /* per cell: no spline could be fitted */
+    double *gain;
+} cell_fit_ctx;
+
+static void cell_regress_rows(void *p, int64_t r0, int64_t r1, int thread) {
+    cell_fit_ctx *c = p;
+    for (int64_t r = r0; r < r1; r++)
+        flow_ar_regress(c->l, r, c->t->b, c->t->N, c->gram[thread], c->l->ar_w);
+}
+
+/* Least squares of |v_r − c_r| on coordinate r's scale features; a
+ * missing neighbour's features are 0 and get weight 0. */
+static void cell_scale_rows(void *p, int64_t r0, int64_t r1, int thread) {
+    cell_fit_ctx *c = p;
+    const flow_layer *l = c->l;
+    int64_t M = l->ar_m, P = flow_arcell_scale_weights(M), N = c->t->N;
+    const float *v = c->t->b;
+    double *G = c->gram[thread], *rhs = G + P * P, f[60 + 7], cr, err;
+    uint8_t drop[60 + 7];
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t *nb = l->ar_nbr + r * M;
+        memset(G, 0, (size_t)(P * P + P) * sizeof(double));
+        for (int64_t i = 0; i < N; i++) {
+            cell_features(l, c->near, r, v, N, i, f, &cr, &err);
+            double y = fabs(v[r * N + i] - cr);
+            for (int64_t j = 0; j < P; j++) {
+                rhs[j] += f[j] * y;
+                for (int64_t k = 0; k <= j; k++)
+                    G[j * P + k] += f[j] * f[k];
+            }
+        }
+        for (int64_t j = 0; j < P; j++)
+            drop[j] = j < M ? nb[j] < 0 : j < M + 4 ? nb[c->near[j - M]] < 0 : 0;
+        flow_ar_solve(G, P, drop, c->l->ar_sw + r * P);
+    }
+}
+
+static void cell_sample_rows(void *p, int64_t r0, int64_t r1, int thread) {
+    (void)thread;
+    cell_fit_ctx *c = p;
+    int64_t D = c->f->D, N = c->t->N;
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t s = 0; s < c->ns; s++) {
+            double c3[3];
+            cell_context(c->l, c->near, r, c->t->b, N, s * c->stride, c3);
+            for (int j = 0; j < 3; j++)
+                c->sample[(j * D + r) * c->ns + s] = (float)c3[j];
+        }
+}
+
+static void cell_rows(void *p, int64_t r0, int64_t r1, int thread) {
+    (void)thread;
+    cell_fit_ctx *c = p;
+    int64_t N = c->t->N;
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t i = 0; i < N; i++) {
+            double c3[3];
+            cell_context(c->l, c->near, r, c->t->b, N, i, c3);
+            c->cell[r * N + i] = (uint16_t)cell_of(c->l, c3);
+        }
+}
+
+/* Pooled range of cells [k0, k1) holding cell k at level `level` (0: the
+ * cell, 1: its prediction and scale bins, 2: its prediction bin, 3: all). */
+static void cell_pool(const flow_layer *l, int64_t k, int level, int64_t *k0, int64_t *k1) {
+    int64_t span = level == 0   ? 1
+                   : level == 1 ? l->ar_cb[2]
+                   : level == 2 ? l->ar_cb[1] * l->ar_cb[2]
+                                : l->ar_bins;
+    *k0 = k / span * span;
+    *k1 = *k0 + span;
+}
+
+static void cell_splines(void *p, int64_t k0, int64_t k1, int thread) {
+    cell_fit_ctx *c = p;
+    int K = c->f->K;
+    for (int64_t k = k0; k < k1; k++) {
+        float *kn = c->l->knots + k * 3 * K;
+        c->failed[k] = 1;
+        for (int level = 0; level < 4 && c->failed[k]; level++) {
+            int64_t a, b;
+            cell_pool(c->l, k, level, &a, &b);
+            int64_t n = c->start[b] - c->start[a];
+            if (n >= (level < 3 ? AR_CELL_MIN : 2))
+                c->failed[k] = spline_fit(c->xs + c->start[a], n, &c->so, &c->work[thread], kn);
+        }
+        if (c->failed[k]) flow_spline_identity(kn, K);
+    }
+}
+
+static void cell_apply_rows(void *p, int64_t r0, int64_t r1, int thread) {
+    (void)thread;
+    cell_fit_ctx *c = p;
+    const flow_layer *l = c->l;
+    int64_t N = c->t->N;
+    int K = c->f->K;
+    for (int64_t r = r0; r < r1; r++) {
+        double a = l->ar_aff[2 * r], off = l->ar_aff[2 * r + 1], g = 0;
+        float *x = c->t->a + r * N;
+        for (int64_t i = 0; i < N; i++) {
+            double d, y = spline_fwd_d(l->knots + (int64_t)c->cell[r * N + i] * 3 * K, K,
+                                       a * x[i] + off, &d);
+            g += log(d * a) + 0.5 * ((double)x[i] * x[i] - y * y);
+            x[i] = (float)y;
+        }
+        c->gain[r] = g / (double)N;
+    }
+}
+
+static int cell_cmp(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash, spline_work *work,
+                            int threads, double *gain, flow_layer *l) {
+    memset(l, 0, sizeof *l);
+    int64_t D = f->D, N = t->N;
+    l->ar = 1;
+    l->ar_cell = 1;
+    l->ar_dir = index % 2;
+    l->ar_radius = (int)f->o.ar_radius;
+    l->ar_m = flow_ar_m(l->ar_radius);
+    l->ar_squash = squash;
+    /* cells of at least AR_CELL_MIN training values on average (halving
+     * the prediction's bins while they are at least twice the scale's) */
+    int64_t want[3] = {f->o.ar_pred_bins, f->o.ar_scale_bins, f->o.ar_err_bins};
+    int64_t cells = 1;
+    for (int j = 0; j < 3; j++) {
+        l->ar_cb[j] = want[j];
+        cells *= want[j];
+    }
+    while (cells > 1 && cells * AR_CELL_MIN > D * N) {
+        int j = l->ar_cb[0] >= 2 * l->ar_cb[1] ? 0 : l->ar_cb[1] >= l->ar_cb[2] ? 1 : 2;
+        if (l->ar_cb[j] == 1) j = l->ar_cb[0] > 1 ? 0 : l->ar_cb[1] > 1 ? 1 : 2;
+        cells = cells / l->ar_cb[j] * ((l->ar_cb[j] + 1) / 2);
+        l->ar_cb[j] = (l->ar_cb[j] + 1) / 2;
+    }
+    l->ar_bins = cells;
+    l->P = D;
+    l->nrot = 1;
+    int K = f->K;
+    int64_t P = flow_arcell_scale_weights(l->ar_m),
+            ns = N < AR_CELL_EDGE_ITEMS / D ? N : AR_CELL_EDGE_ITEMS / D;
+    if (ns < 1) ns = 1;
+    cell_fit_ctx c = {.f = f,
+                      .l = l,
+                      .t = t,
+                      .ns = ns,
+                      .stride = N / ns,
+                      .work = work,
+                      .so = {K, (int)f->o.grid, 1.0, f->o.bandwidth},
+                      .gain = gain};
+    cell_near_index(f, l->ar_radius, c.near);
+    nota_status st = flow_ar_neighbours(f, l->ar_radius, l->ar_dir, &l->ar_nbr);
+    if (st) return st;
+    l->ar_w = malloc((size_t)(D * (l->ar_m + 1)) * sizeof(float));
+    l->ar_sw = malloc((size_t)(D * P) * sizeof(float));
+    l->ar_aff = malloc((size_t)(2 * D) * sizeof(float));
+    l->ar_edges = malloc((size_t)(l->ar_cb[0] + l->ar_cb[1] + l->ar_cb[2]) * sizeof(float));
+    l->knots = malloc((size_t)(cells * 3 * K) * sizeof(float));
+    l->active = malloc((size_t)D);
+    c.gram = calloc((size_t)threads, sizeof *c.gram);
+    c.cell = malloc((size_t)(D * N) * sizeof *c.cell);
+    c.sample = malloc((size_t)(3 * D * ns) * sizeof *c.sample);
+    float *xs = malloc((size_t)(D * N) * sizeof *xs);
+    int64_t *start = calloc((size_t)cells + 1, sizeof *start);
+    int64_t *fill = malloc((size_t)cells * sizeof *fill);
+    c.failed = malloc((size_t)cells * sizeof *c.failed);
+    bool ok = l->ar_w && l->ar_sw && l->ar_aff && l->ar_edges && l->knots && l->active && c.gram &&
+              c.cell && c.sample && xs && start && fill && c.failed;
+    for (int i = 0; ok && i < threads; i++)
+        ok = (c.gram[i] = malloc((size_t)(P * P + P) * sizeof(double))) != NULL;
+    if (!ok) {
+        st = nota_error(NOTA_ENOMEM, "flow fit: cannot allocate autoregressive layer %d", index);
+        goto done;
+    }
+    memset(l->active, 1, (size_t)D);
+    for (int64_t r = 0; r < D; r++) {
+        l->ar_aff[2 * r] = squash ? 1.0f / f->inv_sd[r] : 1.0f;
+        l->ar_aff[2 * r + 1] = squash ? f->mu[r] : 0.0f;
+    }
+    flow_batch_reorder(t, NULL);
+    float *x = t->a, *v = t->b;
+    for (int64_t r = 0; r < D; r++)
+        for (int64_t i = 0; i < N; i++)
+            v[r * N + i] = (float)cell_value(l, r, x[r * N + i]);
+    flow_parallel(threads, D, 1, cell_regress_rows, &c);
+    flow_parallel(threads, D, 1, cell_scale_rows, &c);
+    /* global quantile edges of each context number, from a sample of items
+     * (halfway between neighbouring sorted values) */
+    flow_parallel(threads, D, 1, cell_sample_rows, &c);
+    float *e = l->ar_edges;
+    for (int j = 0; j < 3; j++) {
+        float *s = c.sample + j * D * ns;
+        int64_t n = D * ns, B = l->ar_cb[j];
+        qsort(s, (size_t)n, sizeof *s, cell_cmp);
+        e[0] = s[0];
+        for (int64_t k = 1; k < B; k++) {
+            int64_t q = k * n / B;
+            e[k] = (float)(0.5 * ((double)s[q - 1] + s[q]));
+        }
+        e += B;
+    }
+    flow_parallel(threads, D, 1, cell_rows, &c);
+    /* the targets grouped by cell (a counting sort) */
+    for (int64_t q = 0; q < D * N; q++)
+        start[c.cell[q] + 1]++;
+    for (int64_t k = 0; k < cells; k++)
+        start[k + 1] += start[k];
+    memcpy(fill, start, (size_t)cells * sizeof *fill);
+    for (int64_t r = 0; r < D; r++) {
+        double a = l->ar_aff[2 * r], off = l->ar_aff[2 * r + 1];
+        for (int64_t i = 0; i < N; i++)
+            xs[fill[c.cell[r * N + i]]++] = (float)(a * x[r * N + i] + off);
+    }
+    c.xs = xs;
+    c.start = start;
+    flow_parallel(threads, cells, 1, cell_splines, &c);
+    flow_parallel(threads, D, 1, cell_apply_rows, &c);
+done:
+    for (int i = 0; c.gram && i < threads; i++)
+        free(c.gram[i]);
+    free(c.gram);
+    free(c.cell);
+    free(c.sample);
+    free(xs);
+    free(start);
+    free(fill);
+    free(c.failed);
+    if (st) flow_layer_free(l);
+    return st;
+}
