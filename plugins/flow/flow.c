@@ -87,7 +87,7 @@ static const nota_option options[] = {
      "autoregressive layers: quantile bins of the context per coordinate, one spline each "
      "(fewer when a bin would hold under 256 training items)",
      1, FLOW_AR_MAX_BINS, NULL},
-    {"ar_shared", NOTA_VAL_INT, "1",
+    {"ar_shared", NOTA_VAL_INT, "2",
      "the first K autoregressive layers share their splines across all coordinates, one per "
      "cell of three context numbers: the prediction (ar_pred_bins bins), the error to expect "
      "(ar_scale_bins) and the nearest neighbours' own prediction errors (ar_err_bins); images "

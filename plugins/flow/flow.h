@@ -96,7 +96,8 @@ typedef struct flow_layer {
     bool ar_squash;
     int64_t ar_cb[3];
     float *ar_aff;
-    float *ar_sw;
+    float *ar_sw;       /* D × (ar_m + 7); ar_w is D × (ar_m + 6) here */
+    int64_t ar_near[4]; /* index in a neighbour row of left, up, up-left, up-right */
 } flow_layer;
 
 typedef struct flow {
@@ -180,6 +181,8 @@ void flow_spline_identity(float *kn, int K); /* knots on [-4, 4], slopes 1 */
 nota_status flow_arcell_fit(const flow *f, struct flow_batch *t, int index, bool squash,
                             struct spline_work *work, int threads, double *gain, flow_layer *l);
 int64_t flow_arcell_scale_weights(int64_t m); /* m + 7 */
+int64_t flow_arcell_pred_weights(int64_t m);  /* m + 6 */
+void flow_arcell_near(const flow *f, int radius, int64_t near[4]);
 void flow_arcell_apply(const flow *f, const flow_layer *l, struct flow_batch *b, bool inverse);
 
 /* transform.c — a batch held as D rows of N values in some row order. */

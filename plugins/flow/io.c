@@ -10,7 +10,7 @@
  * "lNNNN.knots" (D, B, 3, K) instead of the rotation; a shared-cell one
  * (arcell.c) has spec [-2, dir, radius], "lNNNN.arc" = [bins of the
  * prediction, scale, error, squash], "lNNNN.art" (D, 2) target scale
- * and offset, "lNNNN.arw" (D, M + 1), "lNNNN.ars" (D, M + 7) scale
+ * and offset, "lNNNN.arw" (D, M + 6), "lNNNN.ars" (D, M + 7) scale
  * weights, "lNNNN.are" (B1 + B2 + B3) and
  * "lNNNN.knots" (B1·B2·B3, 3, K). Every value is f32 and computations use the
  * stored values, so a reloaded model reproduces log_prob bit for bit. Files are untrusted: every
@@ -42,7 +42,8 @@ static nota_status save_arcell(const flow *f, const flow_layer *ly, int l, nota_
     float spec[3] = {-2.0f, (float)ly->ar_dir, (float)ly->ar_radius},
           cb[4] = {(float)ly->ar_cb[0], (float)ly->ar_cb[1], (float)ly->ar_cb[2],
                    ly->ar_squash ? 1.0f : 0.0f};
-    int64_t three = 3, four = 4, ts[2] = {f->D, 2}, ws[2] = {f->D, ly->ar_m + 1},
+    int64_t three = 3, four = 4, ts[2] = {f->D, 2},
+            ws[2] = {f->D, flow_arcell_pred_weights(ly->ar_m)},
             ss[2] = {f->D, flow_arcell_scale_weights(ly->ar_m)},
             ne = ly->ar_cb[0] + ly->ar_cb[1] + ly->ar_cb[2], ks[3] = {ly->ar_bins, 3, f->K};
     snprintf(name, sizeof name, "l%04d.spec", l);
@@ -249,7 +250,7 @@ static nota_status load_arcell(const nota_modelfile *mf, flow *f, int l, const f
                           "0|1)",
                           l, (long long)ly->ar_bins, (double)c[3], FLOW_AR_MAX_CELLS);
     ly->ar_squash = c[3] == 1.0f;
-    int64_t ts[2] = {f->D, 2}, ws[2] = {f->D, ly->ar_m + 1},
+    int64_t ts[2] = {f->D, 2}, ws[2] = {f->D, flow_arcell_pred_weights(ly->ar_m)},
             ss[2] = {f->D, flow_arcell_scale_weights(ly->ar_m)},
             ne = ly->ar_cb[0] + ly->ar_cb[1] + ly->ar_cb[2], ks[3] = {ly->ar_bins, 3, f->K};
     snprintf(name, sizeof name, "l%04d.art", l);
@@ -280,6 +281,7 @@ static nota_status load_arcell(const nota_modelfile *mf, flow *f, int l, const f
         if ((st = check_spline_of(nota_tensor_f32(kn) + k * 3 * f->K, f->K, l, "cell", k)))
             return st;
     if ((st = flow_ar_neighbours(f, ly->ar_radius, ly->ar_dir, &ly->ar_nbr))) return st;
+    flow_arcell_near(f, ly->ar_radius, ly->ar_near);
     ly->ar_aff = malloc(ta->nbytes);
     ly->ar_w = malloc(w->nbytes);
     ly->ar_sw = malloc(sw->nbytes);

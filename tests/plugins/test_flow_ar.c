@@ -327,13 +327,12 @@ Test(flow_ar, a_sparse_cell_takes_the_spline_of_its_pool) {
     double gain[SIDE * SIDE];
     flow_layer l;
     cr_assert_eq(flow_arcell_fit(&f, &t, 0, false, &w, 1, gain, &l), NOTA_OK);
-    int64_t cells = l.ar_bins, near[4], *cell = malloc((size_t)(D * n) * sizeof *cell);
+    int64_t cells = l.ar_bins, *cell = malloc((size_t)(D * n) * sizeof *cell);
     int64_t *count = calloc((size_t)cells, sizeof *count);
-    cell_near_index(&f, l.ar_radius, near);
     for (int64_t r = 0; r < D; r++) /* x0 is the context (no squash) */
         for (int64_t i = 0; i < n; i++) {
             double c3[3];
-            cell_context(&l, near, r, x0, n, i, c3);
+            cell_context(&l, r, x0, n, i, c3);
             count[cell[r * n + i] = cell_of(&l, c3)]++;
         }
     /* the values of cells [k0, k1), gathered as the fit does (by cell, then
@@ -368,4 +367,39 @@ Test(flow_ar, a_sparse_cell_takes_the_spline_of_its_pool) {
     flow_layer_free(&l);
     spline_work_free(&w);
     flow_batch_free(&t);
+}
+
+Test(flow_ar, shared_cell_prediction_features_follow_edges) {
+    /* pixel (1, 1) of a 6×6 image, radius 1: neighbours NW, N, NE, W;
+     * after them the median edge detector and the max/min pairs */
+    flow f = image_flow(1, 4, 0);
+    flow_layer l;
+    memset(&l, 0, sizeof l);
+    l.ar_radius = 1;
+    l.ar_m = flow_ar_m(1);
+    flow_arcell_near(&f, 1, l.ar_near);
+    int64_t want_near[4] = {3, 1, 0, 2};
+    cr_assert_arr_eq(l.ar_near, want_near, sizeof want_near);
+    cr_assert_eq(flow_ar_neighbours(&f, 1, 0, &l.ar_nbr), NOTA_OK);
+    float v[SIDE * SIDE] = {0}; /* one item: N = 1 */
+    int64_t r = SIDE + 1;
+    v[1] = 0.6f;    /* N  (0, 1) */
+    v[2] = 0.3f;    /* NE (0, 2) */
+    v[SIDE] = 0.2f; /* W  (1, 0) */
+    float nws[3] = {0.7f, 0.1f, 0.4f};
+    double meds[3] = {0.2, 0.6, 0.2 + 0.6 - 0.4}; /* NW above both, below both, between */
+    for (int k = 0; k < 3; k++) {
+        v[0] = nws[k];
+        double x[4 + 6];
+        cell_pred_features(&l, r, v, 1, 0, x);
+        cr_assert_eq(x[0], (double)nws[k]);
+        cr_assert_eq(x[3], (double)v[SIDE]);
+        cr_assert_float_eq(x[4], meds[k], 1e-7, "NW %g: median %g", nws[k], x[4]);
+        cr_assert_float_eq(x[5], 0.6, 1e-7);
+        cr_assert_float_eq(x[6], 0.2, 1e-7);
+        cr_assert_float_eq(x[7], 0.6, 1e-7);
+        cr_assert_float_eq(x[8], 0.3, 1e-7);
+        cr_assert_eq(x[9], 1.0);
+    }
+    free(l.ar_nbr);
 }

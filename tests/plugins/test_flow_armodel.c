@@ -304,7 +304,7 @@ Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
     assert_load_refused(p, mf, "l0000.knots", cell_flat_spline,
                         "flow model: layer 0, cell 3: spline is not strictly increasing at knot 2");
     assert_load_refused(p, mf, "l0000.arw", wide_weights,
-                        "flow model: tensor 'l0000.arw' is f32 (2, 9), expected f32 (64, 13)");
+                        "flow model: tensor 'l0000.arw' is f32 (2, 9), expected f32 (64, 18)");
     assert_load_refused(p, mf, "l0000.ars", narrow_scale,
                         "flow model: tensor 'l0000.ars' is f32 (64, 13), expected f32 (64, 19)");
     nota_modelfile_free(mf);
@@ -322,11 +322,11 @@ Test(flow_armodel, bad_options_are_refused_with_exact_messages) {
     assert_config_refused("ar_context", "cubic", 0,
                           "flow config: ar_context 'cubic' (expected linear|quadratic)");
     assert_config_refused("ar_scale_bins", NULL, 256,
-                          "flow config: ar_shared 1, ar_pred_bins 128, ar_scale_bins 256, "
+                          "flow config: ar_shared 2, ar_pred_bins 128, ar_scale_bins 256, "
                           "ar_err_bins 8 (expected 0..4096, bins 1..256 each and at most 65536 "
                           "cells in all)");
     assert_config_refused("ar_pred_bins", NULL, 0,
-                          "flow config: ar_shared 1, ar_pred_bins 0, ar_scale_bins 16, "
+                          "flow config: ar_shared 2, ar_pred_bins 0, ar_scale_bins 16, "
                           "ar_err_bins 8 (expected 0..4096, bins 1..256 each and at most 65536 "
                           "cells in all)");
     assert_config_refused("ar_shared", NULL, -1,
