@@ -214,7 +214,9 @@ typedef struct cell_fit_ctx {
     const int64_t *start; /* cells + 1 */
     spline_work *work;
     spline_opts so;
-    int *failed; /* per cell: no spline could be fitted */
+    int *failed; /* per cell: no spline yet */
+    int level;   /* of the pools being fitted */
+    float **kn;  /* per thread: 3K floats */
     double *gain;
 } cell_fit_ctx;
 
@@ -297,31 +299,36 @@ static void cell_rows(void *p, int64_t r0, int64_t r1, int thread) {
         }
 }
 
-/* Pooled range of cells [k0, k1) holding cell k at level `level` (0: the
- * cell, 1: its prediction and scale bins, 2: its prediction bin, 3: all). */
-static void cell_pool(const flow_layer *l, int64_t k, int level, int64_t *k0, int64_t *k1) {
-    int64_t span = level == 0   ? 1
-                   : level == 1 ? l->ar_cb[2]
-                   : level == 2 ? l->ar_cb[1] * l->ar_cb[2]
-                                : l->ar_bins;
-    *k0 = k / span * span;
-    *k1 = *k0 + span;
+/* Cells per pool at level `level` (0: the cell, 1: its prediction and
+ * scale bins, 2: its prediction bin, 3: all). */
+static int64_t cell_span(const flow_layer *l, int level) {
+    return level == 0   ? 1
+           : level == 1 ? l->ar_cb[2]
+           : level == 2 ? l->ar_cb[1] * l->ar_cb[2]
+                        : l->ar_bins;
 }
 
-static void cell_splines(void *p, int64_t k0, int64_t k1, int thread) {
+/* Pools q0..q1 of level c->level: a pool holding a cell still without a
+ * spline is fitted once, if it has enough values, and its spline copied
+ * to those cells (so a pool is fitted at most once however many sparse
+ * cells it holds). */
+static void cell_splines(void *p, int64_t q0, int64_t q1, int thread) {
     cell_fit_ctx *c = p;
     int K = c->f->K;
-    for (int64_t k = k0; k < k1; k++) {
-        float *kn = c->l->knots + k * 3 * K;
-        c->failed[k] = 1;
-        for (int level = 0; level < 4 && c->failed[k]; level++) {
-            int64_t a, b;
-            cell_pool(c->l, k, level, &a, &b);
-            int64_t n = c->start[b] - c->start[a];
-            if (n >= (level < 3 ? AR_CELL_MIN : 2))
-                c->failed[k] = spline_fit(c->xs + c->start[a], n, &c->so, &c->work[thread], kn);
-        }
-        if (c->failed[k]) flow_spline_identity(kn, K);
+    int64_t span = cell_span(c->l, c->level);
+    for (int64_t q = q0; q < q1; q++) {
+        int64_t a = q * span, b = a + span, n = c->start[b] - c->start[a];
+        bool need = false;
+        for (int64_t k = a; k < b && !need; k++)
+            need = c->failed[k];
+        if (!need || n < (c->level < 3 ? AR_CELL_MIN : 2)) continue;
+        float *kn = c->kn[thread];
+        if (spline_fit(c->xs + c->start[a], n, &c->so, &c->work[thread], kn)) continue;
+        for (int64_t k = a; k < b; k++)
+            if (c->failed[k]) {
+                memcpy(c->l->knots + k * 3 * K, kn, (size_t)(3 * K) * sizeof(float));
+                c->failed[k] = 0;
+            }
     }
 }
 
@@ -398,16 +405,18 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash
     l->knots = malloc((size_t)(cells * 3 * K) * sizeof(float));
     l->active = malloc((size_t)D);
     c.gram = calloc((size_t)threads, sizeof *c.gram);
+    c.kn = calloc((size_t)threads, sizeof *c.kn);
     c.cell = malloc((size_t)(D * N) * sizeof *c.cell);
     c.sample = malloc((size_t)(3 * D * ns) * sizeof *c.sample);
     float *xs = malloc((size_t)(D * N) * sizeof *xs);
     int64_t *start = calloc((size_t)cells + 1, sizeof *start);
     int64_t *fill = malloc((size_t)cells * sizeof *fill);
     c.failed = malloc((size_t)cells * sizeof *c.failed);
-    bool ok = l->ar_w && l->ar_sw && l->ar_aff && l->ar_edges && l->knots && l->active && c.gram &&
-              c.cell && c.sample && xs && start && fill && c.failed;
+    bool ok = c.kn && l->ar_w && l->ar_sw && l->ar_aff && l->ar_edges && l->knots && l->active &&
+              c.gram && c.cell && c.sample && xs && start && fill && c.failed;
     for (int i = 0; ok && i < threads; i++)
-        ok = (c.gram[i] = malloc((size_t)(P * P + P) * sizeof(double))) != NULL;
+        ok = (c.gram[i] = malloc((size_t)(P * P + P) * sizeof(double))) != NULL &&
+             (c.kn[i] = malloc((size_t)(3 * K) * sizeof(float))) != NULL;
     if (!ok) {
         st = nota_error(NOTA_ENOMEM, "flow fit: cannot allocate autoregressive layer %d", index);
         goto done;
@@ -453,12 +462,20 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash
     }
     c.xs = xs;
     c.start = start;
-    flow_parallel(threads, cells, 1, cell_splines, &c);
+    for (int64_t k = 0; k < cells; k++)
+        c.failed[k] = 1;
+    for (c.level = 0; c.level < 4; c.level++)
+        flow_parallel(threads, cells / cell_span(l, c.level), 1, cell_splines, &c);
+    for (int64_t k = 0; k < cells; k++)
+        if (c.failed[k]) flow_spline_identity(l->knots + k * 3 * K, K);
     flow_parallel(threads, D, 1, cell_apply_rows, &c);
 done:
     for (int i = 0; c.gram && i < threads; i++)
         free(c.gram[i]);
+    for (int i = 0; c.kn && i < threads; i++)
+        free(c.kn[i]);
     free(c.gram);
+    free(c.kn);
     free(c.cell);
     free(c.sample);
     free(xs);
