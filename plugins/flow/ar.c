@@ -169,7 +169,7 @@ void flow_ar_regress(const flow_layer *l, int64_t r, const float *a, int64_t N, 
                      float *w) {
     int64_t M = l->ar_m, P = flow_ar_weights(M, l->ar_quad), F = P - 1;
     const int64_t *nb = l->ar_nbr + r * M;
-    double *rhs = G + P * P, v[2 * 60 + 1];
+    double v[2 * 60 + 1];
     memset(G, 0, (size_t)(P * P + P) * sizeof(double));
     for (int64_t i = 0; i < N; i++) {
         for (int64_t m = 0; m < M; m++) {
@@ -177,17 +177,23 @@ void flow_ar_regress(const flow_layer *l, int64_t r, const float *a, int64_t N, 
             if (l->ar_quad) v[M + m] = v[m] * v[m];
         }
         v[F] = 1.0;
-        double y = a[r * N + i];
-        for (int64_t j = 0; j < P; j++) {
-            rhs[j] += v[j] * y;
-            for (int64_t k = 0; k <= j; k++)
-                G[j * P + k] += v[j] * v[k];
-        }
+        flow_ar_accumulate(G, P, v, a[r * N + i]);
     }
     uint8_t drop[2 * 60 + 1];
     for (int64_t j = 0; j < P; j++)
         drop[j] = j < F && nb[j % M] < 0;
     flow_ar_solve(G, P, drop, w + r * P);
+}
+
+/* One item's features f (P values) and target y into the normal
+ * equations: the lower triangle of G (P×P) and rhs = G + P·P. */
+void flow_ar_accumulate(double *G, int64_t P, const double *f, double y) {
+    double *rhs = G + P * P;
+    for (int64_t j = 0; j < P; j++) {
+        rhs[j] += f[j] * y;
+        for (int64_t k = 0; k <= j; k++)
+            G[j * P + k] += f[j] * f[k];
+    }
 }
 
 /* Solve the normal equations G w = rhs (G: P×P with its lower triangle

@@ -11,8 +11,9 @@
  *     cell = (bin(c_r), bin(s_r), bin(err_r)),
  *
  * where, with v the neighbours' values in context space,
- *   c_r   = w_r · v_nbr(r) + bias_r, the coordinate's own least-squares
- *           prediction of v_r (as in ar.c),
+ *   c_r   = the coordinate's own least-squares prediction of v_r from its
+ *           neighbours v_nbr(r) (as in ar.c) and five edge-following
+ *           features of the nearest ones (cell_pred_features),
  *   err_r = |e_left| + |e_up| + (|e_up-left| + |e_up-right|) / 2 over the
  *           4 nearest earlier neighbours, e_j = v_j − c_j their own
  *           prediction errors,
@@ -32,7 +33,7 @@
  * The map is triangular as in ar.c: log|det J| = Σ_r log(a_r S'(t_r)).
  * A cell with fewer than AR_CELL_MIN training values takes the spline of
  * the pooled cells sharing its prediction and scale bins, else its
- * prediction bin, else all values.
+ * prediction bin, else all values; each pool is fitted once.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -45,19 +46,22 @@
 #define AR_CELL_GRAIN 256
 #define AR_CELL_EDGE_ITEMS 2000000 /* values per context number sorted for its edges */
 
-/* Index in a neighbour row (flow_ar_neighbours) of the 4 nearest earlier
- * neighbours: left, up, up-left, up-right for images; the 4 previous
- * coordinates for vectors. */
-void flow_arcell_near(const flow *f, int R, int64_t near[4]) {
+/* Index in a neighbour row (flow_ar_neighbours) of the nearest earlier
+ * neighbours: left, up, up-left, up-right, then two to the left and two
+ * up (-1 when the radius is 1) for images; the previous coordinates for
+ * vectors (-1 past the M there are). */
+void flow_arcell_near(const flow *f, int R, int64_t near[6]) {
     if (f->item_ndim == 3) {
-        int64_t up = (int64_t)(R - 1) * (2 * R + 1) + R;
-        near[0] = (int64_t)R * (2 * R + 1) + R - 1;
+        int64_t row = 2 * R + 1, up = (int64_t)(R - 1) * row + R;
+        near[0] = (int64_t)R * row + R - 1;
         near[1] = up;
         near[2] = up - 1;
         near[3] = up + 1;
+        near[4] = R >= 2 ? (int64_t)R * row + R - 2 : -1;
+        near[5] = R >= 2 ? (int64_t)(R - 2) * row + R : -1;
     } else {
-        for (int j = 0; j < 4; j++)
-            near[j] = j;
+        for (int j = 0; j < 6; j++)
+            near[j] = j < flow_ar_m(R) ? j : -1;
     }
 }
 
@@ -66,37 +70,42 @@ static double cell_value(const flow_layer *l, int64_t r, double x) {
     return l->ar_squash ? 1.0 / (1.0 + exp(-t)) : t;
 }
 
-int64_t flow_arcell_pred_weights(int64_t m) { return m + 6; }
+int64_t flow_arcell_pred_weights(int64_t m) { return m + 14; }
 
-/* The features predicting coordinate r for item i (M + 6 values, the last
- * 1): its M neighbours' context values (0 outside the item), then of the
- * nearest ones (left W, up N, up-left NW, up-right NE) the median edge
- * detector of LOCO-I — min(W, N) if NW >= max(W, N), max(W, N) if NW <=
- * min(W, N), else W + N − NW — and max, min of (W, N) and of (N, NE):
- * a linear prediction cannot follow an edge, these can (prediction error
- * 0.0093 against 0.0106 in intensity², 3.220 against 3.279 bits/dim in the
- * discrete prototype of docs/flow.md). */
+/* The features predicting coordinate r for item i (M + 14 values, the
+ * last 1): its M neighbours' context values (0 outside the item), then of
+ * the nearest ones (left W, up N, up-left NW, up-right NE, and WW, NN two
+ * steps away; 0 where absent) the median edge detector of LOCO-I —
+ * min(W, N) if NW >= max(W, N), max(W, N) if NW <= min(W, N), else
+ * W + N − NW — and max, min of (W, N), (N, NE), (W, NW), (N, NW), (W, WW)
+ * and (N, NN): a linear prediction cannot follow an edge, these can (in
+ * the discrete prototype of docs/flow.md the first five took the
+ * prediction error from 0.0106 to 0.0093 intensity² and the bits/dim from
+ * 3.279 to 3.220; the last eight to 0.0092 and 3.217). */
 static void cell_pred_features(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i,
                                double *f) {
     int64_t M = l->ar_m;
     const int64_t *nb = l->ar_nbr + r * M;
     for (int64_t m = 0; m < M; m++)
         f[m] = nb[m] >= 0 ? v[nb[m] * N + i] : 0.0;
-    double w = f[l->ar_near[0]], n = f[l->ar_near[1]], nw = f[l->ar_near[2]], ne = f[l->ar_near[3]],
-           mx = fmax(w, n), mn = fmin(w, n);
+    double q[6];
+    for (int j = 0; j < 6; j++)
+        q[j] = l->ar_near[j] >= 0 ? f[l->ar_near[j]] : 0.0;
+    double w = q[0], n = q[1], nw = q[2], mx = fmax(w, n), mn = fmin(w, n);
     f[M] = nw >= mx ? mn : nw <= mn ? mx : w + n - nw;
-    f[M + 1] = mx;
-    f[M + 2] = mn;
-    f[M + 3] = fmax(n, ne);
-    f[M + 4] = fmin(n, ne);
-    f[M + 5] = 1.0;
+    static const int pair[6][2] = {{0, 1}, {1, 3}, {0, 2}, {1, 2}, {0, 4}, {1, 5}};
+    for (int j = 0; j < 6; j++) {
+        f[M + 1 + 2 * j] = fmax(q[pair[j][0]], q[pair[j][1]]);
+        f[M + 2 + 2 * j] = fmin(q[pair[j][0]], q[pair[j][1]]);
+    }
+    f[M + 13] = 1.0;
 }
 
 /* Prediction of coordinate r for item i from context values v (D × N). */
 static double cell_predict(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i) {
     int64_t P = flow_arcell_pred_weights(l->ar_m);
     const float *w = l->ar_w + r * P;
-    double f[60 + 6], c = 0;
+    double f[60 + 14], c = 0;
     cell_pred_features(l, r, v, N, i, f);
     for (int64_t j = 0; j < P; j++)
         c += (double)w[j] * f[j];
@@ -227,19 +236,14 @@ static void cell_regress_rows(void *p, int64_t r0, int64_t r1, int thread) {
     const flow_layer *l = c->l;
     int64_t M = l->ar_m, P = flow_arcell_pred_weights(M), N = c->t->N;
     const float *v = c->t->b;
-    double *G = c->gram[thread], *rhs = G + P * P, f[60 + 6];
-    uint8_t drop[60 + 6];
+    double *G = c->gram[thread], f[60 + 14];
+    uint8_t drop[60 + 14];
     for (int64_t r = r0; r < r1; r++) {
         const int64_t *nb = l->ar_nbr + r * M;
         memset(G, 0, (size_t)(P * P + P) * sizeof(double));
         for (int64_t i = 0; i < N; i++) {
             cell_pred_features(l, r, v, N, i, f);
-            double y = v[r * N + i];
-            for (int64_t j = 0; j < P; j++) {
-                rhs[j] += f[j] * y;
-                for (int64_t k = 0; k <= j; k++)
-                    G[j * P + k] += f[j] * f[k];
-            }
+            flow_ar_accumulate(G, P, f, v[r * N + i]);
         }
         for (int64_t j = 0; j < P; j++)
             drop[j] = j < M && nb[j] < 0;
@@ -254,19 +258,14 @@ static void cell_scale_rows(void *p, int64_t r0, int64_t r1, int thread) {
     const flow_layer *l = c->l;
     int64_t M = l->ar_m, P = flow_arcell_scale_weights(M), N = c->t->N;
     const float *v = c->t->b;
-    double *G = c->gram[thread], *rhs = G + P * P, f[60 + 7], cr, err;
+    double *G = c->gram[thread], f[60 + 7], cr, err;
     uint8_t drop[60 + 7];
     for (int64_t r = r0; r < r1; r++) {
         const int64_t *nb = l->ar_nbr + r * M;
         memset(G, 0, (size_t)(P * P + P) * sizeof(double));
         for (int64_t i = 0; i < N; i++) {
             cell_features(l, r, v, N, i, f, &cr, &err);
-            double y = fabs(v[r * N + i] - cr);
-            for (int64_t j = 0; j < P; j++) {
-                rhs[j] += f[j] * y;
-                for (int64_t k = 0; k <= j; k++)
-                    G[j * P + k] += f[j] * f[k];
-            }
+            flow_ar_accumulate(G, P, f, fabs(v[r * N + i] - cr));
         }
         for (int64_t j = 0; j < P; j++)
             drop[j] = j < M ? nb[j] < 0 : j < M + 4 ? nb[l->ar_near[j - M]] < 0 : 0;
@@ -384,7 +383,8 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash
     l->P = D;
     l->nrot = 1;
     int K = f->K;
-    int64_t P = flow_arcell_scale_weights(l->ar_m),
+    /* the larger of the two regressions' sizes, for the Gram scratch */
+    int64_t P = flow_arcell_pred_weights(l->ar_m),
             ns = N < AR_CELL_EDGE_ITEMS / D ? N : AR_CELL_EDGE_ITEMS / D;
     if (ns < 1) ns = 1;
     cell_fit_ctx c = {.f = f,
@@ -399,7 +399,7 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash
     nota_status st = flow_ar_neighbours(f, l->ar_radius, l->ar_dir, &l->ar_nbr);
     if (st) return st;
     l->ar_w = malloc((size_t)(D * flow_arcell_pred_weights(l->ar_m)) * sizeof(float));
-    l->ar_sw = malloc((size_t)(D * P) * sizeof(float));
+    l->ar_sw = malloc((size_t)(D * flow_arcell_scale_weights(l->ar_m)) * sizeof(float));
     l->ar_aff = malloc((size_t)(2 * D) * sizeof(float));
     l->ar_edges = malloc((size_t)(l->ar_cb[0] + l->ar_cb[1] + l->ar_cb[2]) * sizeof(float));
     l->knots = malloc((size_t)(cells * 3 * K) * sizeof(float));

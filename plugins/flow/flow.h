@@ -96,8 +96,8 @@ typedef struct flow_layer {
     bool ar_squash;
     int64_t ar_cb[3];
     float *ar_aff;
-    float *ar_sw;       /* D × (ar_m + 7); ar_w is D × (ar_m + 6) here */
-    int64_t ar_near[4]; /* index in a neighbour row of left, up, up-left, up-right */
+    float *ar_sw;       /* D × (ar_m + 7); ar_w is D × (ar_m + 14) here */
+    int64_t ar_near[6]; /* in a neighbour row: left, up, up-left, up-right, WW, NN (or -1) */
 } flow_layer;
 
 typedef struct flow {
@@ -168,6 +168,9 @@ int flow_ar_bin(const float *e, int64_t B, double v); /* edges e[1..B-1] <= v */
  * G: scratch of (P + 1) P doubles, P = flow_ar_weights(l->ar_m, l->ar_quad). */
 void flow_ar_regress(const flow_layer *l, int64_t r, const float *a, int64_t N, double *G,
                      float *w);
+/* Add one item's features f (P) and target y to G's lower triangle and
+ * rhs = G + P·P. */
+void flow_ar_accumulate(double *G, int64_t P, const double *f, double y);
 /* Solve G w = rhs (lower triangle of G accumulated, rhs = G + P·P) with a
  * small ridge; w[j] = 0 where drop[j]. */
 void flow_ar_solve(double *G, int64_t P, const uint8_t *drop, float *w);
@@ -181,8 +184,8 @@ void flow_spline_identity(float *kn, int K); /* knots on [-4, 4], slopes 1 */
 nota_status flow_arcell_fit(const flow *f, struct flow_batch *t, int index, bool squash,
                             struct spline_work *work, int threads, double *gain, flow_layer *l);
 int64_t flow_arcell_scale_weights(int64_t m); /* m + 7 */
-int64_t flow_arcell_pred_weights(int64_t m);  /* m + 6 */
-void flow_arcell_near(const flow *f, int radius, int64_t near[4]);
+int64_t flow_arcell_pred_weights(int64_t m);  /* m + 14 */
+void flow_arcell_near(const flow *f, int radius, int64_t near[6]);
 void flow_arcell_apply(const flow *f, const flow_layer *l, struct flow_batch *b, bool inverse);
 
 /* transform.c — a batch held as D rows of N values in some row order. */

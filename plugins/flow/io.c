@@ -10,7 +10,7 @@
  * "lNNNN.knots" (D, B, 3, K) instead of the rotation; a shared-cell one
  * (arcell.c) has spec [-2, dir, radius], "lNNNN.arc" = [bins of the
  * prediction, scale, error, squash], "lNNNN.art" (D, 2) target scale
- * and offset, "lNNNN.arw" (D, M + 6), "lNNNN.ars" (D, M + 7) scale
+ * and offset, "lNNNN.arw" (D, M + 14), "lNNNN.ars" (D, M + 7) scale
  * weights, "lNNNN.are" (B1 + B2 + B3) and
  * "lNNNN.knots" (B1·B2·B3, 3, K). Every value is f32 and computations use the
  * stored values, so a reloaded model reproduces log_prob bit for bit. Files are untrusted: every
@@ -147,10 +147,9 @@ static nota_status check_spline(const float *kn, int K, int l, int64_t r) {
     return check_spline_of(kn, K, l, "coordinate", r);
 }
 
-static nota_status load_ar(const nota_modelfile *mf, flow *f, int l, const float *s,
-                           flow_layer *ly) {
-    char name[32];
-    const nota_tensor *w, *e, *kn, *act;
+/* The direction and radius of an autoregressive layer's spec [kind, dir,
+ * radius] (either kind). */
+static nota_status load_ar_spec(const flow *f, int l, const float *s, flow_layer *ly) {
     if (!is_int(s[1], 0, 1) || !is_int(s[2], 1, FLOW_AR_MAX_RADIUS))
         return nota_error(NOTA_EFORMAT,
                           "flow model: layer %d: autoregressive direction %g, radius %g "
@@ -162,9 +161,17 @@ static nota_status load_ar(const nota_modelfile *mf, flow *f, int l, const float
     ly->ar_m = flow_ar_m(ly->ar_radius);
     ly->P = f->D;
     ly->nrot = 1;
-    snprintf(name, sizeof name, "l%04d.are", l);
-    nota_status st = nota_modelfile_get_tensor(mf, name, &e);
+    return NOTA_OK;
+}
+
+static nota_status load_ar(const nota_modelfile *mf, flow *f, int l, const float *s,
+                           flow_layer *ly) {
+    char name[32];
+    const nota_tensor *w, *e, *kn, *act;
+    nota_status st = load_ar_spec(f, l, s, ly);
     if (st) return st;
+    snprintf(name, sizeof name, "l%04d.are", l);
+    if ((st = nota_modelfile_get_tensor(mf, name, &e))) return st;
     if (e->ndim != 2 || e->shape[1] < 1 || e->shape[1] > FLOW_AR_MAX_BINS)
         return nota_error(NOTA_EFORMAT, "flow model: tensor '%s' must be (%lld, B) with B in 1..%d",
                           name, (long long)f->D, FLOW_AR_MAX_BINS);
@@ -219,21 +226,11 @@ static nota_status load_arcell(const nota_modelfile *mf, flow *f, int l, const f
     char name[32];
     const nota_tensor *cb, *ta, *w, *sw, *e, *kn;
     int64_t four = 4;
-    if (!is_int(s[1], 0, 1) || !is_int(s[2], 1, FLOW_AR_MAX_RADIUS))
-        return nota_error(NOTA_EFORMAT,
-                          "flow model: layer %d: autoregressive direction %g, radius %g "
-                          "(expected 0|1 and 1..%d)",
-                          l, (double)s[1], (double)s[2], FLOW_AR_MAX_RADIUS);
-    ly->ar = 1;
-    ly->ar_cell = 1;
-    ly->ar_dir = (int)s[1];
-    ly->ar_radius = (int)s[2];
-    ly->ar_m = flow_ar_m(ly->ar_radius);
-    ly->P = f->D;
-    ly->nrot = 1;
-    snprintf(name, sizeof name, "l%04d.arc", l);
-    nota_status st = get(mf, name, NOTA_F32, 1, &four, &cb);
+    nota_status st = load_ar_spec(f, l, s, ly);
     if (st) return st;
+    ly->ar_cell = 1;
+    snprintf(name, sizeof name, "l%04d.arc", l);
+    if ((st = get(mf, name, NOTA_F32, 1, &four, &cb))) return st;
     const float *c = nota_tensor_f32(cb);
     ly->ar_bins = 1;
     for (int j = 0; j < 3; j++) {

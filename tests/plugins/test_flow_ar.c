@@ -370,36 +370,42 @@ Test(flow_ar, a_sparse_cell_takes_the_spline_of_its_pool) {
 }
 
 Test(flow_ar, shared_cell_prediction_features_follow_edges) {
-    /* pixel (1, 1) of a 6×6 image, radius 1: neighbours NW, N, NE, W;
-     * after them the median edge detector and the max/min pairs */
-    flow f = image_flow(1, 4, 0);
+    /* pixel (2, 2) of a 6×6 image, radius 2: its 12 neighbours, then the
+     * median edge detector and the max/min pairs of the nearest ones */
+    flow f = image_flow(2, 4, 0);
     flow_layer l;
     memset(&l, 0, sizeof l);
-    l.ar_radius = 1;
-    l.ar_m = flow_ar_m(1);
-    flow_arcell_near(&f, 1, l.ar_near);
-    int64_t want_near[4] = {3, 1, 0, 2};
-    cr_assert_arr_eq(l.ar_near, want_near, sizeof want_near);
-    cr_assert_eq(flow_ar_neighbours(&f, 1, 0, &l.ar_nbr), NOTA_OK);
+    int64_t near1[6], want1[6] = {3, 1, 0, 2, -1, -1}; /* radius 1: no WW, NN */
+    flow_arcell_near(&f, 1, near1);
+    cr_assert_arr_eq(near1, want1, sizeof want1);
+    l.ar_radius = 2;
+    l.ar_m = flow_ar_m(2);
+    flow_arcell_near(&f, 2, l.ar_near);
+    int64_t want2[6] = {11, 7, 6, 8, 10, 2}; /* W, N, NW, NE, WW, NN in the row */
+    cr_assert_arr_eq(l.ar_near, want2, sizeof want2);
+    cr_assert_eq(flow_ar_neighbours(&f, 2, 0, &l.ar_nbr), NOTA_OK);
     float v[SIDE * SIDE] = {0}; /* one item: N = 1 */
-    int64_t r = SIDE + 1;
-    v[1] = 0.6f;    /* N  (0, 1) */
-    v[2] = 0.3f;    /* NE (0, 2) */
-    v[SIDE] = 0.2f; /* W  (1, 0) */
+    int64_t r = 2 * SIDE + 2;
+    v[SIDE + 2] = 0.6f;     /* N  (1, 2) */
+    v[SIDE + 3] = 0.3f;     /* NE (1, 3) */
+    v[2 * SIDE + 1] = 0.2f; /* W  (2, 1) */
+    v[2 * SIDE] = 0.5f;     /* WW (2, 0) */
+    v[2] = 0.9f;            /* NN (0, 2) */
     float nws[3] = {0.7f, 0.1f, 0.4f};
     double meds[3] = {0.2, 0.6, 0.2 + 0.6 - 0.4}; /* NW above both, below both, between */
     for (int k = 0; k < 3; k++) {
-        v[0] = nws[k];
-        double x[4 + 6];
+        v[SIDE + 1] = nws[k]; /* NW (1, 1) */
+        double x[12 + 14], nw = nws[k];
         cell_pred_features(&l, r, v, 1, 0, x);
-        cr_assert_eq(x[0], (double)nws[k]);
-        cr_assert_eq(x[3], (double)v[SIDE]);
-        cr_assert_float_eq(x[4], meds[k], 1e-7, "NW %g: median %g", nws[k], x[4]);
-        cr_assert_float_eq(x[5], 0.6, 1e-7);
-        cr_assert_float_eq(x[6], 0.2, 1e-7);
-        cr_assert_float_eq(x[7], 0.6, 1e-7);
-        cr_assert_float_eq(x[8], 0.3, 1e-7);
-        cr_assert_eq(x[9], 1.0);
+        cr_assert_eq(x[6], nw);
+        cr_assert_eq(x[11], (double)v[2 * SIDE + 1]);
+        cr_assert_float_eq(x[12], meds[k], 1e-7, "NW %g: median %g", nw, x[12]);
+        double want[12] = {0.6,           0.2,           0.6, 0.3, fmax(0.2, nw), fmin(0.2, nw),
+                           fmax(0.6, nw), fmin(0.6, nw), 0.5, 0.2, 0.9,           0.6};
+        for (int j = 0; j < 12; j++)
+            cr_assert_float_eq(x[13 + j], want[j], 1e-7, "NW %g: pair feature %d: %g", nw, j,
+                               x[13 + j]);
+        cr_assert_eq(x[25], 1.0);
     }
     free(l.ar_nbr);
 }

@@ -304,7 +304,7 @@ Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
     assert_load_refused(p, mf, "l0000.knots", cell_flat_spline,
                         "flow model: layer 0, cell 3: spline is not strictly increasing at knot 2");
     assert_load_refused(p, mf, "l0000.arw", wide_weights,
-                        "flow model: tensor 'l0000.arw' is f32 (2, 9), expected f32 (64, 18)");
+                        "flow model: tensor 'l0000.arw' is f32 (2, 9), expected f32 (64, 26)");
     assert_load_refused(p, mf, "l0000.ars", narrow_scale,
                         "flow model: tensor 'l0000.ars' is f32 (64, 13), expected f32 (64, 19)");
     nota_modelfile_free(mf);
