@@ -25,10 +25,10 @@
  * layer of a logit-preprocessed image model it undoes the per-coordinate
  * standardisation (t = the logit of the pixel) and contexts are read as
  * pixel intensities v = sigmoid(t) (ar_squash) — measured with a discrete
- * prototype on Fashion-MNIST (docs/flow.md): 3.298 bits/dim for the
+ * prototype on Fashion-MNIST (bench/flow_cell_proto.py): 3.298 bits/dim for the
  * prediction, err and the neighbours' mean distance from the prediction
  * read as intensities, against 3.394 read as logits; the learned s in
- * place of that distance 3.279. Elsewhere a = 1, b = 0 and v = x.
+ * place of that distance 3.281. Elsewhere a = 1, b = 0 and v = x.
  *
  * The map is triangular as in ar.c: log|det J| = Σ_r log(a_r S'(t_r)).
  * A cell with fewer than AR_CELL_MIN training values takes the spline of
@@ -79,9 +79,9 @@ int64_t flow_arcell_pred_weights(int64_t m) { return m + 14; }
  * min(W, N) if NW >= max(W, N), max(W, N) if NW <= min(W, N), else
  * W + N − NW — and max, min of (W, N), (N, NE), (W, NW), (N, NW), (W, WW)
  * and (N, NN): a linear prediction cannot follow an edge, these can (in
- * the discrete prototype of docs/flow.md the first five took the
+ * the discrete prototype (bench/flow_cell_proto.py) the first five took the
  * prediction error from 0.0106 to 0.0093 intensity² and the bits/dim from
- * 3.279 to 3.220; the last eight to 0.0092 and 3.217). */
+ * 3.281 to 3.220; the last eight to 0.0092 and 3.217). */
 static void cell_pred_features(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i,
                                double *f) {
     int64_t M = l->ar_m;
