@@ -5,6 +5,10 @@
 #                                     # validation bits/dim for each setting
 #   bench/flow_ar.sh cells            # one shared-cell layer alone (ar_shared):
 #                                     # train and validation bits/dim per setting
+#   bench/flow_ar.sh net              # one shared-cell layer alone, without and
+#                                     # with the net prediction (training steps
+#                                     # 4,000 to 64,000): train, validation and
+#                                     # test bits/dim, fit seconds
 #   bench/flow_ar.sh pair [SECONDS]   # timed fits with ar_layers=2 and 0, back
 #                                     # to back (default 300 s each): layers,
 #                                     # validation and test bits/dim, peak RSS
@@ -52,6 +56,22 @@ cells)
     echo "| $1 | $2 | $3 | $4 | $train | $valid | $secs |"
   done
   ;;
+net)
+  echo "| net width | training steps | train | validation | test | fit s |"
+  echo "|---|---|---|---|---|---|"
+  for cfg in "0 1" "128 4000" "128 8000" "128 16000" "128 32000" "128 64000"; do
+    set -- $cfg
+    "$H" fit --plugin flow --data fashion-mnist:train --set ar_layers=1 --set ar_shared=1 \
+      --set max_layers=1 --set ar_hidden="$1" --set ar_net_steps="$2" --threads 2 \
+      --out "$work/m.nota" > "$work/fit.log" 2>&1
+    read -r _ _ _ train _ _ valid <<< "$(last_layer "$work/fit.log")"
+    secs=$(grep -oE 'validation [0-9.]+ bpd; [0-9.]+ s' "$work/fit.log" | awk '{print $4}')
+    test=$("$H" eval "$work/m.nota" --data fashion-mnist:test --threads 2 2>/dev/null |
+      awk '/^bits_per_dim/ {print $2}')
+    steps=$([ "$1" = 0 ] && echo "-" || echo "$2")
+    echo "| $1 | $steps | $train | $valid | $test | $secs |"
+  done
+  ;;
 pair)
   secs=${2:-300}
   echo "| ar_layers | layers kept | fit wall s | peak RSS MB | validation | test |"
@@ -69,7 +89,7 @@ pair)
   done
   ;;
 *)
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

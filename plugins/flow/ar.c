@@ -135,17 +135,15 @@ static void ar_range(void *p, int64_t i0, int64_t i1, int thread) {
     }
 }
 
-void flow_ar_apply(const flow *f, const flow_layer *l, flow_batch *b, bool inverse) {
-    if (l->ar_cell) {
-        flow_arcell_apply(f, l, b, inverse);
-        return;
-    }
+nota_status flow_ar_apply(const flow *f, const flow_layer *l, flow_batch *b, bool inverse) {
+    if (l->ar_cell) return flow_arcell_apply(f, l, b, inverse);
     flow_batch_reorder(b, NULL);
     ar_ctx c = {f, l, b, inverse};
     flow_parallel(b->threads, b->N, AR_ITEM_GRAIN, ar_range, &c);
     float *t = b->a;
     b->a = b->b;
     b->b = t;
+    return NOTA_OK;
 }
 
 /* Identity spline: knots on [-4, 4], values equal, slopes 1 (a bin with too

@@ -414,7 +414,8 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
         if (l < f->o.ar_layers && n_ar < f->o.ar_shared && f->item_ndim == 3) {
             /* the first layer sees the logit data: contexts in intensity */
             bool squash = l == 0 && f->logit;
-            if ((st = flow_arcell_fit(f, &s.t, n_ar++, squash, s.work, s.threads, s.gain, &ly)))
+            if ((st = flow_arcell_fit(f, &s.t, n_ar++, squash, host, s.work, s.threads, s.gain,
+                                      &ly)))
                 break;
         } else if (l < f->o.ar_layers) {
             if ((st = flow_ar_fit(f, &s.t, n_ar++, s.work, s.threads, s.gain, &ly))) break;
@@ -441,7 +442,10 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
             n_active += ly.active[r];
         }
         if (s.have_valid) {
-            flow_layer_fwd(f, &ly, &s.v);
+            if ((st = flow_layer_fwd(f, &ly, &s.v))) {
+                flow_layer_free(&ly);
+                break;
+            }
             vll = mean_ll(&s.v, s.vtmp);
         }
         if ((st = add_layer(f, &ly))) {

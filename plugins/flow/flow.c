@@ -104,6 +104,19 @@ static const nota_option options[] = {
      "shared autoregressive layers: quantile bins of the nearest neighbours' own prediction "
      "errors",
      1, FLOW_AR_MAX_BINS, NULL},
+    {"ar_hidden", NOTA_VAL_INT, "128",
+     "shared autoregressive layers: a net with two hidden layers of this width, shared by all "
+     "coordinates, predicts each value from its neighbours, their edge features and its "
+     "position; its prediction is one more input of the linear prediction (0 = none)",
+     0, FLOW_AR_MAX_HIDDEN, NULL},
+    {"ar_net_steps", NOTA_VAL_INT, "16000",
+     "shared autoregressive layers: training steps of that net (Adam, 4096 values a step; at "
+     "most 8 passes over the training values)",
+     1, 1000000, NULL},
+    {"ar_net_layers", NOTA_VAL_INT, "1",
+     "the first K shared autoregressive layers get that net (the later ones read the earlier "
+     "layers' outputs, where it finds little)",
+     0, FLOW_MAX_LAYERS, NULL},
     {"ar_window", NOTA_VAL_INT, "1",
      "autoregressive layers: each bin's spline is fitted to the items of the h bins on either "
      "side too (smoother in the context, less fitted noise; 0 = its own bin only)",
@@ -173,7 +186,15 @@ static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
     o->ar_pred_bins = 128;
     o->ar_scale_bins = 16;
     o->ar_err_bins = 8;
-    if (has_key(cfg, "ar_shared")) st = nota_config_get_int(cfg, "ar_shared", &o->ar_shared);
+    o->ar_hidden = 0; /* files written before the net prediction have none */
+    o->ar_net_steps = 16000;
+    o->ar_net_layers = 1;
+    if (has_key(cfg, "ar_hidden")) st = nota_config_get_int(cfg, "ar_hidden", &o->ar_hidden);
+    if (!st && has_key(cfg, "ar_net_steps"))
+        st = nota_config_get_int(cfg, "ar_net_steps", &o->ar_net_steps);
+    if (!st && has_key(cfg, "ar_net_layers"))
+        st = nota_config_get_int(cfg, "ar_net_layers", &o->ar_net_layers);
+    if (!st && has_key(cfg, "ar_shared")) st = nota_config_get_int(cfg, "ar_shared", &o->ar_shared);
     if (!st && has_key(cfg, "ar_pred_bins"))
         st = nota_config_get_int(cfg, "ar_pred_bins", &o->ar_pred_bins);
     if (!st && has_key(cfg, "ar_scale_bins"))
@@ -221,6 +242,13 @@ static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
                           (long long)o->ar_shared, (long long)o->ar_pred_bins,
                           (long long)o->ar_scale_bins, (long long)o->ar_err_bins, FLOW_MAX_LAYERS,
                           FLOW_AR_MAX_BINS, FLOW_AR_MAX_CELLS);
+    if (o->ar_hidden < 0 || o->ar_hidden > FLOW_AR_MAX_HIDDEN || o->ar_net_steps < 1 ||
+        o->ar_net_steps > 1000000 || o->ar_net_layers < 0 || o->ar_net_layers > FLOW_MAX_LAYERS)
+        return nota_error(NOTA_EINVAL,
+                          "flow config: ar_hidden %lld, ar_net_steps %lld, ar_net_layers %lld "
+                          "(expected 0..%d, 1..1000000, 0..%d)",
+                          (long long)o->ar_hidden, (long long)o->ar_net_steps,
+                          (long long)o->ar_net_layers, FLOW_AR_MAX_HIDDEN, FLOW_MAX_LAYERS);
     if (o->full_items < 0 || o->full_items > 100000000)
         return nota_error(NOTA_EINVAL, "flow config: full_items %lld (expected 0..100000000)",
                           (long long)o->full_items);

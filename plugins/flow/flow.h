@@ -48,6 +48,7 @@ typedef struct flow_opts {
     int64_t poly_deg, swd_cols, full_search, full_rank, full_items;
     int64_t ar_layers, ar_bins, ar_window, ar_radius;
     int64_t ar_shared, ar_pred_bins, ar_scale_bins, ar_err_bins; /* arcell.c */
+    int64_t ar_hidden, ar_net_steps, ar_net_layers;              /* arcell.c: the net prediction */
     bool ar_quad;   /* ar_context=quadratic: the squares of the neighbours predict too */
     int poly_tails; /* poly_tails (poly.h) */
     bool rot_each;  /* patch_rotation=each: one rotation per patch position */
@@ -98,6 +99,14 @@ typedef struct flow_layer {
     float *ar_aff;
     float *ar_sw;       /* D × (ar_m + 7); ar_w is D × (ar_m + 14) here */
     int64_t ar_near[6]; /* in a neighbour row: left, up, up-left, up-right, WW, NN (or -1) */
+    /* The net prediction (ar_hidden > 0): a two-hidden-layer ReLU network
+     * shared by all coordinates predicts v_r from the prediction features
+     * and the position, and its output is one more feature of the linear
+     * prediction (ar_w is then D × (ar_m + 15)). ar_net: W1ᵀ (F × H), b1,
+     * W2ᵀ (H × H), b2, w3 (H), b3, F = flow_arcell_net_inputs(ar_m). */
+    int64_t ar_hidden;
+    float *ar_net;
+    int ar_ih, ar_iw; /* image height and width (the position inputs) */
 } flow_layer;
 
 typedef struct flow {
@@ -162,7 +171,7 @@ nota_status flow_ar_neighbours(const flow *f, int radius, int dir, int64_t **out
  * coordinate's training log-likelihood gain (0 when left unchanged). */
 nota_status flow_ar_fit(const flow *f, struct flow_batch *t, int index, struct spline_work *work,
                         int threads, double *gain, flow_layer *l);
-void flow_ar_apply(const flow *f, const flow_layer *l, struct flow_batch *b, bool inverse);
+nota_status flow_ar_apply(const flow *f, const flow_layer *l, struct flow_batch *b, bool inverse);
 int flow_ar_bin(const float *e, int64_t B, double v); /* edges e[1..B-1] <= v */
 /* Least squares of row r of a (D × N) on its neighbours into row r of w;
  * G: scratch of (P + 1) P doubles, P = flow_ar_weights(l->ar_m, l->ar_quad). */
@@ -181,12 +190,18 @@ void flow_spline_identity(float *kn, int K); /* knots on [-4, 4], slopes 1 */
 /* Fit shared-cell autoregressive layer `index` on t, apply it to t, set
  * each coordinate's training gain; squash: contexts in pixel intensity
  * (the layer sees the logit-preprocessed data). */
+#define FLOW_AR_MAX_HIDDEN 512
 nota_status flow_arcell_fit(const flow *f, struct flow_batch *t, int index, bool squash,
-                            struct spline_work *work, int threads, double *gain, flow_layer *l);
-int64_t flow_arcell_scale_weights(int64_t m); /* m + 7 */
-int64_t flow_arcell_pred_weights(int64_t m);  /* m + 14 */
+                            const nota_host *host, struct spline_work *work, int threads,
+                            double *gain, flow_layer *l);
+int64_t flow_arcell_scale_weights(int64_t m);          /* m + 7 */
+int64_t flow_arcell_pred_weights(int64_t m, bool net); /* m + 14, + 1 with the net */
+int64_t flow_arcell_net_inputs(int64_t m);             /* m + 15 */
+int64_t flow_arcell_net_size(int64_t m, int64_t hidden);
 void flow_arcell_near(const flow *f, int radius, int64_t near[6]);
-void flow_arcell_apply(const flow *f, const flow_layer *l, struct flow_batch *b, bool inverse);
+/* NOTA_ENOMEM when the net predictions of the batch cannot be allocated. */
+nota_status flow_arcell_apply(const flow *f, const flow_layer *l, struct flow_batch *b,
+                              bool inverse);
 
 /* transform.c — a batch held as D rows of N values in some row order. */
 typedef struct flow_batch {
@@ -218,8 +233,8 @@ void flow_batch_lognormal(const flow_batch *b, double *out);
 nota_status flow_pre_check(const flow *f, const float *x, int64_t n, const char *what);
 void flow_pre_fwd(const flow *f, flow_batch *b);
 void flow_pre_inv(const flow *f, flow_batch *b);
-void flow_layer_fwd(const flow *f, const flow_layer *l, flow_batch *b);
-void flow_layer_inv(const flow *f, const flow_layer *l, flow_batch *b);
+nota_status flow_layer_fwd(const flow *f, const flow_layer *l, flow_batch *b);
+nota_status flow_layer_inv(const flow *f, const flow_layer *l, flow_batch *b);
 
 nota_status flow_check_items(const flow *f, const nota_tensor *x, const char *what);
 nota_status flow_fit_check(flow *f, const nota_tensor *train, const nota_tensor *valid);

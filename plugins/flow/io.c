@@ -9,10 +9,12 @@
  * ar_context=quadratic —, "lNNNN.are" (D, B) and
  * "lNNNN.knots" (D, B, 3, K) instead of the rotation; a shared-cell one
  * (arcell.c) has spec [-2, dir, radius], "lNNNN.arc" = [bins of the
- * prediction, scale, error, squash], "lNNNN.art" (D, 2) target scale
- * and offset, "lNNNN.arw" (D, M + 14), "lNNNN.ars" (D, M + 7) scale
- * weights, "lNNNN.are" (B1 + B2 + B3) and
- * "lNNNN.knots" (B1·B2·B3, 3, K). Every value is f32 and computations use the
+ * prediction, scale, error, squash, net width H] (files written before
+ * the net prediction have 4 entries: H = 0), "lNNNN.art" (D, 2) target
+ * scale and offset, "lNNNN.arw" (D, M + 14) — (D, M + 15) with a net —,
+ * "lNNNN.ars" (D, M + 7) scale weights, "lNNNN.are" (B1 + B2 + B3),
+ * "lNNNN.knots" (B1·B2·B3, 3, K) and, with a net, "lNNNN.arn"
+ * (flow_arcell_net_size(M, H)) its weights. Every value is f32 and computations use the
  * stored values, so a reloaded model reproduces log_prob bit for bit. Files are untrusted: every
  * count, shape and spline is checked before use (an invalid spline would make the map
  * non-invertible, not just wrong).
@@ -40,16 +42,17 @@ static nota_status put(nota_modelfile *mf, const char *name, nota_dtype dt, int 
 static nota_status save_arcell(const flow *f, const flow_layer *ly, int l, nota_modelfile *mf) {
     char name[32];
     float spec[3] = {-2.0f, (float)ly->ar_dir, (float)ly->ar_radius},
-          cb[4] = {(float)ly->ar_cb[0], (float)ly->ar_cb[1], (float)ly->ar_cb[2],
-                   ly->ar_squash ? 1.0f : 0.0f};
-    int64_t three = 3, four = 4, ts[2] = {f->D, 2},
-            ws[2] = {f->D, flow_arcell_pred_weights(ly->ar_m)},
+          cb[5] = {(float)ly->ar_cb[0], (float)ly->ar_cb[1], (float)ly->ar_cb[2],
+                   ly->ar_squash ? 1.0f : 0.0f, (float)ly->ar_hidden};
+    int64_t three = 3, five = 5, ts[2] = {f->D, 2},
+            ns = flow_arcell_net_size(ly->ar_m, ly->ar_hidden),
+            ws[2] = {f->D, flow_arcell_pred_weights(ly->ar_m, ly->ar_hidden > 0)},
             ss[2] = {f->D, flow_arcell_scale_weights(ly->ar_m)},
             ne = ly->ar_cb[0] + ly->ar_cb[1] + ly->ar_cb[2], ks[3] = {ly->ar_bins, 3, f->K};
     snprintf(name, sizeof name, "l%04d.spec", l);
     nota_status st = put(mf, name, NOTA_F32, 1, &three, spec);
     snprintf(name, sizeof name, "l%04d.arc", l);
-    if (!st) st = put(mf, name, NOTA_F32, 1, &four, cb);
+    if (!st) st = put(mf, name, NOTA_F32, 1, &five, cb);
     snprintf(name, sizeof name, "l%04d.art", l);
     if (!st) st = put(mf, name, NOTA_F32, 2, ts, ly->ar_aff);
     snprintf(name, sizeof name, "l%04d.arw", l);
@@ -60,6 +63,8 @@ static nota_status save_arcell(const flow *f, const flow_layer *ly, int l, nota_
     if (!st) st = put(mf, name, NOTA_F32, 1, &ne, ly->ar_edges);
     snprintf(name, sizeof name, "l%04d.knots", l);
     if (!st) st = put(mf, name, NOTA_F32, 3, ks, ly->knots);
+    snprintf(name, sizeof name, "l%04d.arn", l);
+    if (!st && ly->ar_hidden) st = put(mf, name, NOTA_F32, 1, &ns, ly->ar_net);
     return st;
 }
 
@@ -224,13 +229,15 @@ static nota_status load_ar(const nota_modelfile *mf, flow *f, int l, const float
 static nota_status load_arcell(const nota_modelfile *mf, flow *f, int l, const float *s,
                                flow_layer *ly) {
     char name[32];
-    const nota_tensor *cb, *ta, *w, *sw, *e, *kn;
-    int64_t four = 4;
+    const nota_tensor *cb, *ta, *w, *sw, *e, *kn, *net = NULL;
     nota_status st = load_ar_spec(f, l, s, ly);
     if (st) return st;
     ly->ar_cell = 1;
     snprintf(name, sizeof name, "l%04d.arc", l);
-    if ((st = get(mf, name, NOTA_F32, 1, &four, &cb))) return st;
+    if ((st = nota_modelfile_get_tensor(mf, name, &cb))) return st;
+    /* 4 entries: written before the net prediction */
+    int64_t ncb = cb->ndim == 1 && cb->shape[0] == 4 ? 4 : 5;
+    if ((st = get(mf, name, NOTA_F32, 1, &ncb, &cb))) return st;
     const float *c = nota_tensor_f32(cb);
     ly->ar_bins = 1;
     for (int j = 0; j < 3; j++) {
@@ -247,7 +254,16 @@ static nota_status load_arcell(const nota_modelfile *mf, flow *f, int l, const f
                           "0|1)",
                           l, (long long)ly->ar_bins, (double)c[3], FLOW_AR_MAX_CELLS);
     ly->ar_squash = c[3] == 1.0f;
-    int64_t ts[2] = {f->D, 2}, ws[2] = {f->D, flow_arcell_pred_weights(ly->ar_m)},
+    if (ncb == 5 && !is_int(c[4], 0, FLOW_AR_MAX_HIDDEN))
+        return nota_error(NOTA_EFORMAT,
+                          "flow model: layer %d: net width %g (expected an integer 0..%d)", l,
+                          (double)c[4], FLOW_AR_MAX_HIDDEN);
+    ly->ar_hidden = ncb == 5 ? (int64_t)c[4] : 0;
+    ly->ar_ih = f->H;
+    ly->ar_iw = f->W;
+    int64_t ts[2] = {f->D, 2},
+            ws[2] = {f->D, flow_arcell_pred_weights(ly->ar_m, ly->ar_hidden > 0)},
+            ns = flow_arcell_net_size(ly->ar_m, ly->ar_hidden),
             ss[2] = {f->D, flow_arcell_scale_weights(ly->ar_m)},
             ne = ly->ar_cb[0] + ly->ar_cb[1] + ly->ar_cb[2], ks[3] = {ly->ar_bins, 3, f->K};
     snprintf(name, sizeof name, "l%04d.art", l);
@@ -260,6 +276,8 @@ static nota_status load_arcell(const nota_modelfile *mf, flow *f, int l, const f
     if ((st = get(mf, name, NOTA_F32, 1, &ne, &e))) return st;
     snprintf(name, sizeof name, "l%04d.knots", l);
     if ((st = get(mf, name, NOTA_F32, 3, ks, &kn))) return st;
+    snprintf(name, sizeof name, "l%04d.arn", l);
+    if (ly->ar_hidden && (st = get(mf, name, NOTA_F32, 1, &ns, &net))) return st;
     const float *a = nota_tensor_f32(ta), *ed = nota_tensor_f32(e);
     for (int64_t r = 0; r < f->D; r++)
         if (!(a[2 * r] > 0 && isfinite(a[2 * r]) && isfinite(a[2 * r + 1])))
@@ -285,8 +303,11 @@ static nota_status load_arcell(const nota_modelfile *mf, flow *f, int l, const f
     ly->ar_edges = malloc(e->nbytes);
     ly->knots = malloc(kn->nbytes);
     ly->active = malloc((size_t)f->D);
-    if (!ly->ar_aff || !ly->ar_w || !ly->ar_sw || !ly->ar_edges || !ly->knots || !ly->active)
+    if (net) ly->ar_net = malloc(net->nbytes);
+    if (!ly->ar_aff || !ly->ar_w || !ly->ar_sw || !ly->ar_edges || !ly->knots || !ly->active ||
+        (net && !ly->ar_net))
         return nota_error(NOTA_ENOMEM, "flow model: cannot allocate layer %d", l);
+    if (net) memcpy(ly->ar_net, net->data, net->nbytes);
     memcpy(ly->ar_aff, ta->data, ta->nbytes);
     memcpy(ly->ar_w, w->data, w->nbytes);
     memcpy(ly->ar_sw, sw->data, sw->nbytes);

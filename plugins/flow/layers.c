@@ -26,6 +26,7 @@ void flow_layer_free(flow_layer *l) {
     free(l->ar_nbr);
     free(l->ar_aff);
     free(l->ar_sw);
+    free(l->ar_net);
     memset(l, 0, sizeof *l);
 }
 

@@ -304,35 +304,31 @@ static void layer_lowrank(const flow *f, const flow_layer *l, flow_batch *b, boo
 /* y = Rᵀ S(R x): the splines act in the rotated basis and the layer
  * rotates back, so every layer starts and ends in pixel space — patch
  * layers keep their spatial meaning after any number of full layers. */
-void flow_layer_fwd(const flow *f, const flow_layer *l, flow_batch *b) {
-    if (l->ar) {
-        flow_ar_apply(f, l, b, false);
-        return;
-    }
+nota_status flow_layer_fwd(const flow *f, const flow_layer *l, flow_batch *b) {
+    if (l->ar) return flow_ar_apply(f, l, b, false);
     if (l->n_act) {
         layer_lowrank(f, l, b, false);
-        return;
+        return NOTA_OK;
     }
     flow_batch_reorder(b, l->perm);
     flow_batch_rotate(b, l->rot, l->P, l->nrot, false);
     flow_batch_splines(b, f, l, false);
     flow_batch_rotate(b, l->rot, l->P, l->nrot, true);
+    return NOTA_OK;
 }
 
 /* x = Rᵀ S⁻¹(R y) */
-void flow_layer_inv(const flow *f, const flow_layer *l, flow_batch *b) {
-    if (l->ar) {
-        flow_ar_apply(f, l, b, true);
-        return;
-    }
+nota_status flow_layer_inv(const flow *f, const flow_layer *l, flow_batch *b) {
+    if (l->ar) return flow_ar_apply(f, l, b, true);
     if (l->n_act) {
         layer_lowrank(f, l, b, true);
-        return;
+        return NOTA_OK;
     }
     flow_batch_reorder(b, l->perm);
     flow_batch_rotate(b, l->rot, l->P, l->nrot, false);
     flow_batch_splines(b, f, l, true);
     flow_batch_rotate(b, l->rot, l->P, l->nrot, true);
+    return NOTA_OK;
 }
 
 /* Training (and validation) data of a fit: shape, finiteness, range; sets
@@ -424,7 +420,10 @@ nota_status flow_encode(flow *f, const nota_tensor *x, const nota_host *host, bo
             flow_batch_free(&b);
             return nota_error(NOTA_ECANCELED, "flow %s: cancelled", what);
         }
-        flow_layer_fwd(f, &f->layers[l], &b);
+        if ((st = flow_layer_fwd(f, &f->layers[l], &b))) {
+            flow_batch_free(&b);
+            return st;
+        }
     }
     flow_batch_reorder(&b, NULL);
     if (lp) {
@@ -465,7 +464,10 @@ nota_status flow_decode(flow *f, const float *z, int64_t n, double scale, const 
             flow_batch_free(&b);
             return nota_error(NOTA_ECANCELED, "flow decode: cancelled");
         }
-        flow_layer_inv(f, &f->layers[l], &b);
+        if ((st = flow_layer_inv(f, &f->layers[l], &b))) {
+            flow_batch_free(&b);
+            return st;
+        }
     }
     flow_pre_inv(f, &b);
     int64_t shape[NOTA_MAX_DIMS];

@@ -192,12 +192,12 @@ static inline void assert_same_log_prob(const nota_plugin *p, nota_model *m1, no
 
 /* Load a copy of model file mf with tensor `name` changed by `edit`;
  * expect NOTA_EFORMAT and exactly `msg`. */
-static inline void assert_load_refused(const nota_plugin *p, const nota_modelfile *mf,
-                                       const char *name, void (*edit)(nota_tensor **),
-                                       const char *msg) {
-    nota_modelfile *bad;
-    cr_assert_eq(nota_modelfile_new("flow", p->version, &bad), NOTA_OK);
-    cr_assert_eq(nota_modelfile_set_config(bad, nota_modelfile_config(mf)), NOTA_OK);
+/* A copy of mf with tensor `name` passed through edit. */
+static inline nota_modelfile *edited_copy(const nota_plugin *p, const nota_modelfile *mf,
+                                          const char *name, void (*edit)(nota_tensor **)) {
+    nota_modelfile *out;
+    cr_assert_eq(nota_modelfile_new("flow", p->version, &out), NOTA_OK);
+    cr_assert_eq(nota_modelfile_set_config(out, nota_modelfile_config(mf)), NOTA_OK);
     bool found = false;
     for (size_t i = 0; i < nota_modelfile_tensor_count(mf); i++) {
         const char *tn = nota_modelfile_tensor_name(mf, i);
@@ -209,10 +209,17 @@ static inline void assert_load_refused(const nota_plugin *p, const nota_modelfil
             edit(&c);
             found = true;
         }
-        cr_assert_eq(nota_modelfile_add_tensor(bad, tn, c), NOTA_OK);
+        cr_assert_eq(nota_modelfile_add_tensor(out, tn, c), NOTA_OK);
         nota_tensor_free(c);
     }
     cr_assert(found, "no tensor '%s' to edit", name);
+    return out;
+}
+
+static inline void assert_load_refused(const nota_plugin *p, const nota_modelfile *mf,
+                                       const char *name, void (*edit)(nota_tensor **),
+                                       const char *msg) {
+    nota_modelfile *bad = edited_copy(p, mf, name, edit);
     nota_host h = test_host(1);
     nota_model *m = NULL;
     cr_assert_eq(p->load(bad, &h, &m), NOTA_EFORMAT, "%s: %s", name, nota_last_error());

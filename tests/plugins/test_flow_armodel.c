@@ -46,9 +46,9 @@ Test(flow_armodel, shared_cell_layers_invert_reload_exactly_and_ignore_threads) 
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h1 = test_host(2), h3 = test_host(2);
     h3.threads = 3;
-    const char *sets[] = {"max_layers=3", "valid_fraction=0", "ar_layers=2", "ar_shared=2",
-                          "ar_radius=2"};
-    nota_model *m1 = test_create(p, sets, 5, &h1), *m3 = test_create(p, sets, 5, &h3);
+    const char *sets[] = {"max_layers=3", "valid_fraction=0", "ar_layers=2",     "ar_shared=2",
+                          "ar_radius=2",  "ar_hidden=8",      "ar_net_steps=30", "ar_net_layers=2"};
+    nota_model *m1 = test_create(p, sets, 8, &h1), *m3 = test_create(p, sets, 8, &h3);
     nota_tensor *x = images(1500, 5);
     cr_assert_eq(p->fit(m1, x, NULL, &h1), NOTA_OK, "%s", nota_last_error());
     cr_assert_eq(p->fit(m3, x, NULL, &h3), NOTA_OK, "%s", nota_last_error());
@@ -56,13 +56,14 @@ Test(flow_armodel, shared_cell_layers_invert_reload_exactly_and_ignore_threads) 
     /* log_prob against the Jacobian on one layer: through a second one, a
      * step that moves a later coordinate's context across a cell edge
      * makes a jump that central differences cannot linearise */
-    const char *one[] = {"max_layers=1", "valid_fraction=0", "ar_layers=1", "ar_radius=2"};
-    nota_model *mj = test_create(p, one, 4, &h3);
+    const char *one[] = {"max_layers=1", "valid_fraction=0", "ar_layers=1",
+                         "ar_radius=2",  "ar_hidden=8",      "ar_net_steps=30"};
+    nota_model *mj = test_create(p, one, 6, &h3);
     cr_assert_eq(p->fit(mj, x, NULL, &h3), NOTA_OK, "%s", nota_last_error());
     assert_jacobian(p, mj, x, 3, 2e-3, 2e-3, &h3);
     p->destroy(mj);
     nota_modelfile *mf = assert_save_load_exact(p, m1, x, &h1);
-    const nota_tensor *spec, *cb, *aff, *mu, *isd, *edges, *kn, *sw;
+    const nota_tensor *spec, *cb, *aff, *mu, *isd, *edges, *kn, *sw, *w, *net;
     for (int l = 0; l < 2; l++) {
         char name[32];
         snprintf(name, sizeof name, "l%04d.spec", l);
@@ -70,11 +71,20 @@ Test(flow_armodel, shared_cell_layers_invert_reload_exactly_and_ignore_threads) 
         float want[3] = {-2.0f, (float)l, 2.0f};
         cr_assert_arr_eq(nota_tensor_f32(spec), want, sizeof want);
         /* 96,000 training values: 128·16·8 cells shrink to 8·4·8; only the
-         * first layer (on the logit data) reads intensities */
+         * first layer (on the logit data) reads intensities; nets of width 8 */
         snprintf(name, sizeof name, "l%04d.arc", l);
         cr_assert_eq(nota_modelfile_get_tensor(mf, name, &cb), NOTA_OK);
-        float cells[4] = {8, 4, 8, l == 0 ? 1.0f : 0.0f};
+        float cells[5] = {8, 4, 8, l == 0 ? 1.0f : 0.0f, 8};
+        cr_assert(cb->ndim == 1 && cb->shape[0] == 5);
         cr_assert_arr_eq(nota_tensor_f32(cb), cells, sizeof cells);
+        /* the net's prediction is one more feature of the linear one; its
+         * inputs: 12 neighbours, 13 edge features, row and column */
+        snprintf(name, sizeof name, "l%04d.arw", l);
+        cr_assert_eq(nota_modelfile_get_tensor(mf, name, &w), NOTA_OK);
+        cr_assert(w->ndim == 2 && w->shape[0] == 64 && w->shape[1] == 12 + 15);
+        snprintf(name, sizeof name, "l%04d.arn", l);
+        cr_assert_eq(nota_modelfile_get_tensor(mf, name, &net), NOTA_OK);
+        cr_assert(net->ndim == 1 && net->shape[0] == 27 * 8 + 8 + 8 * 8 + 8 + 8 + 1);
         snprintf(name, sizeof name, "l%04d.ars", l);
         cr_assert_eq(nota_modelfile_get_tensor(mf, name, &sw), NOTA_OK);
         cr_assert(sw->ndim == 2 && sw->shape[0] == 64 && sw->shape[1] == 12 + 7);
@@ -274,12 +284,54 @@ static void narrow_scale(nota_tensor **t) {
     cr_assert_eq(nota_tensor_new(NOTA_F32, 2, shape, t), NOTA_OK);
 }
 
+static void net_too_wide(nota_tensor **t) { nota_tensor_f32(*t)[4] = 600; }
+static void net_width_half(nota_tensor **t) { nota_tensor_f32(*t)[4] = 7.5f; }
+static void net_short(nota_tensor **t) {
+    int64_t n = 100;
+    nota_tensor_free(*t);
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 1, &n, t), NOTA_OK);
+}
+static void arc_of_four(nota_tensor **t) { /* as written before the net prediction */
+    int64_t four = 4;
+    nota_tensor *c;
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 1, &four, &c), NOTA_OK);
+    memcpy(nota_tensor_f32(c), nota_tensor_f32(*t), 4 * sizeof(float));
+    nota_tensor_free(*t);
+    *t = c;
+}
+
+Test(flow_armodel, files_from_before_the_net_prediction_load_and_score_the_same) {
+    const nota_plugin *p = test_load_plugin("flow");
+    nota_host h = test_host(2);
+    nota_tensor *x = images(1500, 7);
+    const char *sets[] = {"max_layers=1", "valid_fraction=0", "ar_layers=1", "ar_radius=2",
+                          "ar_hidden=0"};
+    nota_model *m = test_create(p, sets, 5, &h), *old = NULL;
+    cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
+    nota_modelfile *mf, *mf4;
+    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
+    cr_assert_eq(p->save(m, mf), NOTA_OK);
+    const nota_tensor *cb, *net;
+    cr_assert_eq(nota_modelfile_get_tensor(mf, "l0000.arc", &cb), NOTA_OK);
+    cr_assert_eq(nota_tensor_f32(cb)[4], 0.0f);
+    cr_assert_neq(nota_modelfile_get_tensor(mf, "l0000.arn", &net), NOTA_OK, "no net, no weights");
+    mf4 = edited_copy(p, mf, "l0000.arc", arc_of_four);
+    cr_assert_eq(p->load(mf4, &h, &old), NOTA_OK, "%s", nota_last_error());
+    assert_same_log_prob(p, m, old, x, &h, &h);
+    nota_modelfile_free(mf);
+    nota_modelfile_free(mf4);
+    nota_tensor_free(x);
+    p->destroy(m);
+    p->destroy(old);
+}
+
 Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(3);
     nota_tensor *x = images(1500, 7);
-    const char *sets[] = {"max_layers=1", "valid_fraction=0", "ar_layers=1", "ar_radius=2"};
-    nota_model *m = test_create(p, sets, 4, &h);
+    const char *sets[] = {"max_layers=1", "valid_fraction=0", "ar_layers=1",
+                          "ar_radius=2",  "ar_hidden=8",      "ar_net_steps=30"};
+    nota_model *m = test_create(p, sets, 6, &h);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
     nota_modelfile *mf;
     cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
@@ -287,6 +339,13 @@ Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
     assert_load_refused(p, mf, "l0000.spec", dir_two,
                         "flow model: layer 0: autoregressive direction 2, radius 2 (expected 0|1 "
                         "and 1..5)");
+    assert_load_refused(p, mf, "l0000.arc", net_too_wide,
+                        "flow model: layer 0: net width 600 (expected an integer 0..512)");
+    assert_load_refused(p, mf, "l0000.arc", net_width_half,
+                        "flow model: layer 0: net width 7.5 (expected an integer 0..512)");
+    assert_load_refused(p, mf, "l0000.arn", net_short,
+                        "flow model: tensor 'l0000.arn' is f32 (100,), expected f32 (305,)");
+
     assert_load_refused(p, mf, "l0000.arc", no_bins,
                         "flow model: layer 0: context 1 has 0 bins (expected 1..256)");
     assert_load_refused(p, mf, "l0000.arc", squash_two,
@@ -304,7 +363,7 @@ Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
     assert_load_refused(p, mf, "l0000.knots", cell_flat_spline,
                         "flow model: layer 0, cell 3: spline is not strictly increasing at knot 2");
     assert_load_refused(p, mf, "l0000.arw", wide_weights,
-                        "flow model: tensor 'l0000.arw' is f32 (2, 9), expected f32 (64, 26)");
+                        "flow model: tensor 'l0000.arw' is f32 (2, 9), expected f32 (64, 27)");
     assert_load_refused(p, mf, "l0000.ars", narrow_scale,
                         "flow model: tensor 'l0000.ars' is f32 (64, 13), expected f32 (64, 19)");
     nota_modelfile_free(mf);
@@ -333,6 +392,15 @@ Test(flow_armodel, bad_options_are_refused_with_exact_messages) {
                           "flow config: ar_shared -1, ar_pred_bins 128, ar_scale_bins 16, "
                           "ar_err_bins 8 (expected 0..4096, bins 1..256 each and at most 65536 "
                           "cells in all)");
+    assert_config_refused("ar_hidden", NULL, 513,
+                          "flow config: ar_hidden 513, ar_net_steps 16000, ar_net_layers 1 "
+                          "(expected 0..512, 1..1000000, 0..4096)");
+    assert_config_refused("ar_net_steps", NULL, 0,
+                          "flow config: ar_hidden 128, ar_net_steps 0, ar_net_layers 1 "
+                          "(expected 0..512, 1..1000000, 0..4096)");
+    assert_config_refused("ar_net_layers", NULL, -1,
+                          "flow config: ar_hidden 128, ar_net_steps 16000, ar_net_layers -1 "
+                          "(expected 0..512, 1..1000000, 0..4096)");
     assert_config_refused("ar_window", NULL, -1,
                           "flow config: ar_layers 2, ar_bins 64, ar_window -1, ar_radius 3 "
                           "(expected 0..4096, 1..256, 0..256, 1..5)");
