@@ -12,8 +12,12 @@ read from the dequantized images (seed 0), as logits or as intensities.
 
     /usr/bin/python3 bench/flow_cell_proto.py CASE
 
-CASE: logit | intensity | prediction | scale | edges5 | edges13 (one per run:
-each needs ~10 GB). Prints one markdown row.
+CASE: logit | intensity | prediction | scale | edges5 | edges13 | net (one per
+run: each needs ~10 GB). Prints one markdown row. "net" is edges13 with the
+prediction of a PyTorch network of the flow's net prediction's shape
+(arcell.c: the 24 neighbours, 13 edge features, row and column → 128 → 128
+→ 1, ReLUs; Adam, batches of 4,096, 2 passes over the first 10,000 images)
+as one more feature of the per-position least squares.
 """
 import gzip
 import sys
@@ -79,17 +83,53 @@ def bits(ftr, fte, nbins, xtr, xte):
     return -np.log2(p[cte, xte]).mean(), -np.log2(p[ctr, xtr]).mean(), n
 
 
+def net_prediction(ftr, fte, tr):
+    """The net's prediction (see the docstring) for the train and test pixels."""
+    import torch
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    yy, xx = np.mgrid[0:28, 0:28] / 27.0
+
+    def rows(feats, a, b):
+        f = [x[a:b] for x in feats] + [np.broadcast_to(yy, (b - a, 28, 28)),
+                                       np.broadcast_to(xx, (b - a, 28, 28))]
+        return torch.from_numpy(np.stack(f, -1).reshape(-1, len(f)).astype(np.float32))
+
+    X, y = rows(ftr, 0, 10000), torch.from_numpy(tr[:10000].astype(np.float32).ravel())
+    net = torch.nn.Sequential(torch.nn.Linear(X.shape[1], 128), torch.nn.ReLU(),
+                              torch.nn.Linear(128, 128), torch.nn.ReLU(), torch.nn.Linear(128, 1))
+    steps = 2 * len(y) // 4096
+    opt = torch.optim.Adam(net.parameters(), 2e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, 2e-5)
+    for _ in range(steps):
+        i = torch.randint(0, len(y), (4096,))
+        loss = ((net(X[i]).squeeze(1) - y[i]) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    with torch.no_grad():
+        out = [np.concatenate([net(rows(f, a, min(a + 2000, len(f[0])))).squeeze(1).numpy()
+                               for a in range(0, len(f[0]), 2000)]).reshape(len(f[0]), 28, 28)
+               for f in (ftr, fte)]
+    return out
+
+
 def main():
     case = sys.argv[1] if len(sys.argv) > 1 else ""
-    if case not in ("logit", "intensity", "prediction", "scale", "edges5", "edges13"):
+    if case not in ("logit", "intensity", "prediction", "scale", "edges5", "edges13", "net"):
         sys.exit(__doc__)
     tr8, te8 = load("train", 50000), load("t10k", 10000)
     rng = np.random.default_rng(0)
     sq = [LAM + (1 - 2 * LAM) * (a + rng.random(a.shape)) / 256 for a in (tr8, te8)]
     tr, te = [np.log(u) - np.log1p(-u) if case == "logit" else u for u in sq]
-    n_edges = {"edges5": 5, "edges13": 13}.get(case, 0)
+    n_edges = {"edges5": 5, "edges13": 13, "net": 13}.get(case, 0)
     ftr = [sh(tr, dy, dx) for dy, dx in OFF] + edges(tr, n_edges)
     fte = [sh(te, dy, dx) for dy, dx in OFF] + edges(te, n_edges)
+    if case == "net":
+        gtr, gte = net_prediction(ftr, fte, tr)
+        ftr.append(gtr)
+        fte.append(gte)
     ptr, pte = regress(ftr, fte, tr)
     del ftr, fte
     xtr, xte = tr8.astype(int).ravel(), te8.astype(int).ravel()

@@ -31,16 +31,17 @@
  * place of that distance 3.281. Elsewhere a = 1, b = 0 and v = x.
  *
  * The net prediction (ar_hidden > 0, the first ar_net_layers layers): a
- * network F → H → H → 1 with ReLUs, shared by all coordinates, predicts
- * v_r from the same neighbours and edge features plus the position (row
- * and column in [0, 1]); it is trained by Adam on the squared error of
- * ar_net_steps batches of 4096 random (coordinate, item) pairs, and its
- * output g_r is one more feature of the least-squares prediction c_r.
- * On Fashion-MNIST one such layer alone scores about 0.1 bits/dim better
- * than without the net, more the longer the net trains
- * (bench/flow_ar.sh net; docs/flow.md). A value of g depends only on
- * its own coordinate's inputs (cell_net_eval), so the inverse, which
- * evaluates one coordinate at a time, reproduces it exactly.
+ * network F → H → H → 2 with ReLUs, shared by all coordinates, predicts
+ * v_r and |v_r − that prediction| from the same neighbours and edge
+ * features plus the position (row and column in [0, 1]); it is trained
+ * by Adam on the squared errors of ar_net_steps batches of 4096 random
+ * (coordinate, item) pairs, and its outputs are one more feature of the
+ * least-squares prediction c_r and of the scale s_r. On Fashion-MNIST one
+ * such layer alone scores about 0.1 bits/dim better than without the
+ * net, more the longer the net trains (bench/flow_ar.sh net;
+ * docs/flow.md). A value of g depends only on its own coordinate's
+ * inputs (cell_net_eval), so the inverse, which evaluates one coordinate
+ * at a time, reproduces it exactly.
  *
  * The map is triangular as in ar.c: log|det J| = Σ_r log(a_r S'(t_r)).
  * A cell with fewer than AR_CELL_MIN training values takes the spline of
@@ -92,7 +93,7 @@ int64_t flow_arcell_pred_weights(int64_t m, bool net) { return m + 14 + (net ? 1
 int64_t flow_arcell_net_inputs(int64_t m) { return m + 15; }
 int64_t flow_arcell_net_size(int64_t m, int64_t hidden) {
     int64_t F = flow_arcell_net_inputs(m);
-    return F * hidden + hidden + hidden * hidden + hidden + hidden + 1;
+    return F * hidden + hidden + hidden * hidden + hidden + 2 * hidden + 2;
 }
 
 /* The features predicting coordinate r for item i (M + 14 values, the
@@ -129,7 +130,7 @@ static void cell_pred_features(const flow_layer *l, int64_t r, const float *v, c
                                int64_t N, int64_t i, double *f) {
     int64_t M = l->ar_m;
     cell_base_features(l, r, v, N, i, f);
-    if (l->ar_hidden) f[M + 13] = g[r * N + i];
+    if (l->ar_hidden) f[M + 13] = g[2 * (r * N + i)];
     f[M + 13 + (l->ar_hidden ? 1 : 0)] = 1.0;
 }
 
@@ -149,8 +150,8 @@ static void cell_net_inputs(const flow_layer *l, int64_t r, const float *v, int6
 /* The net (layout in flow.h) on one input row. Every item takes the same
  * sequence of float operations, so a value does not depend on which items
  * are evaluated with it (the inverse evaluates one coordinate at a time). */
-static float cell_net_eval(const float *restrict net, int64_t F, int64_t H,
-                           const float *restrict in) {
+static void cell_net_eval(const float *restrict net, int64_t F, int64_t H, const float *restrict in,
+                          float *out) {
     float h1[FLOW_AR_MAX_HIDDEN], h2[FLOW_AR_MAX_HIDDEN];
     const float *b1 = net + F * H, *W2 = b1 + H, *b2 = W2 + H * H, *w3 = b2 + H;
     memcpy(h1, b1, (size_t)H * sizeof(float));
@@ -166,16 +167,23 @@ static float cell_net_eval(const float *restrict net, int64_t F, int64_t H,
         for (int64_t j = 0; j < H; j++)
             h2[j] += a * w[j];
     }
-    float y = w3[H];
-    for (int64_t j = 0; j < H; j++)
-        if (h2[j] > 0.0f) y += w3[j] * h2[j];
-    return y;
+    for (int o = 0; o < 2; o++) {
+        const float *w = w3 + o * H;
+        float y = w3[2 * H + o];
+        for (int64_t j = 0; j < H; j++)
+            if (h2[j] > 0.0f) y += w[j] * h2[j];
+        out[o] = y;
+    }
 }
 
-static float cell_net(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i) {
+/* The net's two outputs for coordinate r, item i, into g[2(rN + i)] (the
+ * prediction) and g[2(rN + i) + 1] (the error to expect). */
+static void cell_net(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i,
+                     float *g) {
     float in[60 + 15];
     cell_net_inputs(l, r, v, N, i, in);
-    return cell_net_eval(l->ar_net, flow_arcell_net_inputs(l->ar_m), l->ar_hidden, in);
+    cell_net_eval(l->ar_net, flow_arcell_net_inputs(l->ar_m), l->ar_hidden, in,
+                  g + 2 * (r * N + i));
 }
 
 /* Prediction of coordinate r for item i from context values v (D × N). */
@@ -190,11 +198,12 @@ static double cell_predict(const flow_layer *l, int64_t r, const float *v, const
     return c;
 }
 
-int64_t flow_arcell_scale_weights(int64_t m) { return m + 7; }
+int64_t flow_arcell_scale_weights(int64_t m, bool net) { return m + 7 + (net ? 1 : 0); }
 
-/* The features of coordinate r's error scale (f: M + 7 values, the last
- * 1) for item i, and its prediction c and the nearest neighbours'
- * weighted errors err. */
+/* The features of coordinate r's error scale (f: M + 7 values, M + 8
+ * with the net — its error to expect before the last —, the last 1) for
+ * item i, and its prediction c and the nearest neighbours' weighted
+ * errors err. */
 static void cell_features(const flow_layer *l, int64_t r, const float *v, const float *g, int64_t N,
                           int64_t i, double *f, double *c, double *err) {
     int64_t M = l->ar_m;
@@ -210,7 +219,8 @@ static void cell_features(const flow_layer *l, int64_t r, const float *v, const 
     }
     f[M + 4] = cr;
     f[M + 5] = cr * cr;
-    f[M + 6] = 1.0;
+    if (l->ar_hidden) f[M + 6] = g[2 * (r * N + i) + 1];
+    f[M + 6 + (l->ar_hidden ? 1 : 0)] = 1.0;
     *c = cr;
     *err = e;
 }
@@ -218,8 +228,8 @@ static void cell_features(const flow_layer *l, int64_t r, const float *v, const 
 /* The three context numbers of coordinate r for item i: c, s, err. */
 static void cell_context(const flow_layer *l, int64_t r, const float *v, const float *g, int64_t N,
                          int64_t i, double out[3]) {
-    int64_t P = flow_arcell_scale_weights(l->ar_m);
-    double f[60 + 7], sc = 0;
+    int64_t P = flow_arcell_scale_weights(l->ar_m, l->ar_hidden > 0);
+    double f[60 + 8], sc = 0;
     cell_features(l, r, v, g, N, i, f, &out[0], &out[2]);
     const float *w = l->ar_sw + r * P;
     for (int64_t j = 0; j < P; j++)
@@ -241,13 +251,21 @@ typedef struct cell_ctx {
     const flow *f;
     const flow_layer *l;
     flow_batch *b;
-    float *g; /* D × N net predictions (ar_hidden), else NULL */
+    float *g;        /* 2 × D × N net outputs (ar_hidden), else NULL */
+    uint16_t *cells; /* the fit's pass: each value's cell goes here, b->a is kept */
     bool inverse;
 } cell_ctx;
 
-/* In place on b->a; b->b holds the context values. The inverse visits the
- * coordinates in the layer's order, each context read from values already
- * inverted. */
+/* In place on b->a; b->b holds the context values. Both directions visit
+ * the coordinates in the layer's order, and every context is read from
+ * the values the inverse reconstructs: the forward maps x_r, then takes
+ * as x_r's context value the inverse of what it wrote (S⁻¹(S(t)) rounds
+ * differently from t in the last bits). The inverse then sees bit for
+ * bit the contexts the forward saw, so a context near a cell edge cannot
+ * land in another cell on the way back and derail every later value (it
+ * did: one Fashion-MNIST test image in 2,000 decoded with 221 pixels off
+ * by up to 106 levels). The map stays triangular: the context values are
+ * functions of the earlier coordinates alone. */
 static void cell_range(void *p, int64_t i0, int64_t i1, int thread) {
     (void)thread;
     cell_ctx *c = p;
@@ -256,41 +274,39 @@ static void cell_range(void *p, int64_t i0, int64_t i1, int thread) {
     int64_t D = b->D, N = b->N;
     int K = c->f->K;
     float *x = b->a, *v = b->b, *g = c->g;
-    if (!c->inverse) {
-        for (int64_t r = 0; r < D; r++)
-            for (int64_t i = i0; i < i1; i++)
-                v[r * N + i] = (float)cell_value(l, r, x[r * N + i]);
-        for (int64_t r = 0; g && r < D; r++)
-            for (int64_t i = i0; i < i1; i++)
-                g[r * N + i] = cell_net(l, r, v, N, i);
-    }
     for (int64_t k = 0; k < D; k++) {
         int64_t r = l->ar_dir ? D - 1 - k : k;
         double a = l->ar_aff[2 * r], off = l->ar_aff[2 * r + 1], la = log(a);
-        for (int64_t i = i0; g && c->inverse && i < i1; i++)
-            g[r * N + i] = cell_net(l, r, v, N, i);
+        for (int64_t i = i0; g && i < i1; i++)
+            cell_net(l, r, v, N, i, g);
         for (int64_t i = i0; i < i1; i++) {
-            double c3[3], ld = 0, *pl = b->logdet ? &ld : NULL;
+            double c3[3], ld = 0, *pl = b->logdet && !c->cells ? &ld : NULL, t;
             cell_context(l, r, v, g, N, i, c3);
-            const float *kn = l->knots + cell_of(l, c3) * 3 * K;
+            int64_t cell = cell_of(l, c3);
+            const float *kn = l->knots + cell * 3 * K;
             if (c->inverse) {
-                double t = spline_inv(kn, K, x[r * N + i], pl);
-                float xr = (float)((t - off) / a);
-                x[r * N + i] = xr;
-                v[r * N + i] = (float)cell_value(l, r, xr);
+                t = spline_inv(kn, K, x[r * N + i], pl);
                 if (pl) b->logdet[i] -= ld + la;
             } else {
-                x[r * N + i] = (float)spline_fwd(kn, K, a * x[r * N + i] + off, pl);
+                float z = (float)spline_fwd(kn, K, a * x[r * N + i] + off, pl);
                 if (pl) b->logdet[i] += ld + la;
+                t = spline_inv(kn, K, z, NULL);
+                if (c->cells)
+                    c->cells[r * N + i] = (uint16_t)cell;
+                else
+                    x[r * N + i] = z;
             }
+            float xr = (float)((t - off) / a);
+            if (c->inverse) x[r * N + i] = xr;
+            v[r * N + i] = (float)cell_value(l, r, xr);
         }
     }
 }
 
 nota_status flow_arcell_apply(const flow *f, const flow_layer *l, flow_batch *b, bool inverse) {
     flow_batch_reorder(b, NULL);
-    cell_ctx c = {f, l, b, NULL, inverse};
-    if (l->ar_hidden && !(c.g = malloc((size_t)(b->D * b->N) * sizeof(float))))
+    cell_ctx c = {f, l, b, NULL, NULL, inverse};
+    if (l->ar_hidden && !(c.g = malloc((size_t)(2 * b->D * b->N) * sizeof(float))))
         return nota_error(NOTA_ENOMEM, "flow: cannot allocate the net predictions of %lld items",
                           (long long)b->N);
     flow_parallel(b->threads, b->N, AR_CELL_GRAIN, cell_range, &c);
@@ -347,10 +363,10 @@ static void cell_regress_rows(void *p, int64_t r0, int64_t r1, int thread) {
 static void cell_scale_rows(void *p, int64_t r0, int64_t r1, int thread) {
     cell_fit_ctx *c = p;
     const flow_layer *l = c->l;
-    int64_t M = l->ar_m, P = flow_arcell_scale_weights(M), N = c->t->N;
+    int64_t M = l->ar_m, P = flow_arcell_scale_weights(M, l->ar_hidden > 0), N = c->t->N;
     const float *v = c->t->b;
-    double *G = c->gram[thread], f[60 + 7], cr, err;
-    uint8_t drop[60 + 7];
+    double *G = c->gram[thread], f[60 + 8], cr, err;
+    uint8_t drop[60 + 8];
     for (int64_t r = r0; r < r1; r++) {
         const int64_t *nb = l->ar_nbr + r * M;
         memset(G, 0, (size_t)(P * P + P) * sizeof(double));
@@ -448,12 +464,12 @@ static void cell_net_items(void *p, int64_t i0, int64_t i1, int thread) {
     int64_t D = c->f->D, N = c->t->N;
     for (int64_t r = 0; r < D; r++)
         for (int64_t i = i0; i < i1; i++)
-            c->g[r * N + i] = cell_net(c->l, r, c->t->b, N, i);
+            cell_net(c->l, r, c->t->b, N, i, c->g);
 }
 
-/* F → H → H → 1 with ReLUs */
+/* F → H → H → 2 with ReLUs */
 static nota_status net_build(nota_nn_net *net, int64_t F, int64_t H) {
-    int64_t in[3] = {F, H, H}, out[3] = {H, H, 1};
+    int64_t in[3] = {F, H, H}, out[3] = {H, H, 2};
     for (int k = 0; k < 3; k++) {
         nota_nn_layer *a;
         nota_status st = nota_nn_linear_new(in[k], out[k], true, &a);
@@ -465,8 +481,10 @@ static nota_status net_build(nota_nn_net *net, int64_t F, int64_t H) {
     return NOTA_OK;
 }
 
-/* Train the net prediction of layer l: F → H → H → 1 with ReLUs, mean
- * squared error of v_r on AR_NET_BATCH coordinates and items drawn at
+/* Train the net prediction of layer l: F → H → H → 2 with ReLUs, mean
+ * squared error of v_r (first output) and of |v_r − first output| (the
+ * second, the error to expect; its target is a constant, so it does not
+ * pull the first) on AR_NET_BATCH coordinates and items drawn at
  * random per step (all coordinates share the net; the position is an
  * input), Adam with a cosine schedule, ar_net_steps steps but at most
  * AR_NET_EPOCHS passes over the D × N training values; the weights are
@@ -475,7 +493,7 @@ static nota_status cell_net_train(const flow *f, flow_layer *l, const float *v, 
                                   int index, const nota_host *host) {
     uint64_t seed = host ? host->seed : 0;
     int64_t D = f->D, F = flow_arcell_net_inputs(l->ar_m), H = l->ar_hidden, B = AR_NET_BATCH;
-    int64_t steps = f->o.ar_net_steps, ys[2] = {B, 1}, most = AR_NET_EPOCHS * D * N / B;
+    int64_t steps = f->o.ar_net_steps, ys[2] = {B, 2}, most = AR_NET_EPOCHS * D * N / B;
     if (steps > most) steps = most > 0 ? most : 1;
     nota_nn_net *net = NULL;
     nota_nn_optim *opt = NULL;
@@ -503,12 +521,15 @@ static nota_status cell_net_train(const flow *f, flow_layer *l, const float *v, 
             int64_t r = (int64_t)nota_rng_below(&rng, (uint64_t)D),
                     i = (int64_t)nota_rng_below(&rng, (uint64_t)N);
             cell_net_inputs(l, r, v, N, i, xb + k * F);
-            yb[k] = v[r * N + i];
+            yb[2 * k] = v[r * N + i];
         }
         const nota_tensor *out;
         double loss = NAN;
         nota_nn_optim_zero_grad(opt);
         st = nota_nn_net_forward(net, x, &out);
+        /* the second output's target: the first's error, as a constant */
+        for (int64_t k = 0; !st && k < B; k++)
+            yb[2 * k + 1] = fabsf(yb[2 * k] - nota_tensor_f32(out)[2 * k]);
         if (!st) st = nota_nn_loss_mse(out, y, NOTA_NN_MEAN, &loss, dy);
         if (!st && !isfinite(loss))
             st = nota_error(NOTA_ENUMERIC,
@@ -520,14 +541,13 @@ static nota_status cell_net_train(const flow *f, flow_layer *l, const float *v, 
         avg = isnan(avg) ? loss : 0.99 * avg + 0.01 * loss;
         if (!st && ((step + 1) % 250 == 0 || step + 1 == steps)) {
             char detail[96];
-            snprintf(detail, sizeof detail, "layer %d net prediction: squared error %.5f", index,
-                     avg);
+            snprintf(detail, sizeof detail, "layer %d net prediction: loss %.5f", index, avg);
             nota_progress(host, "net", (double)(step + 1), (double)steps, detail);
         }
     }
     /* parameters in order: weight (out, in) and bias of layers 0, 2, 4 */
     float *dst = l->ar_net;
-    int64_t ins[3] = {F, H, H}, outs[3] = {H, H, 1};
+    int64_t ins[3] = {F, H, H}, outs[3] = {H, H, 2};
     for (int k = 0; !st && k < 3; k++) {
         nota_nn_param w, b;
         if ((st = nota_nn_net_param(net, (size_t)(2 * k), &w, NULL, 0)) ||
@@ -541,9 +561,9 @@ static nota_status cell_net_train(const flow *f, flow_layer *l, const float *v, 
             dst += ins[k] * outs[k];
             memcpy(dst, bv, (size_t)outs[k] * sizeof(float));
             dst += outs[k];
-        } else { /* w3 (H), b3 */
-            memcpy(dst, wv, (size_t)H * sizeof(float));
-            dst[H] = bv[0];
+        } else { /* w3 (2 × H), b3 (2) */
+            memcpy(dst, wv, (size_t)(2 * H) * sizeof(float));
+            memcpy(dst + 2 * H, bv, 2 * sizeof(float));
         }
     }
     for (int64_t k = 0; !st && k < flow_arcell_net_size(l->ar_m, H); k++)
@@ -615,9 +635,10 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash
     l->ar_w = malloc((size_t)(D * P) * sizeof(float));
     if (l->ar_hidden) {
         l->ar_net = malloc((size_t)flow_arcell_net_size(l->ar_m, l->ar_hidden) * sizeof(float));
-        c.g = malloc((size_t)(D * N) * sizeof(float));
+        c.g = malloc((size_t)(2 * D * N) * sizeof(float));
     }
-    l->ar_sw = malloc((size_t)(D * flow_arcell_scale_weights(l->ar_m)) * sizeof(float));
+    l->ar_sw =
+        malloc((size_t)(D * flow_arcell_scale_weights(l->ar_m, l->ar_hidden > 0)) * sizeof(float));
     l->ar_aff = malloc((size_t)(2 * D) * sizeof(float));
     l->ar_edges = malloc((size_t)(l->ar_cb[0] + l->ar_cb[1] + l->ar_cb[2]) * sizeof(float));
     l->knots = malloc((size_t)(cells * 3 * K) * sizeof(float));
@@ -691,6 +712,10 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash
         flow_parallel(threads, cells / cell_span(l, c.level), 1, cell_splines, &c);
     for (int64_t k = 0; k < cells; k++)
         if (c.failed[k]) flow_spline_identity(l->knots + k * 3 * K, K);
+    /* the cells the forward picks (from the reconstructed values, see
+     * cell_range), so the fit's outputs and gains are the layer's */
+    cell_ctx cc = {f, l, t, c.g, c.cell, false};
+    flow_parallel(threads, N, AR_CELL_GRAIN, cell_range, &cc);
     flow_parallel(threads, D, 1, cell_apply_rows, &c);
 done:
     for (int i = 0; c.gram && i < threads; i++)

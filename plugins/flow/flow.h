@@ -100,10 +100,11 @@ typedef struct flow_layer {
     float *ar_sw;       /* D × (ar_m + 7); ar_w is D × (ar_m + 14) here */
     int64_t ar_near[6]; /* in a neighbour row: left, up, up-left, up-right, WW, NN (or -1) */
     /* The net prediction (ar_hidden > 0): a two-hidden-layer ReLU network
-     * shared by all coordinates predicts v_r from the prediction features
-     * and the position, and its output is one more feature of the linear
-     * prediction (ar_w is then D × (ar_m + 15)). ar_net: W1ᵀ (F × H), b1,
-     * W2ᵀ (H × H), b2, w3 (H), b3, F = flow_arcell_net_inputs(ar_m). */
+     * shared by all coordinates predicts v_r and the error to expect from
+     * the prediction features and the position; its outputs are one more
+     * feature of the linear prediction (ar_w is then D × (ar_m + 15)) and
+     * of the scale (ar_sw: D × (ar_m + 8)). ar_net: W1ᵀ (F × H), b1,
+     * W2ᵀ (H × H), b2, w3 (2 × H), b3 (2), F = flow_arcell_net_inputs(ar_m). */
     int64_t ar_hidden;
     float *ar_net;
     int ar_ih, ar_iw; /* image height and width (the position inputs) */
@@ -194,9 +195,9 @@ void flow_spline_identity(float *kn, int K); /* knots on [-4, 4], slopes 1 */
 nota_status flow_arcell_fit(const flow *f, struct flow_batch *t, int index, bool squash,
                             const nota_host *host, struct spline_work *work, int threads,
                             double *gain, flow_layer *l);
-int64_t flow_arcell_scale_weights(int64_t m);          /* m + 7 */
-int64_t flow_arcell_pred_weights(int64_t m, bool net); /* m + 14, + 1 with the net */
-int64_t flow_arcell_net_inputs(int64_t m);             /* m + 15 */
+int64_t flow_arcell_scale_weights(int64_t m, bool net); /* m + 7, + 1 with the net */
+int64_t flow_arcell_pred_weights(int64_t m, bool net);  /* m + 14, + 1 with the net */
+int64_t flow_arcell_net_inputs(int64_t m);              /* m + 15 */
 int64_t flow_arcell_net_size(int64_t m, int64_t hidden);
 void flow_arcell_near(const flow *f, int radius, int64_t near[6]);
 /* NOTA_ENOMEM when the net predictions of the batch cannot be allocated. */

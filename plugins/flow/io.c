@@ -12,7 +12,8 @@
  * prediction, scale, error, squash, net width H] (files written before
  * the net prediction have 4 entries: H = 0), "lNNNN.art" (D, 2) target
  * scale and offset, "lNNNN.arw" (D, M + 14) — (D, M + 15) with a net —,
- * "lNNNN.ars" (D, M + 7) scale weights, "lNNNN.are" (B1 + B2 + B3),
+ * "lNNNN.ars" (D, M + 7) scale weights — (D, M + 8) with a net —,
+ * "lNNNN.are" (B1 + B2 + B3),
  * "lNNNN.knots" (B1·B2·B3, 3, K) and, with a net, "lNNNN.arn"
  * (flow_arcell_net_size(M, H)) its weights. Every value is f32 and computations use the
  * stored values, so a reloaded model reproduces log_prob bit for bit. Files are untrusted: every
@@ -47,7 +48,7 @@ static nota_status save_arcell(const flow *f, const flow_layer *ly, int l, nota_
     int64_t three = 3, five = 5, ts[2] = {f->D, 2},
             ns = flow_arcell_net_size(ly->ar_m, ly->ar_hidden),
             ws[2] = {f->D, flow_arcell_pred_weights(ly->ar_m, ly->ar_hidden > 0)},
-            ss[2] = {f->D, flow_arcell_scale_weights(ly->ar_m)},
+            ss[2] = {f->D, flow_arcell_scale_weights(ly->ar_m, ly->ar_hidden > 0)},
             ne = ly->ar_cb[0] + ly->ar_cb[1] + ly->ar_cb[2], ks[3] = {ly->ar_bins, 3, f->K};
     snprintf(name, sizeof name, "l%04d.spec", l);
     nota_status st = put(mf, name, NOTA_F32, 1, &three, spec);
@@ -264,7 +265,7 @@ static nota_status load_arcell(const nota_modelfile *mf, flow *f, int l, const f
     int64_t ts[2] = {f->D, 2},
             ws[2] = {f->D, flow_arcell_pred_weights(ly->ar_m, ly->ar_hidden > 0)},
             ns = flow_arcell_net_size(ly->ar_m, ly->ar_hidden),
-            ss[2] = {f->D, flow_arcell_scale_weights(ly->ar_m)},
+            ss[2] = {f->D, flow_arcell_scale_weights(ly->ar_m, ly->ar_hidden > 0)},
             ne = ly->ar_cb[0] + ly->ar_cb[1] + ly->ar_cb[2], ks[3] = {ly->ar_bins, 3, f->K};
     snprintf(name, sizeof name, "l%04d.art", l);
     if ((st = get(mf, name, NOTA_F32, 2, ts, &ta))) return st;

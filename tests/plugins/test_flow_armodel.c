@@ -84,10 +84,10 @@ Test(flow_armodel, shared_cell_layers_invert_reload_exactly_and_ignore_threads) 
         cr_assert(w->ndim == 2 && w->shape[0] == 64 && w->shape[1] == 12 + 15);
         snprintf(name, sizeof name, "l%04d.arn", l);
         cr_assert_eq(nota_modelfile_get_tensor(mf, name, &net), NOTA_OK);
-        cr_assert(net->ndim == 1 && net->shape[0] == 27 * 8 + 8 + 8 * 8 + 8 + 8 + 1);
+        cr_assert(net->ndim == 1 && net->shape[0] == 27 * 8 + 8 + 8 * 8 + 8 + 2 * 8 + 2);
         snprintf(name, sizeof name, "l%04d.ars", l);
         cr_assert_eq(nota_modelfile_get_tensor(mf, name, &sw), NOTA_OK);
-        cr_assert(sw->ndim == 2 && sw->shape[0] == 64 && sw->shape[1] == 12 + 7);
+        cr_assert(sw->ndim == 2 && sw->shape[0] == 64 && sw->shape[1] == 12 + 8);
         snprintf(name, sizeof name, "l%04d.are", l);
         cr_assert_eq(nota_modelfile_get_tensor(mf, name, &edges), NOTA_OK);
         cr_assert(edges->ndim == 1 && edges->shape[0] == 20);
@@ -344,7 +344,7 @@ Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
     assert_load_refused(p, mf, "l0000.arc", net_width_half,
                         "flow model: layer 0: net width 7.5 (expected an integer 0..512)");
     assert_load_refused(p, mf, "l0000.arn", net_short,
-                        "flow model: tensor 'l0000.arn' is f32 (100,), expected f32 (305,)");
+                        "flow model: tensor 'l0000.arn' is f32 (100,), expected f32 (314,)");
 
     assert_load_refused(p, mf, "l0000.arc", no_bins,
                         "flow model: layer 0: context 1 has 0 bins (expected 1..256)");
@@ -365,7 +365,7 @@ Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
     assert_load_refused(p, mf, "l0000.arw", wide_weights,
                         "flow model: tensor 'l0000.arw' is f32 (2, 9), expected f32 (64, 27)");
     assert_load_refused(p, mf, "l0000.ars", narrow_scale,
-                        "flow model: tensor 'l0000.ars' is f32 (64, 13), expected f32 (64, 19)");
+                        "flow model: tensor 'l0000.ars' is f32 (64, 13), expected f32 (64, 20)");
     nota_modelfile_free(mf);
     nota_tensor_free(x);
     p->destroy(m);
