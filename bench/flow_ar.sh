@@ -6,9 +6,12 @@
 #   bench/flow_ar.sh cells            # one shared-cell layer alone (ar_shared):
 #                                     # train and validation bits/dim per setting
 #   bench/flow_ar.sh net              # one shared-cell layer alone, without and
-#                                     # with the net prediction (training steps
-#                                     # 4,000 to 64,000): train, validation and
-#                                     # test bits/dim, fit seconds
+#                                     # with the net prediction (4,000, 16,000 and
+#                                     # 64,000 training steps): train, validation
+#                                     # and test bits/dim, fit seconds
+#   bench/flow_ar.sh long             # the 30-minute command (ar_net_steps=64000,
+#                                     # patience 40): layers kept, fit wall, peak
+#                                     # RSS, file size, validation and test bits/dim
 #   bench/flow_ar.sh pair [SECONDS]   # timed fits with ar_layers=2 and 0, back
 #                                     # to back (default 300 s each): layers,
 #                                     # validation and test bits/dim, peak RSS
@@ -59,7 +62,7 @@ cells)
 net)
   echo "| net width | training steps | train | validation | test | fit s |"
   echo "|---|---|---|---|---|---|"
-  for cfg in "0 1" "128 4000" "128 8000" "128 16000" "128 32000" "128 64000"; do
+  for cfg in "0 1" "128 4000" "128 16000" "128 64000"; do
     set -- $cfg
     "$H" fit --plugin flow --data fashion-mnist:train --set ar_layers=1 --set ar_shared=1 \
       --set max_layers=1 --set ar_hidden="$1" --set ar_net_steps="$2" --threads 2 \
@@ -71,6 +74,21 @@ net)
     steps=$([ "$1" = 0 ] && echo "-" || echo "$2")
     echo "| $1 | $steps | $train | $valid | $test | $secs |"
   done
+  ;;
+long)
+  echo "| layers kept | fit wall s | peak RSS MB | model file MB | validation | test |"
+  echo "|---|---|---|---|---|---|"
+  /usr/bin/time -v "$H" fit --plugin flow --data fashion-mnist:train --set time_limit=1800 \
+    --set max_layers=4000 --set patience=40 --set ar_net_steps=64000 --threads 2 \
+    --out "$work/m.nota" > "$work/fit.log" 2> "$work/fit.err"
+  kept=$(grep -oE '[0-9]+ layers kept' "$work/fit.err" | grep -oE '^[0-9]+')
+  valid=$(grep -oE 'validation [0-9.]+ bpd; [0-9.]+ s' "$work/fit.err" | awk '{print $2}')
+  wall=$(grep -oE 'validation [0-9.]+ bpd; [0-9.]+ s' "$work/fit.err" | awk '{print $4}')
+  rss=$(awk '/Maximum resident set size/ {printf "%.0f", $6 / 1024}' "$work/fit.err")
+  size=$(stat -c %s "$work/m.nota" | awk '{printf "%.0f", $1 / 1e6}')
+  test=$("$H" eval "$work/m.nota" --data fashion-mnist:test --threads 2 2>/dev/null |
+    awk '/^bits_per_dim/ {print $2}')
+  echo "| $kept | $wall | $rss | $size | $valid | $test |"
   ;;
 pair)
   secs=${2:-300}
@@ -89,7 +107,7 @@ pair)
   done
   ;;
 *)
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac
