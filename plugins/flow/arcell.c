@@ -39,9 +39,7 @@
  * least-squares prediction c_r and of the scale s_r. On Fashion-MNIST one
  * such layer alone scores about 0.1 bits/dim better than without the
  * net, more the longer the net trains (bench/flow_ar.sh net;
- * docs/flow.md). A value of g depends only on its own coordinate's
- * inputs (cell_net_eval), so the inverse, which evaluates one coordinate
- * at a time, reproduces it exactly.
+ * docs/flow.md). The net itself is in arnet.c.
  *
  * The map is triangular as in ar.c: log|det J| = Σ_r log(a_r S'(t_r)).
  * A cell with fewer than AR_CELL_MIN training values takes the spline of
@@ -54,16 +52,11 @@
 #include <string.h>
 
 #include "flow.h"
-#include "nota/nn.h"
-#include "nota/rng.h"
 #include "spline.h"
 
 #define AR_CELL_MIN 256
 #define AR_CELL_GRAIN 256
 #define AR_CELL_EDGE_ITEMS 2000000 /* values per context number sorted for its edges */
-#define AR_NET_BATCH 4096
-#define AR_NET_EPOCHS 8                    /* at most this many passes over the training values */
-#define STREAM_ARNET 0x41524e5400000000ull /* "ARNT" + layer index << 8 */
 
 /* Index in a neighbour row (flow_ar_neighbours) of the nearest earlier
  * neighbours: left, up, up-left, up-right, then two to the left and two
@@ -90,11 +83,6 @@ static double cell_value(const flow_layer *l, int64_t r, double x) {
 }
 
 int64_t flow_arcell_pred_weights(int64_t m, bool net) { return m + 14 + (net ? 1 : 0); }
-int64_t flow_arcell_net_inputs(int64_t m) { return m + 15; }
-int64_t flow_arcell_net_size(int64_t m, int64_t hidden) {
-    int64_t F = flow_arcell_net_inputs(m);
-    return F * hidden + hidden + hidden * hidden + hidden + 2 * hidden + 2;
-}
 
 /* The features predicting coordinate r for item i (M + 14 values, the
  * last 1): its M neighbours' context values (0 outside the item), then of
@@ -106,7 +94,7 @@ int64_t flow_arcell_net_size(int64_t m, int64_t hidden) {
  * the discrete prototype (bench/flow_cell_proto.py) the first five took the
  * prediction error from 0.0106 to 0.0093 intensity² and the bits/dim from
  * 3.281 to 3.220; the last eight to 0.0092 and 3.217). */
-static void cell_base_features(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i,
+void flow_arcell_base_features(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i,
                                double *f) {
     int64_t M = l->ar_m;
     const int64_t *nb = l->ar_nbr + r * M;
@@ -129,61 +117,9 @@ static void cell_base_features(const flow_layer *l, int64_t r, const float *v, i
 static void cell_pred_features(const flow_layer *l, int64_t r, const float *v, const float *g,
                                int64_t N, int64_t i, double *f) {
     int64_t M = l->ar_m;
-    cell_base_features(l, r, v, N, i, f);
+    flow_arcell_base_features(l, r, v, N, i, f);
     if (l->ar_hidden) f[M + 13] = g[2 * (r * N + i)];
     f[M + 13 + (l->ar_hidden ? 1 : 0)] = 1.0;
-}
-
-/* The net's inputs for coordinate r, item i: the base features, then the
- * position (row, column) scaled to [0, 1]. */
-static void cell_net_inputs(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i,
-                            float *in) {
-    double f[60 + 13];
-    int64_t M = l->ar_m, hw = (int64_t)l->ar_ih * l->ar_iw, p = r % hw;
-    cell_base_features(l, r, v, N, i, f);
-    for (int64_t j = 0; j < M + 13; j++)
-        in[j] = (float)f[j];
-    in[M + 13] = l->ar_ih > 1 ? (float)(p / l->ar_iw) / (float)(l->ar_ih - 1) : 0.0f;
-    in[M + 14] = l->ar_iw > 1 ? (float)(p % l->ar_iw) / (float)(l->ar_iw - 1) : 0.0f;
-}
-
-/* The net (layout in flow.h) on one input row. Every item takes the same
- * sequence of float operations, so a value does not depend on which items
- * are evaluated with it (the inverse evaluates one coordinate at a time). */
-static void cell_net_eval(const float *restrict net, int64_t F, int64_t H, const float *restrict in,
-                          float *out) {
-    float h1[FLOW_AR_MAX_HIDDEN], h2[FLOW_AR_MAX_HIDDEN];
-    const float *b1 = net + F * H, *W2 = b1 + H, *b2 = W2 + H * H, *w3 = b2 + H;
-    memcpy(h1, b1, (size_t)H * sizeof(float));
-    for (int64_t k = 0; k < F; k++) {
-        const float a = in[k], *restrict w = net + k * H;
-        for (int64_t j = 0; j < H; j++)
-            h1[j] += a * w[j];
-    }
-    memcpy(h2, b2, (size_t)H * sizeof(float));
-    for (int64_t k = 0; k < H; k++) {
-        if (!(h1[k] > 0.0f)) continue; /* ReLU */
-        const float a = h1[k], *restrict w = W2 + k * H;
-        for (int64_t j = 0; j < H; j++)
-            h2[j] += a * w[j];
-    }
-    for (int o = 0; o < 2; o++) {
-        const float *w = w3 + o * H;
-        float y = w3[2 * H + o];
-        for (int64_t j = 0; j < H; j++)
-            if (h2[j] > 0.0f) y += w[j] * h2[j];
-        out[o] = y;
-    }
-}
-
-/* The net's two outputs for coordinate r, item i, into g[2(rN + i)] (the
- * prediction) and g[2(rN + i) + 1] (the error to expect). */
-static void cell_net(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i,
-                     float *g) {
-    float in[60 + 15];
-    cell_net_inputs(l, r, v, N, i, in);
-    cell_net_eval(l->ar_net, flow_arcell_net_inputs(l->ar_m), l->ar_hidden, in,
-                  g + 2 * (r * N + i));
 }
 
 /* Prediction of coordinate r for item i from context values v (D × N). */
@@ -278,7 +214,7 @@ static void cell_range(void *p, int64_t i0, int64_t i1, int thread) {
         int64_t r = l->ar_dir ? D - 1 - k : k;
         double a = l->ar_aff[2 * r], off = l->ar_aff[2 * r + 1], la = log(a);
         for (int64_t i = i0; g && i < i1; i++)
-            cell_net(l, r, v, N, i, g);
+            flow_arnet_eval(l, r, v, N, i, g);
         for (int64_t i = i0; i < i1; i++) {
             double c3[3], ld = 0, *pl = b->logdet && !c->cells ? &ld : NULL, t;
             cell_context(l, r, v, g, N, i, c3);
@@ -464,120 +400,7 @@ static void cell_net_items(void *p, int64_t i0, int64_t i1, int thread) {
     int64_t D = c->f->D, N = c->t->N;
     for (int64_t r = 0; r < D; r++)
         for (int64_t i = i0; i < i1; i++)
-            cell_net(c->l, r, c->t->b, N, i, c->g);
-}
-
-/* F → H → H → 2 with ReLUs */
-static nota_status net_build(nota_nn_net *net, int64_t F, int64_t H) {
-    int64_t in[3] = {F, H, H}, out[3] = {H, H, 2};
-    for (int k = 0; k < 3; k++) {
-        nota_nn_layer *a;
-        nota_status st = nota_nn_linear_new(in[k], out[k], true, &a);
-        if (!st) st = nota_nn_net_add(net, a);
-        if (!st && k < 2 && !(st = nota_nn_act_new(NOTA_NN_RELU, 0, &a)))
-            st = nota_nn_net_add(net, a);
-        if (st) return st;
-    }
-    return NOTA_OK;
-}
-
-/* Train the net prediction of layer l: F → H → H → 2 with ReLUs, mean
- * squared error of v_r (first output) and of |v_r − first output| (the
- * second, the error to expect; its target is a constant, so it does not
- * pull the first) on AR_NET_BATCH coordinates and items drawn at
- * random per step (all coordinates share the net; the position is an
- * input), Adam with a cosine schedule, ar_net_steps steps but at most
- * AR_NET_EPOCHS passes over the D × N training values; the weights are
- * then copied into l->ar_net (layout in flow.h). */
-static nota_status cell_net_train(const flow *f, flow_layer *l, const float *v, int64_t N,
-                                  int index, const nota_host *host) {
-    uint64_t seed = host ? host->seed : 0;
-    int64_t D = f->D, F = flow_arcell_net_inputs(l->ar_m), H = l->ar_hidden, B = AR_NET_BATCH;
-    int64_t steps = f->o.ar_net_steps, ys[2] = {B, 2}, most = AR_NET_EPOCHS * D * N / B;
-    if (steps > most) steps = most > 0 ? most : 1;
-    nota_nn_net *net = NULL;
-    nota_nn_optim *opt = NULL;
-    nota_tensor *x = NULL, *y = NULL, *dy = NULL;
-    nota_status st = nota_nn_net_new(&net);
-    if (!st) st = net_build(net, F, H);
-    if (!st) st = nota_nn_net_init(net, seed, STREAM_ARNET + ((uint64_t)index << 8));
-    nota_nn_adam_opts ao = nota_nn_adam_defaults();
-    ao.schedule = (nota_nn_schedule){NOTA_NN_LR_COSINE, 2e-3f, 2e-5f, steps};
-    if (!st) st = nota_nn_adam_new(&ao, &opt);
-    if (!st) st = nota_nn_optim_add_net(opt, net);
-    if (!st) st = nota_tensor_new_2d(B, F, &x);
-    if (!st) st = nota_tensor_new(NOTA_F32, 2, ys, &y);
-    if (!st) st = nota_tensor_new(NOTA_F32, 2, ys, &dy);
-    nota_rng rng = nota_rng_make(seed, STREAM_ARNET + ((uint64_t)index << 8) + 255);
-    double avg = NAN; /* running mean of the loss, for the progress line */
-    for (int64_t step = 0; !st && step < steps; step++) {
-        if (nota_cancelled(host)) {
-            st = nota_error(NOTA_ECANCELED,
-                            "flow fit: cancelled while training layer %d's net prediction", index);
-            break;
-        }
-        float *xb = nota_tensor_f32(x), *yb = nota_tensor_f32(y);
-        for (int64_t k = 0; k < B; k++) {
-            int64_t r = (int64_t)nota_rng_below(&rng, (uint64_t)D),
-                    i = (int64_t)nota_rng_below(&rng, (uint64_t)N);
-            cell_net_inputs(l, r, v, N, i, xb + k * F);
-            yb[2 * k] = v[r * N + i];
-        }
-        const nota_tensor *out;
-        double loss = NAN;
-        nota_nn_optim_zero_grad(opt);
-        st = nota_nn_net_forward(net, x, &out);
-        /* the second output's target: the first's error, as a constant */
-        for (int64_t k = 0; !st && k < B; k++)
-            yb[2 * k + 1] = fabsf(yb[2 * k] - nota_tensor_f32(out)[2 * k]);
-        if (!st) st = nota_nn_loss_mse(out, y, NOTA_NN_MEAN, &loss, dy);
-        if (!st && !isfinite(loss))
-            st = nota_error(NOTA_ENUMERIC,
-                            "flow fit: autoregressive layer %d: the net prediction's loss is not "
-                            "finite at step %lld",
-                            index, (long long)step + 1);
-        if (!st) st = nota_nn_net_backward(net, dy, NULL);
-        if (!st) st = nota_nn_optim_step(opt);
-        avg = isnan(avg) ? loss : 0.99 * avg + 0.01 * loss;
-        if (!st && ((step + 1) % 250 == 0 || step + 1 == steps)) {
-            char detail[96];
-            snprintf(detail, sizeof detail, "layer %d net prediction: loss %.5f", index, avg);
-            nota_progress(host, "net", (double)(step + 1), (double)steps, detail);
-        }
-    }
-    /* parameters in order: weight (out, in) and bias of layers 0, 2, 4 */
-    float *dst = l->ar_net;
-    int64_t ins[3] = {F, H, H}, outs[3] = {H, H, 2};
-    for (int k = 0; !st && k < 3; k++) {
-        nota_nn_param w, b;
-        if ((st = nota_nn_net_param(net, (size_t)(2 * k), &w, NULL, 0)) ||
-            (st = nota_nn_net_param(net, (size_t)(2 * k + 1), &b, NULL, 0)))
-            break;
-        const float *wv = nota_tensor_f32(w.value), *bv = nota_tensor_f32(b.value);
-        if (k < 2) { /* Wᵀ (in × out), then b */
-            for (int64_t i = 0; i < ins[k]; i++)
-                for (int64_t j = 0; j < outs[k]; j++)
-                    dst[i * outs[k] + j] = wv[j * ins[k] + i];
-            dst += ins[k] * outs[k];
-            memcpy(dst, bv, (size_t)outs[k] * sizeof(float));
-            dst += outs[k];
-        } else { /* w3 (2 × H), b3 (2) */
-            memcpy(dst, wv, (size_t)(2 * H) * sizeof(float));
-            memcpy(dst + 2 * H, bv, 2 * sizeof(float));
-        }
-    }
-    for (int64_t k = 0; !st && k < flow_arcell_net_size(l->ar_m, H); k++)
-        if (!isfinite(l->ar_net[k]))
-            st = nota_error(NOTA_ENUMERIC,
-                            "flow fit: autoregressive layer %d: the net prediction's weight %lld "
-                            "is not finite",
-                            index, (long long)k);
-    nota_tensor_free(x);
-    nota_tensor_free(y);
-    nota_tensor_free(dy);
-    nota_nn_optim_free(opt);
-    nota_nn_net_free(net);
-    return st;
+            flow_arnet_eval(c->l, r, c->t->b, N, i, c->g);
 }
 
 static int cell_cmp(const void *a, const void *b) {
@@ -672,7 +495,7 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash
         for (int64_t i = 0; i < N; i++)
             v[r * N + i] = (float)cell_value(l, r, x[r * N + i]);
     if (l->ar_hidden) {
-        if ((st = cell_net_train(f, l, v, N, index, host))) goto done;
+        if ((st = flow_arnet_train(f, l, v, N, index, host))) goto done;
         flow_parallel(threads, N, AR_CELL_GRAIN, cell_net_items, &c);
     }
     flow_parallel(threads, D, 1, cell_regress_rows, &c);

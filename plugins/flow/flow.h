@@ -6,6 +6,7 @@
  *   directions.c data-driven rotations (PCA, ICA)
  *   ar.c        autoregressive conditional layers (ar_layers)
  *   arcell.c    autoregressive layers whose splines all coordinates share (ar_shared)
+ *   arnet.c     their net prediction (ar_hidden)
  *   swd.c       data-driven rotations (max-sliced Wasserstein)
  *   transform.c encode / decode / log_prob on batches (D × N layout), data checks
  *   fit.c       greedy layer-by-layer fitting
@@ -197,8 +198,22 @@ nota_status flow_arcell_fit(const flow *f, struct flow_batch *t, int index, bool
                             double *gain, flow_layer *l);
 int64_t flow_arcell_scale_weights(int64_t m, bool net); /* m + 7, + 1 with the net */
 int64_t flow_arcell_pred_weights(int64_t m, bool net);  /* m + 14, + 1 with the net */
-int64_t flow_arcell_net_inputs(int64_t m);              /* m + 15 */
+/* The base features of coordinate r, item i (M + 13: the neighbours'
+ * context values, then 13 edge features). */
+void flow_arcell_base_features(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i,
+                               double *f);
+
+/* arnet.c: the net prediction of a shared-cell layer (layout: flow_layer) */
+int64_t flow_arcell_net_inputs(int64_t m); /* m + 15 */
 int64_t flow_arcell_net_size(int64_t m, int64_t hidden);
+/* Train l->ar_net on the context values v (D × N) of the training batch;
+ * ar_net_steps steps of the options, at most 8 passes over the values. */
+nota_status flow_arnet_train(const flow *f, flow_layer *l, const float *v, int64_t N, int index,
+                             const nota_host *host);
+/* The net's two outputs for coordinate r, item i, into g[2(rN + i)] (the
+ * prediction) and g[2(rN + i) + 1] (the error to expect). */
+void flow_arnet_eval(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i,
+                     float *g);
 void flow_arcell_near(const flow *f, int radius, int64_t near[6]);
 /* NOTA_ENOMEM when the net predictions of the batch cannot be allocated. */
 nota_status flow_arcell_apply(const flow *f, const flow_layer *l, struct flow_batch *b,

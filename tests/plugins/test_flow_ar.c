@@ -12,6 +12,7 @@
 
 #include "../../plugins/flow/ar.c"
 #include "../../plugins/flow/arcell.c"
+#include "../../plugins/flow/arnet.c"
 #include "../../plugins/flow/layers.c"
 #include "../../plugins/flow/parallel.c"
 #include "../../plugins/flow/poly.c"
@@ -252,7 +253,7 @@ static void prediction_mse(const flow_layer *l, const float *v, int64_t D, int64
         g = malloc((size_t)(2 * D * n) * sizeof *g);
         for (int64_t r = 0; r < D; r++)
             for (int64_t i = 0; i < n; i++)
-                cell_net(l, r, v, n, i, g);
+                flow_arnet_eval(l, r, v, n, i, g);
     }
     double sc = 0, sg = 0;
     int64_t cnt = 0;

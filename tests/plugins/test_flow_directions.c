@@ -13,6 +13,7 @@
 
 #include "../../plugins/flow/ar.c"
 #include "../../plugins/flow/arcell.c"
+#include "../../plugins/flow/arnet.c"
 #include "../../plugins/flow/directions.c"
 #include "../../plugins/flow/layers.c"
 #include "../../plugins/flow/parallel.c"
