@@ -47,7 +47,6 @@
  * prediction bin, else all values; each pool is fitted once.
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,8 +83,8 @@ static double cell_value(const flow_layer *l, int64_t r, double x) {
 
 int64_t flow_arcell_pred_weights(int64_t m, bool net) { return m + 14 + (net ? 1 : 0); }
 
-/* The features predicting coordinate r for item i (M + 14 values, the
- * last 1): its M neighbours' context values (0 outside the item), then of
+/* The base features of coordinate r for item i (M + 13 values): its M
+ * neighbours' context values (0 outside the item), then of
  * the nearest ones (left W, up N, up-left NW, up-right NE, and WW, NN two
  * steps away; 0 where absent) the median edge detector of LOCO-I —
  * min(W, N) if NW >= max(W, N), max(W, N) if NW <= min(W, N), else
@@ -112,8 +111,8 @@ void flow_arcell_base_features(const flow_layer *l, int64_t r, const float *v, i
     }
 }
 
-/* The features of the linear prediction: the base features, then the net
- * prediction g (D × N; with ar_hidden only) and 1. */
+/* The features of the linear prediction: the base features, then the net's
+ * prediction (g: 2 × D × N, flow_arnet_eval; with ar_hidden only) and 1. */
 static void cell_pred_features(const flow_layer *l, int64_t r, const float *v, const float *g,
                                int64_t N, int64_t i, double *f) {
     int64_t M = l->ar_m;
