@@ -106,8 +106,9 @@ static const nota_option options[] = {
      1, FLOW_AR_MAX_BINS, NULL},
     {"ar_hidden", NOTA_VAL_INT, "128",
      "shared autoregressive layers: a net with two hidden layers of this width, shared by all "
-     "coordinates, predicts each value from its neighbours, their edge features and its "
-     "position; its prediction is one more input of the linear prediction (0 = none)",
+     "coordinates, predicts each value and the error to expect from its neighbours, their edge "
+     "features and its position; they are one more input of the linear prediction and of the "
+     "learned scale (0 = none)",
      0, FLOW_AR_MAX_HIDDEN, NULL},
     {"ar_net_steps", NOTA_VAL_INT, "16000",
      "shared autoregressive layers: training steps of that net (Adam, 4096 values a step; at "
