@@ -9,9 +9,10 @@
 #                                     # with the net prediction (4,000, 16,000 and
 #                                     # 64,000 training steps): train, validation
 #                                     # and test bits/dim, fit seconds
-#   bench/flow_ar.sh long             # the 30-minute command (ar_net_steps=64000,
-#                                     # patience 40): layers kept, fit wall, peak
-#                                     # RSS, file size, validation and test bits/dim
+#   bench/flow_ar.sh long [WIDTH]     # the 30-minute command (a net of WIDTH units,
+#                                     # default 256, 64,000 steps; patience 40):
+#                                     # layers kept, fit wall, peak RSS, file size,
+#                                     # validation and test bits/dim
 #   bench/flow_ar.sh pair [SECONDS]   # timed fits with ar_layers=2 and 0, back
 #                                     # to back (default 300 s each): layers,
 #                                     # validation and test bits/dim, peak RSS
@@ -79,8 +80,8 @@ long)
   echo "| layers kept | fit wall s | peak RSS MB | model file MB | validation | test |"
   echo "|---|---|---|---|---|---|"
   /usr/bin/time -v "$H" fit --plugin flow --data fashion-mnist:train --set time_limit=1800 \
-    --set max_layers=4000 --set patience=40 --set ar_net_steps=64000 --threads 2 \
-    --out "$work/m.nota" > "$work/fit.log" 2> "$work/fit.err"
+    --set max_layers=4000 --set patience=40 --set ar_hidden="${2:-256}" \
+    --set ar_net_steps=64000 --threads 2 --out "$work/m.nota" > "$work/fit.log" 2> "$work/fit.err"
   kept=$(grep -oE '[0-9]+ layers kept' "$work/fit.err" | grep -oE '^[0-9]+')
   valid=$(grep -oE 'validation [0-9.]+ bpd; [0-9.]+ s' "$work/fit.err" | awk '{print $2}')
   wall=$(grep -oE 'validation [0-9.]+ bpd; [0-9.]+ s' "$work/fit.err" | awk '{print $4}')
@@ -107,7 +108,7 @@ pair)
   done
   ;;
 *)
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac
