@@ -79,12 +79,15 @@ void flow_arnet_eval(const flow_layer *l, int64_t r, const float *v, int64_t N, 
     net_eval(l->ar_net, flow_arcell_net_inputs(l->ar_m), l->ar_hidden, in, g + 2 * (r * N + i));
 }
 
+/* Inputs and outputs of linear layer k (0..2) of the net F → H → H → 2. */
+static int64_t net_in(int64_t F, int64_t H, int k) { return k == 0 ? F : H; }
+static int64_t net_out(int64_t H, int k) { return k == 2 ? 2 : H; }
+
 /* F → H → H → 2 with ReLUs */
 static nota_status net_build(nota_nn_net *net, int64_t F, int64_t H) {
-    int64_t in[3] = {F, H, H}, out[3] = {H, H, 2};
     for (int k = 0; k < 3; k++) {
         nota_nn_layer *a;
-        nota_status st = nota_nn_linear_new(in[k], out[k], true, &a);
+        nota_status st = nota_nn_linear_new(net_in(F, H, k), net_out(H, k), true, &a);
         if (!st) st = nota_nn_net_add(net, a);
         if (!st && k < 2 && !(st = nota_nn_act_new(NOTA_NN_RELU, 0, &a)))
             st = nota_nn_net_add(net, a);
@@ -159,24 +162,23 @@ nota_status flow_arnet_train(const flow *f, flow_layer *l, const float *v, int64
     }
     /* parameters in order: weight (out, in) and bias of layers 0, 2, 4 */
     float *dst = l->ar_net;
-    int64_t ins[3] = {F, H, H}, outs[3] = {H, H, 2};
     for (int k = 0; !st && k < 3; k++) {
         nota_nn_param w, b;
         if ((st = nota_nn_net_param(net, (size_t)(2 * k), &w, NULL, 0)) ||
             (st = nota_nn_net_param(net, (size_t)(2 * k + 1), &b, NULL, 0)))
             break;
         const float *wv = nota_tensor_f32(w.value), *bv = nota_tensor_f32(b.value);
+        int64_t ni = net_in(F, H, k), no = net_out(H, k);
         if (k < 2) { /* Wᵀ (in × out), then b */
-            for (int64_t i = 0; i < ins[k]; i++)
-                for (int64_t j = 0; j < outs[k]; j++)
-                    dst[i * outs[k] + j] = wv[j * ins[k] + i];
-            dst += ins[k] * outs[k];
-            memcpy(dst, bv, (size_t)outs[k] * sizeof(float));
-            dst += outs[k];
-        } else { /* w3 (2 × H), b3 (2) */
-            memcpy(dst, wv, (size_t)(2 * H) * sizeof(float));
-            memcpy(dst + 2 * H, bv, 2 * sizeof(float));
+            for (int64_t i = 0; i < ni; i++)
+                for (int64_t j = 0; j < no; j++)
+                    dst[i * no + j] = wv[j * ni + i];
+        } else { /* w3 (2 × H) as stored, then b3 (2) */
+            memcpy(dst, wv, (size_t)(no * ni) * sizeof(float));
         }
+        dst += ni * no;
+        memcpy(dst, bv, (size_t)no * sizeof(float));
+        dst += no;
     }
     for (int64_t k = 0; !st && k < flow_arcell_net_size(l->ar_m, H); k++)
         if (!isfinite(l->ar_net[k]))
