@@ -42,4 +42,12 @@ static inline nota_model *test_create(const nota_plugin *p, const char *const *s
     return m;
 }
 
+/* The model's file, in memory (caller frees). */
+static inline nota_modelfile *test_saved(const nota_plugin *p, const nota_model *m) {
+    nota_modelfile *mf;
+    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
+    cr_assert_eq(p->save(m, mf), NOTA_OK, "%s", nota_last_error());
+    return mf;
+}
+
 #endif

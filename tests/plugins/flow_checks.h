@@ -149,9 +149,7 @@ static inline void assert_jacobian(const nota_plugin *p, nota_model *m, const no
  * the reloaded model's file (caller frees). */
 static inline nota_modelfile *assert_save_load_exact(const nota_plugin *p, nota_model *m,
                                                      const nota_tensor *x, const nota_host *h) {
-    nota_modelfile *mf, *back;
-    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
-    cr_assert_eq(p->save(m, mf), NOTA_OK, "%s", nota_last_error());
+    nota_modelfile *mf = test_saved(p, m), *back;
     char path[] = "/tmp/nota_flowv_XXXXXX";
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);

@@ -122,9 +122,7 @@ Test(flow_armodel, vectors_get_per_coordinate_layers_whatever_ar_shared_says) {
     nota_model *m = test_create(p, sets, 4, &h);
     nota_tensor *x = curved(3000, 4);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
-    nota_modelfile *mf;
-    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
-    cr_assert_eq(p->save(m, mf), NOTA_OK);
+    nota_modelfile *mf = test_saved(p, m);
     const nota_tensor *spec;
     cr_assert_eq(nota_modelfile_get_tensor(mf, "l0000.spec", &spec), NOTA_OK);
     cr_assert_eq(nota_tensor_f32(spec)[0], -1.0f);
@@ -238,9 +236,7 @@ Test(flow_armodel, load_refuses_broken_autoregressive_layers) {
                           "ar_shared=0"};
     nota_model *m = test_create(p, sets, 5, &h);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
-    nota_modelfile *mf;
-    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
-    cr_assert_eq(p->save(m, mf), NOTA_OK);
+    nota_modelfile *mf = test_saved(p, m);
     assert_load_refused(p, mf, "l0000.spec", dir_two,
                         "flow model: layer 0: autoregressive direction 2, radius 3 (expected 0|1 "
                         "and 1..5)");
@@ -308,9 +304,7 @@ Test(flow_armodel, files_from_before_the_net_prediction_load_and_score_the_same)
                           "ar_hidden=0"};
     nota_model *m = test_create(p, sets, 5, &h), *old = NULL;
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
-    nota_modelfile *mf, *mf4;
-    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
-    cr_assert_eq(p->save(m, mf), NOTA_OK);
+    nota_modelfile *mf = test_saved(p, m), *mf4;
     const nota_tensor *cb, *net;
     cr_assert_eq(nota_modelfile_get_tensor(mf, "l0000.arc", &cb), NOTA_OK);
     cr_assert_eq(nota_tensor_f32(cb)[4], 0.0f);
@@ -333,9 +327,7 @@ Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
                           "ar_radius=2",  "ar_hidden=8",      "ar_net_steps=30"};
     nota_model *m = test_create(p, sets, 6, &h);
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
-    nota_modelfile *mf;
-    cr_assert_eq(nota_modelfile_new(p->name, p->version, &mf), NOTA_OK);
-    cr_assert_eq(p->save(m, mf), NOTA_OK);
+    nota_modelfile *mf = test_saved(p, m);
     assert_load_refused(p, mf, "l0000.spec", dir_two,
                         "flow model: layer 0: autoregressive direction 2, radius 2 (expected 0|1 "
                         "and 1..5)");
@@ -345,7 +337,6 @@ Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
                         "flow model: layer 0: net width 7.5 (expected an integer 0..512)");
     assert_load_refused(p, mf, "l0000.arn", net_short,
                         "flow model: tensor 'l0000.arn' is f32 (100,), expected f32 (314,)");
-
     assert_load_refused(p, mf, "l0000.arc", no_bins,
                         "flow model: layer 0: context 1 has 0 bins (expected 1..256)");
     assert_load_refused(p, mf, "l0000.arc", squash_two,
