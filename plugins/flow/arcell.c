@@ -45,6 +45,27 @@
  * A cell with fewer than AR_CELL_MIN training values takes the spline of
  * the pooled cells sharing its prediction and scale bins, else its
  * prediction bin, else all values; each pool is fitted once.
+ *
+ * Blended cells (ar_blend) and level contexts (ar_squash 2). With one
+ * cell's spline the map jumps where a context crosses a bin edge, so a
+ * code that comes back from the rotation layers' float inverse ~1e-6 off
+ * can decode through another cell and derail every later value. Two
+ * changes remove that for 8-bit images:
+ *   - the first layer of a logit model reads each neighbour at the centre
+ *     of its 8-bit level (the dequantization noise inside a level carries
+ *     nothing), so a reconstructed value moves its contexts only if it
+ *     is off by a good part of a level;
+ *   - the bins become centres (quantiles (k + 1/2)/B) and a value is
+ *     mapped by z = Σ w_k S_k(t) over the up to 8 cells around its
+ *     context, w trilinear in the context's position between centres:
+ *     continuous in the context and 0.015-0.02 bits/dim better; the
+ *     inverse solves for t by safeguarded Newton (blend_inv). The
+ *     splines are fitted on each value's nearest cell, as before.
+ * Blending alone is not enough: with raw contexts the splines of nearby
+ * cells differ by their fit noise over small context steps, so a small
+ * error grows from pixel to pixel instead of jumping; so by default
+ * (ar_blend=levels) only layers with level contexts blend
+ * (docs/flow.md, bench/flow_decode.sh).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -78,7 +99,11 @@ void flow_arcell_near(const flow *f, int R, int64_t near[6]) {
 
 static double cell_value(const flow_layer *l, int64_t r, double x) {
     double t = (double)l->ar_aff[2 * r] * x + (double)l->ar_aff[2 * r + 1];
-    return l->ar_squash ? 1.0 / (1.0 + exp(-t)) : t;
+    if (!l->ar_squash) return t;
+    double v = 1.0 / (1.0 + exp(-t)), lam = l->ar_lambda, s = 1.0 - 2.0 * lam;
+    if (l->ar_squash == 1) return v;
+    double q = fmin(fmax(floor(256.0 * (v - lam) / s), 0.0), 255.0);
+    return lam + s * (q + 0.5) / 256.0;
 }
 
 int64_t flow_arcell_pred_weights(int64_t m, bool net) { return m + 14 + (net ? 1 : 0); }
@@ -172,14 +197,118 @@ static void cell_context(const flow_layer *l, int64_t r, const float *v, const f
     out[1] = sc;
 }
 
+/* Where v lies among the B increasing bin centres e of a blended layer:
+ * returns k and *t in [0, 1), the weight of centre k + 1 (the weight of
+ * k is 1 - t); outside the centres, the nearest one alone. */
+static int64_t blend_axis(const float *e, int64_t B, double v, double *t) {
+    *t = 0;
+    if (B == 1 || v <= e[0]) return 0;
+    if (v >= e[B - 1]) return B - 1;
+    int64_t k = flow_ar_bin(e, B, v); /* e[k] <= v < e[k + 1] */
+    *t = (v - e[k]) / ((double)e[k + 1] - e[k]);
+    return k;
+}
+
+/* The cell of context c3: the bin it falls in, or with ar_blend the cell
+ * of the nearest centres (the fit's cells for the splines). */
 static int64_t cell_of(const flow_layer *l, const double c3[3]) {
     const float *e = l->ar_edges;
     int64_t cell = 0;
     for (int j = 0; j < 3; j++) {
-        cell = cell * l->ar_cb[j] + flow_ar_bin(e, l->ar_cb[j], c3[j]);
+        double t;
+        int64_t k = l->ar_blend ? blend_axis(e, l->ar_cb[j], c3[j], &t) + (t >= 0.5)
+                                : flow_ar_bin(e, l->ar_cb[j], c3[j]);
+        cell = cell * l->ar_cb[j] + k;
         e += l->ar_cb[j];
     }
     return cell;
+}
+
+/* The cells around context c3 of a blended layer and their weights
+ * (trilinear in the positions between centres; weights > 0, sum 1):
+ * returns how many (1..8). Weights move continuously with c3, so the map
+ * does too. */
+static int cell_blend(const flow_layer *l, const double c3[3], int64_t cell[8], double w[8]) {
+    const float *e = l->ar_edges;
+    int64_t k[3];
+    double t[3];
+    for (int j = 0; j < 3; j++) {
+        k[j] = blend_axis(e, l->ar_cb[j], c3[j], &t[j]);
+        e += l->ar_cb[j];
+    }
+    int n = 0;
+    for (int m = 0; m < 8; m++) {
+        double wt = 1;
+        int64_t idx = 0;
+        int j = 0;
+        for (; j < 3; j++) {
+            int up = (m >> (2 - j)) & 1;
+            double wj = up ? t[j] : 1.0 - t[j];
+            if (wj <= 0) break;
+            wt *= wj;
+            idx = idx * l->ar_cb[j] + k[j] + up;
+        }
+        if (j < 3) continue;
+        cell[n] = idx;
+        w[n++] = wt;
+    }
+    return n;
+}
+
+/* The blend of the n splines at t: Σ w S_cell(t); *d its derivative. */
+static double blend_fwd(const float *knots, int K, const int64_t *cell, const double *w, int n,
+                        double t, double *d) {
+    double z = 0, dz = 0;
+    for (int q = 0; q < n; q++) {
+        double dq, y = spline_fwd_d(knots + cell[q] * 3 * K, K, t, &dq);
+        z += w[q] * y;
+        dz += w[q] * dq;
+    }
+    *d = dz;
+    return z;
+}
+
+/* The t with blend_fwd(t) = z. It lies between the splines' own inverses
+ * (each spline is increasing); Newton's method from their weighted mean,
+ * halving the bracket instead when a step would leave it or would not be
+ * under half the step before last (as rtsafe in Numerical Recipes: plain
+ * Newton can cycle between two points of a blend), until a step is under
+ * 1e-14 of t. A deterministic function of
+ * its arguments, so the forward (which reads contexts from it, see
+ * cell_range) and the inverse agree bit for bit. */
+static double blend_inv(const float *knots, int K, const int64_t *cell, const double *w, int n,
+                        double z) {
+    if (n == 1) return spline_inv(knots + cell[0] * 3 * K, K, z, NULL);
+    double lo = INFINITY, hi = -INFINITY, t = 0;
+    for (int q = 0; q < n; q++) {
+        double s = spline_inv(knots + cell[q] * 3 * K, K, z, NULL);
+        lo = fmin(lo, s);
+        hi = fmax(hi, s);
+        t += w[q] * s;
+    }
+    double pad = 1e-9 * (1.0 + fmax(fabs(lo), fabs(hi))), prev, older;
+    lo -= pad;
+    hi += pad;
+    t = fmin(fmax(t, lo), hi);
+    prev = older = hi - lo;
+    for (int it = 0; it < 200; it++) {
+        double d, m = blend_fwd(knots, K, cell, w, n, t, &d) - z;
+        if (m == 0) break;
+        if (m > 0)
+            hi = t;
+        else
+            lo = t;
+        double step = m / d, tn = t - step;
+        if (fabs(step) <= 1e-14 * (1.0 + fabs(t))) {
+            t = tn;
+            break;
+        }
+        if (!(tn > lo && tn < hi) || fabs(step) > 0.5 * older) tn = 0.5 * (lo + hi);
+        older = prev;
+        prev = fabs(tn - t);
+        t = tn;
+    }
+    return t;
 }
 
 typedef struct cell_ctx {
@@ -189,6 +318,10 @@ typedef struct cell_ctx {
     float *g;        /* 2 × D × N net outputs (ar_hidden), else NULL */
     uint16_t *cells; /* the fit's pass: each value's cell goes here, b->a is kept */
     bool inverse;
+    /* the fit's pass of a blended layer: b->a is mapped, and
+     * Σ log|dz/dx| + (x² − z²) / 2 summed per chunk of AR_CELL_GRAIN items
+     * and per coordinate (chunks × D) */
+    double *gain;
 } cell_ctx;
 
 /* In place on b->a; b->b holds the context values. Both directions visit
@@ -215,8 +348,33 @@ static void cell_range(void *p, int64_t i0, int64_t i1, int thread) {
         for (int64_t i = i0; g && i < i1; i++)
             flow_arnet_eval(l, r, v, N, i, g);
         for (int64_t i = i0; i < i1; i++) {
-            double c3[3], ld = 0, *pl = b->logdet && !c->cells ? &ld : NULL, t;
+            double c3[3], ld = 0, *pl = b->logdet && !c->cells && !c->gain ? &ld : NULL, t;
             cell_context(l, r, v, g, N, i, c3);
+            if (l->ar_blend) {
+                int64_t cl[8];
+                double w[8], d;
+                int n = cell_blend(l, c3, cl, w);
+                if (c->inverse) {
+                    t = blend_inv(l->knots, K, cl, w, n, x[r * N + i]);
+                    if (pl) {
+                        blend_fwd(l->knots, K, cl, w, n, t, &d);
+                        b->logdet[i] -= log(d) + la;
+                    }
+                } else {
+                    double xi = x[r * N + i],
+                           y = blend_fwd(l->knots, K, cl, w, n, a * xi + off, &d);
+                    if (pl) b->logdet[i] += log(d) + la;
+                    if (c->gain)
+                        c->gain[i0 / AR_CELL_GRAIN * D + r] +=
+                            log(d) + la + 0.5 * (xi * xi - y * y);
+                    x[r * N + i] = (float)y;
+                    t = blend_inv(l->knots, K, cl, w, n, x[r * N + i]);
+                }
+                float xr = (float)((t - off) / a);
+                if (c->inverse) x[r * N + i] = xr;
+                v[r * N + i] = (float)cell_value(l, r, xr);
+                continue;
+            }
             int64_t cell = cell_of(l, c3);
             const float *kn = l->knots + cell * 3 * K;
             if (c->inverse) {
@@ -240,7 +398,7 @@ static void cell_range(void *p, int64_t i0, int64_t i1, int thread) {
 
 nota_status flow_arcell_apply(const flow *f, const flow_layer *l, flow_batch *b, bool inverse) {
     flow_batch_reorder(b, NULL);
-    cell_ctx c = {f, l, b, NULL, NULL, inverse};
+    cell_ctx c = {f, l, b, NULL, NULL, inverse, NULL};
     if (l->ar_hidden && !(c.g = malloc((size_t)(2 * b->D * b->N) * sizeof(float))))
         return nota_error(NOTA_ENOMEM, "flow: cannot allocate the net predictions of %lld items",
                           (long long)b->N);
@@ -407,7 +565,7 @@ static int cell_cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash,
+nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, int squash,
                             const nota_host *host, spline_work *work, int threads, double *gain,
                             flow_layer *l) {
     memset(l, 0, sizeof *l);
@@ -418,6 +576,11 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash
     l->ar_radius = (int)f->o.ar_radius;
     l->ar_m = flow_ar_m(l->ar_radius);
     l->ar_squash = squash;
+    l->ar_lambda = f->lambda;
+    /* blending layers whose contexts move continuously lets a decoding
+     * error grow from pixel to pixel (bench/flow_decode.sh) */
+    l->ar_blend =
+        f->o.ar_blend == FLOW_BLEND_ALL || (f->o.ar_blend == FLOW_BLEND_LEVELS && squash == 2);
     l->ar_hidden = index < f->o.ar_net_layers ? f->o.ar_hidden : 0;
     l->ar_ih = f->H;
     l->ar_iw = f->W;
@@ -463,19 +626,15 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash
         malloc((size_t)(D * flow_arcell_scale_weights(l->ar_m, l->ar_hidden > 0)) * sizeof(float));
     l->ar_aff = malloc((size_t)(2 * D) * sizeof(float));
     l->ar_edges = malloc((size_t)(l->ar_cb[0] + l->ar_cb[1] + l->ar_cb[2]) * sizeof(float));
-    l->knots = malloc((size_t)(cells * 3 * K) * sizeof(float));
     l->active = malloc((size_t)D);
     c.gram = calloc((size_t)threads, sizeof *c.gram);
     c.kn = calloc((size_t)threads, sizeof *c.kn);
     c.cell = malloc((size_t)(D * N) * sizeof *c.cell);
     c.sample = malloc((size_t)(3 * D * ns) * sizeof *c.sample);
     float *xs = malloc((size_t)(D * N) * sizeof *xs);
-    int64_t *start = calloc((size_t)cells + 1, sizeof *start);
-    int64_t *fill = malloc((size_t)cells * sizeof *fill);
-    c.failed = malloc((size_t)cells * sizeof *c.failed);
-    bool ok = c.kn && l->ar_w && l->ar_sw && l->ar_aff && l->ar_edges && l->knots && l->active &&
-              c.gram && c.cell && c.sample && xs && start && fill && c.failed &&
-              (!l->ar_hidden || (l->ar_net && c.g));
+    int64_t *start = NULL, *fill = NULL;
+    bool ok = c.kn && l->ar_w && l->ar_sw && l->ar_aff && l->ar_edges && l->active && c.gram &&
+              c.cell && c.sample && xs && (!l->ar_hidden || (l->ar_net && c.g));
     for (int i = 0; ok && i < threads; i++)
         ok = (c.gram[i] = malloc((size_t)(P * P + P) * sizeof(double))) != NULL &&
              (c.kn[i] = malloc((size_t)(3 * K) * sizeof(float))) != NULL;
@@ -500,19 +659,31 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash
     flow_parallel(threads, D, 1, cell_regress_rows, &c);
     flow_parallel(threads, D, 1, cell_scale_rows, &c);
     /* global quantile edges of each context number, from a sample of items
-     * (halfway between neighbouring sorted values) */
+     * (halfway between neighbouring sorted values); blended: the centres,
+     * quantiles (k + 1/2) / B, a repeated one dropped (fewer bins) */
     flow_parallel(threads, D, 1, cell_sample_rows, &c);
     float *e = l->ar_edges;
     for (int j = 0; j < 3; j++) {
         float *s = c.sample + j * D * ns;
-        int64_t n = D * ns, B = l->ar_cb[j];
+        int64_t n = D * ns, B = l->ar_cb[j], m = 0;
         qsort(s, (size_t)n, sizeof *s, cell_cmp);
-        e[0] = s[0];
-        for (int64_t k = 1; k < B; k++) {
-            int64_t q = k * n / B;
-            e[k] = (float)(0.5 * ((double)s[q - 1] + s[q]));
+        for (int64_t k = 0; k < B; k++) {
+            float q = l->ar_blend ? s[(2 * k + 1) * n / (2 * B)]
+                      : k == 0    ? s[0]
+                                  : (float)(0.5 * ((double)s[k * n / B - 1] + s[k * n / B]));
+            if (!l->ar_blend || m == 0 || q > e[m - 1]) e[m++] = q;
         }
-        e += B;
+        l->ar_cb[j] = m;
+        e += m;
+    }
+    l->ar_bins = cells = l->ar_cb[0] * l->ar_cb[1] * l->ar_cb[2];
+    l->knots = malloc((size_t)(cells * 3 * K) * sizeof(float));
+    start = calloc((size_t)cells + 1, sizeof *start);
+    fill = malloc((size_t)cells * sizeof *fill);
+    c.failed = malloc((size_t)cells * sizeof *c.failed);
+    if (!l->knots || !start || !fill || !c.failed) {
+        st = nota_error(NOTA_ENOMEM, "flow fit: cannot allocate autoregressive layer %d", index);
+        goto done;
     }
     flow_parallel(threads, D, 1, cell_rows, &c);
     /* the targets grouped by cell (a counting sort) */
@@ -535,10 +706,30 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, bool squash
     for (int64_t k = 0; k < cells; k++)
         if (c.failed[k]) flow_spline_identity(l->knots + k * 3 * K, K);
     /* the cells the forward picks (from the reconstructed values, see
-     * cell_range), so the fit's outputs and gains are the layer's */
-    cell_ctx cc = {f, l, t, c.g, c.cell, false};
-    flow_parallel(threads, N, AR_CELL_GRAIN, cell_range, &cc);
-    flow_parallel(threads, D, 1, cell_apply_rows, &c);
+     * cell_range), so the fit's outputs and gains are the layer's;
+     * blended, the forward itself (gains summed per chunk, then in chunk
+     * order: the same numbers at any thread count) */
+    if (l->ar_blend) {
+        int64_t chunks = (N + AR_CELL_GRAIN - 1) / AR_CELL_GRAIN;
+        cell_ctx cc = {f, l, t, c.g, NULL, false, calloc((size_t)(chunks * D), sizeof(double))};
+        if (!cc.gain) {
+            st =
+                nota_error(NOTA_ENOMEM, "flow fit: cannot allocate autoregressive layer %d", index);
+            goto done;
+        }
+        flow_parallel(threads, N, AR_CELL_GRAIN, cell_range, &cc);
+        for (int64_t r = 0; r < D; r++) {
+            double sum = 0;
+            for (int64_t q = 0; q < chunks; q++)
+                sum += cc.gain[q * D + r];
+            gain[r] = sum / (double)N;
+        }
+        free(cc.gain);
+    } else {
+        cell_ctx cc = {f, l, t, c.g, c.cell, false, NULL};
+        flow_parallel(threads, N, AR_CELL_GRAIN, cell_range, &cc);
+        flow_parallel(threads, D, 1, cell_apply_rows, &c);
+    }
 done:
     for (int i = 0; c.gram && i < threads; i++)
         free(c.gram[i]);

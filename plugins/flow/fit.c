@@ -413,7 +413,7 @@ nota_status flow_fit(flow *f, const nota_tensor *train, const nota_tensor *valid
          * later in the fit moved no coordinate (every 25th layer, tried) */
         if (l < f->o.ar_layers && n_ar < f->o.ar_shared && f->item_ndim == 3) {
             /* the first layer sees the logit data: contexts in intensity */
-            bool squash = l == 0 && f->logit;
+            int squash = l == 0 && f->logit ? (f->o.ar_levels ? 2 : 1) : 0;
             if ((st = flow_arcell_fit(f, &s.t, n_ar++, squash, host, s.work, s.threads, s.gain,
                                       &ly)))
                 break;

@@ -78,16 +78,19 @@ static const nota_option options[] = {
      "marginal=poly outside the support bounds: linear = tangent line at the bound (a "
      "bijection); extrapolate = the polynomial itself, the poster's (may fold and blow up)",
      0, 0, "linear|extrapolate"},
-    {"ar_layers", NOTA_VAL_INT, "2",
+    {"ar_layers", NOTA_VAL_INT, "1",
      "the first K layers are autoregressive: each coordinate, in raster order (reversed every "
      "other layer), gets one of ar_bins splines chosen by a linear prediction from the "
-     "coordinates before it within ar_radius (exact, triangular Jacobian; 0 = none)",
+     "coordinates before it within ar_radius (exact, triangular Jacobian; 0 = none); layers "
+     "after the first read continuous contexts, which codes perturbed by the rotation layers' "
+     "float rounding can move across a cell edge, so a few images in a hundred decode wrongly "
+     "(docs/flow.md)",
      0, FLOW_MAX_LAYERS, NULL},
     {"ar_bins", NOTA_VAL_INT, "64",
      "autoregressive layers: quantile bins of the context per coordinate, one spline each "
      "(fewer when a bin would hold under 256 training items)",
      1, FLOW_AR_MAX_BINS, NULL},
-    {"ar_shared", NOTA_VAL_INT, "2",
+    {"ar_shared", NOTA_VAL_INT, "1",
      "the first K autoregressive layers share their splines across all coordinates, one per "
      "cell of three context numbers: the prediction (ar_pred_bins bins), the error to expect "
      "(ar_scale_bins) and the nearest neighbours' own prediction errors (ar_err_bins); images "
@@ -104,6 +107,20 @@ static const nota_option options[] = {
      "shared autoregressive layers: quantile bins of the nearest neighbours' own prediction "
      "errors",
      1, FLOW_AR_MAX_BINS, NULL},
+    {"ar_blend", NOTA_VAL_STRING, "levels",
+     "shared autoregressive layers that map each value by the splines of the cells around its "
+     "context, blended by the context's position between their centres (continuous in the "
+     "context, better likelihood): levels = those reading level contexts (ar_levels), where a "
+     "decode of codes slightly perturbed by rotation layers stays close; all = every one (in "
+     "later layers such an error then grows from pixel to pixel: only for likelihoods); none "
+     "= each value takes the spline of the one cell its context falls in",
+     0, 0, "levels|all|none"},
+    {"ar_levels", NOTA_VAL_BOOL, "true",
+     "the first shared autoregressive layer of an 8-bit image model reads its neighbours at the "
+     "centre of their 8-bit level (their dequantization noise carries nothing), so decoding codes "
+     "perturbed by float rounding (e.g. by rotation layers) finds the same contexts; false = the "
+     "intensities as they are",
+     0, 0, NULL},
     {"ar_hidden", NOTA_VAL_INT, "128",
      "shared autoregressive layers: a net with two hidden layers of this width, shared by all "
      "coordinates, predicts each value and the error to expect from its neighbours, their edge "
@@ -190,7 +207,12 @@ static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
     o->ar_hidden = 0; /* files written before the net prediction have none */
     o->ar_net_steps = 16000;
     o->ar_net_layers = 1;
-    if (has_key(cfg, "ar_hidden")) st = nota_config_get_int(cfg, "ar_hidden", &o->ar_hidden);
+    const char *bl = "none"; /* files written before blending have one cell's spline */
+    o->ar_levels = false;
+    if (!st && has_key(cfg, "ar_levels"))
+        st = nota_config_get_bool(cfg, "ar_levels", &o->ar_levels);
+    if (!st && has_key(cfg, "ar_blend")) st = nota_config_get_string(cfg, "ar_blend", &bl);
+    if (!st && has_key(cfg, "ar_hidden")) st = nota_config_get_int(cfg, "ar_hidden", &o->ar_hidden);
     if (!st && has_key(cfg, "ar_net_steps"))
         st = nota_config_get_int(cfg, "ar_net_steps", &o->ar_net_steps);
     if (!st && has_key(cfg, "ar_net_layers"))
@@ -264,6 +286,12 @@ static nota_status parse_later_options(const nota_config *cfg, flow_opts *o) {
     else
         return nota_error(NOTA_EINVAL, "flow config: patch_rotation '%s' (expected shared|each)",
                           pr);
+    if (strcmp(bl, "none") == 0 || strcmp(bl, "levels") == 0 || strcmp(bl, "all") == 0)
+        o->ar_blend = strcmp(bl, "all") == 0      ? FLOW_BLEND_ALL
+                      : strcmp(bl, "levels") == 0 ? FLOW_BLEND_LEVELS
+                                                  : FLOW_BLEND_NONE;
+    else
+        return nota_error(NOTA_EINVAL, "flow config: ar_blend '%s' (expected levels|all|none)", bl);
     if (strcmp(ac, "linear") == 0 || strcmp(ac, "quadratic") == 0)
         o->ar_quad = strcmp(ac, "quadratic") == 0;
     else

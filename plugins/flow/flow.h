@@ -38,6 +38,9 @@
 typedef enum { ROT_RANDOM = 0, ROT_PCA = 1, ROT_ICA = 2, ROT_SWD = 3 } flow_rotation;
 typedef enum { PRE_AUTO = 0, PRE_LOGIT = 1, PRE_NONE = 2 } flow_pre;
 typedef enum { MARG_SPLINE = 0, MARG_POLY = 1 } flow_marginal;
+/* ar_blend: none; the layers reading level contexts (the first of an 8-bit
+ * image model); every shared-cell layer */
+typedef enum { FLOW_BLEND_NONE = 0, FLOW_BLEND_LEVELS = 1, FLOW_BLEND_ALL = 2 } flow_blend;
 
 /* Parsed options (see the option table in flow.c for meanings). */
 typedef struct flow_opts {
@@ -50,6 +53,8 @@ typedef struct flow_opts {
     int64_t ar_layers, ar_bins, ar_window, ar_radius;
     int64_t ar_shared, ar_pred_bins, ar_scale_bins, ar_err_bins; /* arcell.c */
     int64_t ar_hidden, ar_net_steps, ar_net_layers;              /* arcell.c: the net prediction */
+    int ar_blend;   /* arcell.c: FLOW_BLEND_*: which layers blend their cells' splines */
+    bool ar_levels; /* arcell.c: intensity contexts at the centres of 8-bit levels */
     bool ar_quad;   /* ar_context=quadratic: the squares of the neighbours predict too */
     int poly_tails; /* poly_tails (poly.h) */
     bool rot_each;  /* patch_rotation=each: one rotation per patch position */
@@ -93,9 +98,16 @@ typedef struct flow_layer {
      * else v = x); each is cut into ar_cb[j] global quantile bins (edges
      * in ar_edges, one block per number) and the cell they pick holds one
      * spline of t = a_r x + b_r shared by every coordinate (knots: cells ×
-     * 3K). ar_aff: D × 2 (a_r, b_r); ar_bins = cells. */
+     * 3K). ar_aff: D × 2 (a_r, b_r); ar_bins = cells.
+     * With ar_blend, ar_edges holds each number's ar_cb[j] bin centres
+     * instead (strictly increasing) and the value is mapped by the blend
+     * of the splines of the (up to 8) cells around its context, weighted
+     * by the context's position between their centres. */
     int ar_cell;
-    bool ar_squash;
+    int ar_squash; /* 0: v = x; 1: v = sigmoid(t), the pixel intensity; 2: the
+                    * intensity at the centre of its 8-bit level */
+    bool ar_blend;
+    float ar_lambda; /* the logit squeeze (ar_squash 2) */
     int64_t ar_cb[3];
     float *ar_aff;
     float *ar_sw;       /* D × (ar_m + 7); ar_w is D × (ar_m + 14) here */
@@ -193,7 +205,7 @@ void flow_spline_identity(float *kn, int K); /* knots on [-4, 4], slopes 1 */
  * each coordinate's training gain; squash: contexts in pixel intensity
  * (the layer sees the logit-preprocessed data). */
 #define FLOW_AR_MAX_HIDDEN 512
-nota_status flow_arcell_fit(const flow *f, struct flow_batch *t, int index, bool squash,
+nota_status flow_arcell_fit(const flow *f, struct flow_batch *t, int index, int squash,
                             const nota_host *host, struct spline_work *work, int threads,
                             double *gain, flow_layer *l);
 int64_t flow_arcell_scale_weights(int64_t m, bool net); /* m + 7, + 1 with the net */

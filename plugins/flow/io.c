@@ -9,11 +9,12 @@
  * ar_context=quadratic —, "lNNNN.are" (D, B) and
  * "lNNNN.knots" (D, B, 3, K) instead of the rotation; a shared-cell one
  * (arcell.c) has spec [-2, dir, radius], "lNNNN.arc" = [bins of the
- * prediction, scale, error, squash, net width H] (files written before
- * the net prediction have 4 entries: H = 0), "lNNNN.art" (D, 2) target
+ * prediction, scale, error, squash, net width H, blend] (files written
+ * before the net prediction have 4 entries: H = 0; before blending 5:
+ * blend = 0), "lNNNN.art" (D, 2) target
  * scale and offset, "lNNNN.arw" (D, M + 14) — (D, M + 15) with a net —,
  * "lNNNN.ars" (D, M + 7) scale weights — (D, M + 8) with a net —,
- * "lNNNN.are" (B1 + B2 + B3),
+ * "lNNNN.are" (B1 + B2 + B3) bin edges — bin centres with blend —,
  * "lNNNN.knots" (B1·B2·B3, 3, K) and, with a net, "lNNNN.arn"
  * (flow_arcell_net_size(M, H)) its weights. Every value is f32 and computations use the
  * stored values, so a reloaded model reproduces log_prob bit for bit. Files are untrusted: every
@@ -43,9 +44,9 @@ static nota_status put(nota_modelfile *mf, const char *name, nota_dtype dt, int 
 static nota_status save_arcell(const flow *f, const flow_layer *ly, int l, nota_modelfile *mf) {
     char name[32];
     float spec[3] = {-2.0f, (float)ly->ar_dir, (float)ly->ar_radius},
-          cb[5] = {(float)ly->ar_cb[0], (float)ly->ar_cb[1], (float)ly->ar_cb[2],
-                   ly->ar_squash ? 1.0f : 0.0f, (float)ly->ar_hidden};
-    int64_t three = 3, five = 5, ts[2] = {f->D, 2},
+          cb[6] = {(float)ly->ar_cb[0],  (float)ly->ar_cb[1],  (float)ly->ar_cb[2],
+                   (float)ly->ar_squash, (float)ly->ar_hidden, ly->ar_blend ? 1.0f : 0.0f};
+    int64_t three = 3, six = 6, ts[2] = {f->D, 2},
             ns = flow_arcell_net_size(ly->ar_m, ly->ar_hidden),
             ws[2] = {f->D, flow_arcell_pred_weights(ly->ar_m, ly->ar_hidden > 0)},
             ss[2] = {f->D, flow_arcell_scale_weights(ly->ar_m, ly->ar_hidden > 0)},
@@ -53,7 +54,7 @@ static nota_status save_arcell(const flow *f, const flow_layer *ly, int l, nota_
     snprintf(name, sizeof name, "l%04d.spec", l);
     nota_status st = put(mf, name, NOTA_F32, 1, &three, spec);
     snprintf(name, sizeof name, "l%04d.arc", l);
-    if (!st) st = put(mf, name, NOTA_F32, 1, &five, cb);
+    if (!st) st = put(mf, name, NOTA_F32, 1, &six, cb);
     snprintf(name, sizeof name, "l%04d.art", l);
     if (!st) st = put(mf, name, NOTA_F32, 2, ts, ly->ar_aff);
     snprintf(name, sizeof name, "l%04d.arw", l);
@@ -236,8 +237,8 @@ static nota_status load_arcell(const nota_modelfile *mf, flow *f, int l, const f
     ly->ar_cell = 1;
     snprintf(name, sizeof name, "l%04d.arc", l);
     if ((st = nota_modelfile_get_tensor(mf, name, &cb))) return st;
-    /* 4 entries: written before the net prediction */
-    int64_t ncb = cb->ndim == 1 && cb->shape[0] == 4 ? 4 : 5;
+    /* 4 entries: written before the net prediction, 5: before blending */
+    int64_t ncb = cb->ndim == 1 && (cb->shape[0] == 4 || cb->shape[0] == 5) ? cb->shape[0] : 6;
     if ((st = get(mf, name, NOTA_F32, 1, &ncb, &cb))) return st;
     const float *c = nota_tensor_f32(cb);
     ly->ar_bins = 1;
@@ -249,17 +250,22 @@ static nota_status load_arcell(const nota_modelfile *mf, flow *f, int l, const f
         ly->ar_cb[j] = (int64_t)c[j];
         ly->ar_bins *= ly->ar_cb[j];
     }
-    if (ly->ar_bins > FLOW_AR_MAX_CELLS || !is_int(c[3], 0, 1))
+    if (ly->ar_bins > FLOW_AR_MAX_CELLS || !is_int(c[3], 0, 2))
         return nota_error(NOTA_EFORMAT,
                           "flow model: layer %d: %lld cells, squash %g (expected at most %d and "
-                          "0|1)",
+                          "0..2)",
                           l, (long long)ly->ar_bins, (double)c[3], FLOW_AR_MAX_CELLS);
-    ly->ar_squash = c[3] == 1.0f;
-    if (ncb == 5 && !is_int(c[4], 0, FLOW_AR_MAX_HIDDEN))
+    ly->ar_squash = (int)c[3];
+    ly->ar_lambda = f->lambda;
+    if (ncb >= 5 && !is_int(c[4], 0, FLOW_AR_MAX_HIDDEN))
         return nota_error(NOTA_EFORMAT,
                           "flow model: layer %d: net width %g (expected an integer 0..%d)", l,
                           (double)c[4], FLOW_AR_MAX_HIDDEN);
-    ly->ar_hidden = ncb == 5 ? (int64_t)c[4] : 0;
+    ly->ar_hidden = ncb >= 5 ? (int64_t)c[4] : 0;
+    if (ncb == 6 && !is_int(c[5], 0, 1))
+        return nota_error(NOTA_EFORMAT, "flow model: layer %d: blend %g (expected 0|1)", l,
+                          (double)c[5]);
+    ly->ar_blend = ncb == 6 && c[5] == 1.0f;
     ly->ar_ih = f->H;
     ly->ar_iw = f->W;
     int64_t ts[2] = {f->D, 2},
@@ -288,11 +294,13 @@ static nota_status load_arcell(const nota_modelfile *mf, flow *f, int l, const f
                               l, (long long)r, (double)a[2 * r], (double)a[2 * r + 1]);
     for (int j = 0, o = 0; j < 3; o += (int)ly->ar_cb[j++])
         for (int64_t k = 0; k < ly->ar_cb[j]; k++)
-            if (!isfinite(ed[o + k]) || (k > 0 && !(ed[o + k] >= ed[o + k - 1])))
+            if (!isfinite(ed[o + k]) ||
+                (k > 0 && !(ly->ar_blend ? ed[o + k] > ed[o + k - 1] : ed[o + k] >= ed[o + k - 1])))
                 return nota_error(NOTA_EFORMAT,
-                                  "flow model: layer %d: context %d's bin edges are not finite "
-                                  "and non-decreasing at edge %lld",
-                                  l, j, (long long)k);
+                                  "flow model: layer %d: context %d's bin %s are not finite and "
+                                  "%s at %lld",
+                                  l, j, ly->ar_blend ? "centres" : "edges",
+                                  ly->ar_blend ? "increasing" : "non-decreasing", (long long)k);
     for (int64_t k = 0; k < ly->ar_bins; k++)
         if ((st = check_spline_of(nota_tensor_f32(kn) + k * 3 * f->K, f->K, l, "cell", k)))
             return st;

@@ -74,8 +74,9 @@ Test(flow_armodel, shared_cell_layers_invert_reload_exactly_and_ignore_threads) 
          * first layer (on the logit data) reads intensities; nets of width 8 */
         snprintf(name, sizeof name, "l%04d.arc", l);
         cr_assert_eq(nota_modelfile_get_tensor(mf, name, &cb), NOTA_OK);
-        float cells[5] = {8, 4, 8, l == 0 ? 1.0f : 0.0f, 8};
-        cr_assert(cb->ndim == 1 && cb->shape[0] == 5);
+        /* blended: the first layer (level contexts) only */
+        float cells[6] = {8, 4, 8, l == 0 ? 2.0f : 0.0f, 8, l == 0 ? 1.0f : 0.0f};
+        cr_assert(cb->ndim == 1 && cb->shape[0] == 6);
         cr_assert_arr_eq(nota_tensor_f32(cb), cells, sizeof cells);
         /* the net's prediction is one more feature of the linear one; its
          * inputs: 12 neighbours, 13 edge features, row and column */
@@ -258,7 +259,12 @@ Test(flow_armodel, load_refuses_broken_autoregressive_layers) {
 }
 
 static void no_bins(nota_tensor **t) { nota_tensor_f32(*t)[1] = 0; }
-static void squash_two(nota_tensor **t) { nota_tensor_f32(*t)[3] = 2; }
+static void squash_three(nota_tensor **t) { nota_tensor_f32(*t)[3] = 3; }
+static void blend_half(nota_tensor **t) { nota_tensor_f32(*t)[5] = 0.5f; }
+static void scale_centres_tie(nota_tensor **t) { /* blended: centres strictly increase */
+    float *e = nota_tensor_f32(*t) + 8;
+    e[3] = e[2];
+}
 static void too_many_cells(nota_tensor **t) {
     float *c = nota_tensor_f32(*t);
     c[0] = c[1] = c[2] = 256;
@@ -287,36 +293,43 @@ static void net_short(nota_tensor **t) {
     nota_tensor_free(*t);
     cr_assert_eq(nota_tensor_new(NOTA_F32, 1, &n, t), NOTA_OK);
 }
-static void arc_of_four(nota_tensor **t) { /* as written before the net prediction */
-    int64_t four = 4;
+static void arc_first(nota_tensor **t, int64_t n) {
     nota_tensor *c;
-    cr_assert_eq(nota_tensor_new(NOTA_F32, 1, &four, &c), NOTA_OK);
-    memcpy(nota_tensor_f32(c), nota_tensor_f32(*t), 4 * sizeof(float));
+    cr_assert_eq(nota_tensor_new(NOTA_F32, 1, &n, &c), NOTA_OK);
+    memcpy(nota_tensor_f32(c), nota_tensor_f32(*t), (size_t)n * sizeof(float));
     nota_tensor_free(*t);
     *t = c;
 }
+static void arc_of_four(nota_tensor **t) { arc_first(t, 4); } /* before the net prediction */
+static void arc_of_five(nota_tensor **t) { arc_first(t, 5); } /* before blending */
 
-Test(flow_armodel, files_from_before_the_net_prediction_load_and_score_the_same) {
+Test(flow_armodel, files_from_before_the_net_prediction_and_blending_load_and_score_the_same) {
     const nota_plugin *p = test_load_plugin("flow");
     nota_host h = test_host(2);
     nota_tensor *x = images(1500, 7);
-    const char *sets[] = {"max_layers=1", "valid_fraction=0", "ar_layers=1", "ar_radius=2",
-                          "ar_hidden=0"};
-    nota_model *m = test_create(p, sets, 5, &h), *old = NULL;
+    const char *sets[] = {"max_layers=1", "valid_fraction=0", "ar_layers=1",    "ar_radius=2",
+                          "ar_hidden=0",  "ar_blend=none",    "ar_levels=false"};
+    nota_model *m = test_create(p, sets, 7, &h), *old4 = NULL, *old5 = NULL;
     cr_assert_eq(p->fit(m, x, NULL, &h), NOTA_OK, "%s", nota_last_error());
-    nota_modelfile *mf = test_saved(p, m), *mf4;
+    nota_modelfile *mf = test_saved(p, m), *mf4, *mf5;
     const nota_tensor *cb, *net;
     cr_assert_eq(nota_modelfile_get_tensor(mf, "l0000.arc", &cb), NOTA_OK);
-    cr_assert_eq(nota_tensor_f32(cb)[4], 0.0f);
+    float want[3] = {1, 0, 0}; /* squash (intensities as they are), no net, no blend */
+    cr_assert_arr_eq(nota_tensor_f32(cb) + 3, want, sizeof want);
     cr_assert_neq(nota_modelfile_get_tensor(mf, "l0000.arn", &net), NOTA_OK, "no net, no weights");
     mf4 = edited_copy(p, mf, "l0000.arc", arc_of_four);
-    cr_assert_eq(p->load(mf4, &h, &old), NOTA_OK, "%s", nota_last_error());
-    assert_same_log_prob(p, m, old, x, &h, &h);
+    mf5 = edited_copy(p, mf, "l0000.arc", arc_of_five);
+    cr_assert_eq(p->load(mf4, &h, &old4), NOTA_OK, "%s", nota_last_error());
+    cr_assert_eq(p->load(mf5, &h, &old5), NOTA_OK, "%s", nota_last_error());
+    assert_same_log_prob(p, m, old4, x, &h, &h);
+    assert_same_log_prob(p, m, old5, x, &h, &h);
     nota_modelfile_free(mf);
     nota_modelfile_free(mf4);
+    nota_modelfile_free(mf5);
     nota_tensor_free(x);
     p->destroy(m);
-    p->destroy(old);
+    p->destroy(old4);
+    p->destroy(old5);
 }
 
 Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
@@ -339,18 +352,23 @@ Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
                         "flow model: tensor 'l0000.arn' is f32 (100,), expected f32 (314,)");
     assert_load_refused(p, mf, "l0000.arc", no_bins,
                         "flow model: layer 0: context 1 has 0 bins (expected 1..256)");
-    assert_load_refused(p, mf, "l0000.arc", squash_two,
-                        "flow model: layer 0: 256 cells, squash 2 (expected at most 65536 and "
-                        "0|1)");
+    assert_load_refused(p, mf, "l0000.arc", squash_three,
+                        "flow model: layer 0: 256 cells, squash 3 (expected at most 65536 and "
+                        "0..2)");
     assert_load_refused(p, mf, "l0000.arc", too_many_cells,
-                        "flow model: layer 0: 16777216 cells, squash 1 (expected at most 65536 "
-                        "and 0|1)");
+                        "flow model: layer 0: 16777216 cells, squash 2 (expected at most 65536 "
+                        "and 0..2)");
+    assert_load_refused(p, mf, "l0000.arc", blend_half,
+                        "flow model: layer 0: blend 0.5 (expected 0|1)");
     assert_load_refused(p, mf, "l0000.art", scale_zero,
                         "flow model: layer 0, coordinate 5: target scale 0, offset 0 (expected "
                         "finite, scale > 0)");
     assert_load_refused(p, mf, "l0000.are", scale_edges_down,
-                        "flow model: layer 0: context 1's bin edges are not finite and "
-                        "non-decreasing at edge 2");
+                        "flow model: layer 0: context 1's bin centres are not finite and "
+                        "increasing at 2");
+    assert_load_refused(p, mf, "l0000.are", scale_centres_tie,
+                        "flow model: layer 0: context 1's bin centres are not finite and "
+                        "increasing at 3");
     assert_load_refused(p, mf, "l0000.knots", cell_flat_spline,
                         "flow model: layer 0, cell 3: spline is not strictly increasing at knot 2");
     assert_load_refused(p, mf, "l0000.arw", wide_weights,
@@ -364,19 +382,21 @@ Test(flow_armodel, load_refuses_broken_shared_cell_layers) {
 
 Test(flow_armodel, bad_options_are_refused_with_exact_messages) {
     assert_config_refused("ar_bins", NULL, 0,
-                          "flow config: ar_layers 2, ar_bins 0, ar_window 1, ar_radius 3 "
+                          "flow config: ar_layers 1, ar_bins 0, ar_window 1, ar_radius 3 "
                           "(expected 0..4096, 1..256, 0..256, 1..5)");
     assert_config_refused("ar_radius", NULL, 6,
-                          "flow config: ar_layers 2, ar_bins 64, ar_window 1, ar_radius 6 "
+                          "flow config: ar_layers 1, ar_bins 64, ar_window 1, ar_radius 6 "
                           "(expected 0..4096, 1..256, 0..256, 1..5)");
     assert_config_refused("ar_context", "cubic", 0,
                           "flow config: ar_context 'cubic' (expected linear|quadratic)");
+    assert_config_refused("ar_blend", "first", 0,
+                          "flow config: ar_blend 'first' (expected levels|all|none)");
     assert_config_refused("ar_scale_bins", NULL, 256,
-                          "flow config: ar_shared 2, ar_pred_bins 128, ar_scale_bins 256, "
+                          "flow config: ar_shared 1, ar_pred_bins 128, ar_scale_bins 256, "
                           "ar_err_bins 8 (expected 0..4096, bins 1..256 each and at most 65536 "
                           "cells in all)");
     assert_config_refused("ar_pred_bins", NULL, 0,
-                          "flow config: ar_shared 2, ar_pred_bins 0, ar_scale_bins 16, "
+                          "flow config: ar_shared 1, ar_pred_bins 0, ar_scale_bins 16, "
                           "ar_err_bins 8 (expected 0..4096, bins 1..256 each and at most 65536 "
                           "cells in all)");
     assert_config_refused("ar_shared", NULL, -1,
@@ -393,6 +413,6 @@ Test(flow_armodel, bad_options_are_refused_with_exact_messages) {
                           "flow config: ar_hidden 128, ar_net_steps 16000, ar_net_layers -1 "
                           "(expected 0..512, 1..1000000, 0..4096)");
     assert_config_refused("ar_window", NULL, -1,
-                          "flow config: ar_layers 2, ar_bins 64, ar_window -1, ar_radius 3 "
+                          "flow config: ar_layers 1, ar_bins 64, ar_window -1, ar_radius 3 "
                           "(expected 0..4096, 1..256, 0..256, 1..5)");
 }
