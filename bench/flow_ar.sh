@@ -12,7 +12,9 @@
 #   bench/flow_ar.sh long [WIDTH]     # the 30-minute command (a net of WIDTH units,
 #                                     # default 256, 64,000 steps; patience 40):
 #                                     # layers kept, fit wall, peak RSS, file size,
-#                                     # validation and test bits/dim
+#                                     # validation and test bits/dim, and the test
+#                                     # images of 2,000 that encode then decode
+#                                     # wrongly (bench/flow_roundtrip.sh)
 #   bench/flow_ar.sh pair [SECONDS]   # timed fits with ar_layers=2 and 0, back
 #                                     # to back (default 300 s each): layers,
 #                                     # validation and test bits/dim, peak RSS
@@ -77,8 +79,8 @@ net)
   done
   ;;
 long)
-  echo "| layers kept | fit wall s | peak RSS MB | model file MB | validation | test |"
-  echo "|---|---|---|---|---|---|"
+  echo "| layers kept | fit wall s | peak RSS MB | model file MB | validation | test | test images decoded wrongly |"
+  echo "|---|---|---|---|---|---|---|"
   /usr/bin/time -v "$H" fit --plugin flow --data fashion-mnist:train --set time_limit=1800 \
     --set max_layers=4000 --set patience=40 --set ar_hidden="${2:-256}" \
     --set ar_net_steps=64000 --threads 2 --out "$work/m.nota" > "$work/fit.log" 2> "$work/fit.err"
@@ -89,7 +91,8 @@ long)
   size=$(stat -c %s "$work/m.nota" | awk '{printf "%.0f", $1 / 1e6}')
   test=$("$H" eval "$work/m.nota" --data fashion-mnist:test --threads 2 2>/dev/null |
     awk '/^bits_per_dim/ {print $2}')
-  echo "| $kept | $wall | $rss | $size | $valid | $test |"
+  rt=$(NOTA_HOST="$H" "$here/bench/flow_roundtrip.sh" "$work/m.nota" 2000 | awk -F'|' '{print $3 " of" $2}')
+  echo "| $kept | $wall | $rss | $size | $valid | $test | $rt |"
   ;;
 pair)
   secs=${2:-300}

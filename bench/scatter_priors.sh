@@ -101,7 +101,7 @@ step "fit latent vae" "$H" fit --plugin latent --set kind=vae --set epochs="$PRI
     --data "$W/codes_train.npy" --threads "$THREADS" --out "$W/vae.nota"
 step "fit latent gan" "$H" fit --plugin latent --set kind=gan --set epochs="$PRIOR_EPOCHS" \
     --data "$W/codes_train.npy" --threads "$THREADS" --out "$W/gan.nota"
-step "fit flow" "$H" fit --plugin flow --set time_limit="$FLOW_TIME" \
+step "fit flow" "$H" fit --plugin flow --set time_limit="$FLOW_TIME" --set ar_layers=2 \
     --data "$W/codes_train.npy" --threads "$THREADS" --out "$W/flow.nota"
 
 # Test log-likelihood of the codes, nats/dim = -bits/dim * ln 2. N(0, I) is

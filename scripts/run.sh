@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job from a fresh clone: set up, build, fit the Gaussian baseline and
-# the NOTA flow (two autoregressive layers, then rotation layers) on
+# the NOTA flow (an autoregressive layer, then rotation layers) on
 # Fashion-MNIST train, write a grid of flow samples (temperature 1: lower
 # temperatures empty many samples, docs/flow.md) and print both models' test
 # bits/dim. Outputs go to out/ (or $1).
