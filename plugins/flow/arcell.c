@@ -59,7 +59,7 @@
  *     mapped by z = Σ w_k S_k(t) over the up to 8 cells around its
  *     context, w trilinear in the context's position between centres:
  *     continuous in the context and 0.015-0.02 bits/dim better; the
- *     inverse solves for t by safeguarded Newton (blend_inv). The
+ *     inverse solves for t by safeguarded Newton (arblend.c). The
  *     splines are fitted on each value's nearest cell, as before.
  * Blending alone is not enough: with raw contexts the splines of nearby
  * cells differ by their fit noise over small context steps, so a small
@@ -197,130 +197,15 @@ static void cell_context(const flow_layer *l, int64_t r, const float *v, const f
     out[1] = sc;
 }
 
-/* Where v lies among the B increasing bin centres e of a blended layer:
- * returns k and *t in [0, 1), the weight of centre k + 1 (the weight of
- * k is 1 - t); outside the centres, the nearest one alone. */
-static int64_t blend_axis(const float *e, int64_t B, double v, double *t) {
-    *t = 0;
-    if (B == 1 || v <= e[0]) return 0;
-    if (v >= e[B - 1]) return B - 1;
-    int64_t k = flow_ar_bin(e, B, v); /* e[k] <= v < e[k + 1] */
-    *t = (v - e[k]) / ((double)e[k + 1] - e[k]);
-    return k;
-}
-
-/* The cell of context c3: the bin it falls in, or with ar_blend the cell
- * of the nearest centres (the fit's cells for the splines). */
-static int64_t cell_of(const flow_layer *l, const double c3[3]) {
-    const float *e = l->ar_edges;
-    int64_t cell = 0;
-    for (int j = 0; j < 3; j++) {
-        double t;
-        int64_t k = l->ar_blend ? blend_axis(e, l->ar_cb[j], c3[j], &t) + (t >= 0.5)
-                                : flow_ar_bin(e, l->ar_cb[j], c3[j]);
-        cell = cell * l->ar_cb[j] + k;
-        e += l->ar_cb[j];
-    }
-    return cell;
-}
-
-/* The cells around context c3 of a blended layer and their weights
- * (trilinear in the positions between centres; weights > 0, sum 1):
- * returns how many (1..8). Weights move continuously with c3, so the map
- * does too. */
-static int cell_blend(const flow_layer *l, const double c3[3], int64_t cell[8], double w[8]) {
-    const float *e = l->ar_edges;
-    int64_t k[3];
-    double t[3];
-    for (int j = 0; j < 3; j++) {
-        k[j] = blend_axis(e, l->ar_cb[j], c3[j], &t[j]);
-        e += l->ar_cb[j];
-    }
-    int n = 0;
-    for (int m = 0; m < 8; m++) {
-        double wt = 1;
-        int64_t idx = 0;
-        int j = 0;
-        for (; j < 3; j++) {
-            int up = (m >> (2 - j)) & 1;
-            double wj = up ? t[j] : 1.0 - t[j];
-            if (wj <= 0) break;
-            wt *= wj;
-            idx = idx * l->ar_cb[j] + k[j] + up;
-        }
-        if (j < 3) continue;
-        cell[n] = idx;
-        w[n++] = wt;
-    }
-    return n;
-}
-
-/* The blend of the n splines at t: Σ w S_cell(t); *d its derivative. */
-static double blend_fwd(const float *knots, int K, const int64_t *cell, const double *w, int n,
-                        double t, double *d) {
-    double z = 0, dz = 0;
-    for (int q = 0; q < n; q++) {
-        double dq, y = spline_fwd_d(knots + cell[q] * 3 * K, K, t, &dq);
-        z += w[q] * y;
-        dz += w[q] * dq;
-    }
-    *d = dz;
-    return z;
-}
-
-/* The t with blend_fwd(t) = z. It lies between the splines' own inverses
- * (each spline is increasing); Newton's method from their weighted mean,
- * halving the bracket instead when a step would leave it or would not be
- * under half the step before last (as rtsafe in Numerical Recipes: plain
- * Newton can cycle between two points of a blend), until a step is under
- * 1e-14 of t. A deterministic function of
- * its arguments, so the forward (which reads contexts from it, see
- * cell_range) and the inverse agree bit for bit. */
-static double blend_inv(const float *knots, int K, const int64_t *cell, const double *w, int n,
-                        double z) {
-    if (n == 1) return spline_inv(knots + cell[0] * 3 * K, K, z, NULL);
-    double lo = INFINITY, hi = -INFINITY, t = 0;
-    for (int q = 0; q < n; q++) {
-        double s = spline_inv(knots + cell[q] * 3 * K, K, z, NULL);
-        lo = fmin(lo, s);
-        hi = fmax(hi, s);
-        t += w[q] * s;
-    }
-    double pad = 1e-9 * (1.0 + fmax(fabs(lo), fabs(hi))), prev, older;
-    lo -= pad;
-    hi += pad;
-    t = fmin(fmax(t, lo), hi);
-    prev = older = hi - lo;
-    for (int it = 0; it < 200; it++) {
-        double d, m = blend_fwd(knots, K, cell, w, n, t, &d) - z;
-        if (m == 0) break;
-        if (m > 0)
-            hi = t;
-        else
-            lo = t;
-        double step = m / d, tn = t - step;
-        if (fabs(step) <= 1e-14 * (1.0 + fabs(t))) {
-            t = tn;
-            break;
-        }
-        if (!(tn > lo && tn < hi) || fabs(step) > 0.5 * older) tn = 0.5 * (lo + hi);
-        older = prev;
-        prev = fabs(tn - t);
-        t = tn;
-    }
-    return t;
-}
-
 typedef struct cell_ctx {
     const flow *f;
     const flow_layer *l;
     flow_batch *b;
-    float *g;        /* 2 × D × N net outputs (ar_hidden), else NULL */
-    uint16_t *cells; /* the fit's pass: each value's cell goes here, b->a is kept */
+    float *g; /* 2 × D × N net outputs (ar_hidden), else NULL */
     bool inverse;
-    /* the fit's pass of a blended layer: b->a is mapped, and
-     * Σ log|dz/dx| + (x² − z²) / 2 summed per chunk of AR_CELL_GRAIN items
-     * and per coordinate (chunks × D) */
+    /* the fit's pass: Σ log|dz/dx| + (x² − z²) / 2 per chunk of
+     * AR_CELL_GRAIN items and per coordinate (chunks × D) instead of
+     * b->logdet */
     double *gain;
 } cell_ctx;
 
@@ -348,57 +233,37 @@ static void cell_range(void *p, int64_t i0, int64_t i1, int thread) {
         for (int64_t i = i0; g && i < i1; i++)
             flow_arnet_eval(l, r, v, N, i, g);
         for (int64_t i = i0; i < i1; i++) {
-            double c3[3], ld = 0, *pl = b->logdet && !c->cells && !c->gain ? &ld : NULL, t;
+            double c3[3], w[8], d, t;
+            int64_t cl[8];
+            float *xi = x + r * N + i;
             cell_context(l, r, v, g, N, i, c3);
-            if (l->ar_blend) {
-                int64_t cl[8];
-                double w[8], d;
-                int n = cell_blend(l, c3, cl, w);
-                if (c->inverse) {
-                    t = blend_inv(l->knots, K, cl, w, n, x[r * N + i]);
-                    if (pl) {
-                        blend_fwd(l->knots, K, cl, w, n, t, &d);
-                        b->logdet[i] -= log(d) + la;
-                    }
-                } else {
-                    double xi = x[r * N + i],
-                           y = blend_fwd(l->knots, K, cl, w, n, a * xi + off, &d);
-                    if (pl) b->logdet[i] += log(d) + la;
-                    if (c->gain)
-                        c->gain[i0 / AR_CELL_GRAIN * D + r] +=
-                            log(d) + la + 0.5 * (xi * xi - y * y);
-                    x[r * N + i] = (float)y;
-                    t = blend_inv(l->knots, K, cl, w, n, x[r * N + i]);
-                }
-                float xr = (float)((t - off) / a);
-                if (c->inverse) x[r * N + i] = xr;
-                v[r * N + i] = (float)cell_value(l, r, xr);
-                continue;
-            }
-            int64_t cell = cell_of(l, c3);
-            const float *kn = l->knots + cell * 3 * K;
+            int n = flow_arcell_pick(l, c3, cl, w);
             if (c->inverse) {
-                t = spline_inv(kn, K, x[r * N + i], pl);
-                if (pl) b->logdet[i] -= ld + la;
+                t = flow_arcell_blend_inv(l->knots, K, cl, w, n, *xi);
+                if (b->logdet) {
+                    flow_arcell_blend_fwd(l->knots, K, cl, w, n, t, &d);
+                    b->logdet[i] -= log(d) + la;
+                }
+                *xi = (float)((t - off) / a);
+                v[r * N + i] = (float)cell_value(l, r, *xi);
             } else {
-                float z = (float)spline_fwd(kn, K, a * x[r * N + i] + off, pl);
-                if (pl) b->logdet[i] += ld + la;
-                t = spline_inv(kn, K, z, NULL);
-                if (c->cells)
-                    c->cells[r * N + i] = (uint16_t)cell;
-                else
-                    x[r * N + i] = z;
+                double y = flow_arcell_blend_fwd(l->knots, K, cl, w, n, a * *xi + off, &d);
+                if (c->gain)
+                    c->gain[i0 / AR_CELL_GRAIN * D + r] +=
+                        log(d) + la + 0.5 * ((double)*xi * *xi - y * y);
+                else if (b->logdet)
+                    b->logdet[i] += log(d) + la;
+                *xi = (float)y;
+                t = flow_arcell_blend_inv(l->knots, K, cl, w, n, *xi);
+                v[r * N + i] = (float)cell_value(l, r, (float)((t - off) / a));
             }
-            float xr = (float)((t - off) / a);
-            if (c->inverse) x[r * N + i] = xr;
-            v[r * N + i] = (float)cell_value(l, r, xr);
         }
     }
 }
 
 nota_status flow_arcell_apply(const flow *f, const flow_layer *l, flow_batch *b, bool inverse) {
     flow_batch_reorder(b, NULL);
-    cell_ctx c = {f, l, b, NULL, NULL, inverse, NULL};
+    cell_ctx c = {f, l, b, NULL, inverse, NULL};
     if (l->ar_hidden && !(c.g = malloc((size_t)(2 * b->D * b->N) * sizeof(float))))
         return nota_error(NOTA_ENOMEM, "flow: cannot allocate the net predictions of %lld items",
                           (long long)b->N);
@@ -426,7 +291,6 @@ typedef struct cell_fit_ctx {
     int *failed; /* per cell: no spline yet */
     int level;   /* of the pools being fitted */
     float **kn;  /* per thread: 3K floats */
-    double *gain;
 } cell_fit_ctx;
 
 /* Least squares of v_r on its prediction features; a missing neighbour's
@@ -494,7 +358,7 @@ static void cell_rows(void *p, int64_t r0, int64_t r1, int thread) {
         for (int64_t i = 0; i < N; i++) {
             double c3[3];
             cell_context(c->l, r, c->t->b, c->g, N, i, c3);
-            c->cell[r * N + i] = (uint16_t)cell_of(c->l, c3);
+            c->cell[r * N + i] = (uint16_t)flow_arcell_cell(c->l, c3);
         }
 }
 
@@ -528,25 +392,6 @@ static void cell_splines(void *p, int64_t q0, int64_t q1, int thread) {
                 memcpy(c->l->knots + k * 3 * K, kn, (size_t)(3 * K) * sizeof(float));
                 c->failed[k] = 0;
             }
-    }
-}
-
-static void cell_apply_rows(void *p, int64_t r0, int64_t r1, int thread) {
-    (void)thread;
-    cell_fit_ctx *c = p;
-    const flow_layer *l = c->l;
-    int64_t N = c->t->N;
-    int K = c->f->K;
-    for (int64_t r = r0; r < r1; r++) {
-        double a = l->ar_aff[2 * r], off = l->ar_aff[2 * r + 1], g = 0;
-        float *x = c->t->a + r * N;
-        for (int64_t i = 0; i < N; i++) {
-            double d, y = spline_fwd_d(l->knots + (int64_t)c->cell[r * N + i] * 3 * K, K,
-                                       a * x[i] + off, &d);
-            g += log(d * a) + 0.5 * ((double)x[i] * x[i] - y * y);
-            x[i] = (float)y;
-        }
-        c->gain[r] = g / (double)N;
     }
 }
 
@@ -612,8 +457,7 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, int squash,
                       .ns = ns,
                       .stride = N / ns,
                       .work = work,
-                      .so = {K, (int)f->o.grid, 1.0, f->o.bandwidth},
-                      .gain = gain};
+                      .so = {K, (int)f->o.grid, 1.0, f->o.bandwidth}};
     flow_arcell_near(f, l->ar_radius, l->ar_near);
     nota_status st = flow_ar_neighbours(f, l->ar_radius, l->ar_dir, &l->ar_nbr);
     if (st) return st;
@@ -705,31 +549,24 @@ nota_status flow_arcell_fit(const flow *f, flow_batch *t, int index, int squash,
         flow_parallel(threads, cells / cell_span(l, c.level), 1, cell_splines, &c);
     for (int64_t k = 0; k < cells; k++)
         if (c.failed[k]) flow_spline_identity(l->knots + k * 3 * K, K);
-    /* the cells the forward picks (from the reconstructed values, see
-     * cell_range), so the fit's outputs and gains are the layer's;
-     * blended, the forward itself (gains summed per chunk, then in chunk
-     * order: the same numbers at any thread count) */
-    if (l->ar_blend) {
-        int64_t chunks = (N + AR_CELL_GRAIN - 1) / AR_CELL_GRAIN;
-        cell_ctx cc = {f, l, t, c.g, NULL, false, calloc((size_t)(chunks * D), sizeof(double))};
-        if (!cc.gain) {
-            st =
-                nota_error(NOTA_ENOMEM, "flow fit: cannot allocate autoregressive layer %d", index);
-            goto done;
-        }
-        flow_parallel(threads, N, AR_CELL_GRAIN, cell_range, &cc);
-        for (int64_t r = 0; r < D; r++) {
-            double sum = 0;
-            for (int64_t q = 0; q < chunks; q++)
-                sum += cc.gain[q * D + r];
-            gain[r] = sum / (double)N;
-        }
-        free(cc.gain);
-    } else {
-        cell_ctx cc = {f, l, t, c.g, c.cell, false, NULL};
-        flow_parallel(threads, N, AR_CELL_GRAIN, cell_range, &cc);
-        flow_parallel(threads, D, 1, cell_apply_rows, &c);
+    /* the layer's forward (contexts from the reconstructed values, see
+     * cell_range), so the fit's outputs and gains are the layer's; gains
+     * summed per chunk, then in chunk order: the same numbers at any
+     * thread count */
+    int64_t chunks = (N + AR_CELL_GRAIN - 1) / AR_CELL_GRAIN;
+    cell_ctx cc = {f, l, t, c.g, false, calloc((size_t)(chunks * D), sizeof(double))};
+    if (!cc.gain) {
+        st = nota_error(NOTA_ENOMEM, "flow fit: cannot allocate autoregressive layer %d", index);
+        goto done;
     }
+    flow_parallel(threads, N, AR_CELL_GRAIN, cell_range, &cc);
+    for (int64_t r = 0; r < D; r++) {
+        double sum = 0;
+        for (int64_t q = 0; q < chunks; q++)
+            sum += cc.gain[q * D + r];
+        gain[r] = sum / (double)N;
+    }
+    free(cc.gain);
 done:
     for (int i = 0; c.gram && i < threads; i++)
         free(c.gram[i]);

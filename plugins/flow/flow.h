@@ -227,6 +227,16 @@ nota_status flow_arnet_train(const flow *f, flow_layer *l, const float *v, int64
 void flow_arnet_eval(const flow_layer *l, int64_t r, const float *v, int64_t N, int64_t i,
                      float *g);
 void flow_arcell_near(const flow *f, int radius, int64_t near[6]);
+/* arblend.c: the cell of context c3 (with ar_blend: of the nearest
+ * centres); the cells and weights that map a value (1, or up to 8 with
+ * ar_blend; returns how many); their blend Σ w S(t) with *d its
+ * derivative, and its inverse. */
+int64_t flow_arcell_cell(const flow_layer *l, const double c3[3]);
+int flow_arcell_pick(const flow_layer *l, const double c3[3], int64_t cell[8], double w[8]);
+double flow_arcell_blend_fwd(const float *knots, int K, const int64_t *cell, const double *w, int n,
+                             double t, double *d);
+double flow_arcell_blend_inv(const float *knots, int K, const int64_t *cell, const double *w, int n,
+                             double z);
 /* NOTA_ENOMEM when the net predictions of the batch cannot be allocated. */
 nota_status flow_arcell_apply(const flow *f, const flow_layer *l, struct flow_batch *b,
                               bool inverse);

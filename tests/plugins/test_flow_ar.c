@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../plugins/flow/ar.c"
+#include "../../plugins/flow/arblend.c"
 #include "../../plugins/flow/arcell.c"
 #include "../../plugins/flow/arnet.c"
 #include "../../plugins/flow/layers.c"
@@ -507,7 +508,7 @@ Test(flow_ar, a_sparse_cell_takes_the_spline_of_its_pool) {
         for (int64_t i = 0; i < n; i++) {
             double c3[3];
             cell_context(&l, r, x0, NULL, n, i, c3);
-            count[cell[r * n + i] = cell_of(&l, c3)]++;
+            count[cell[r * n + i] = flow_arcell_cell(&l, c3)]++;
         }
     /* the values of cells [k0, k1), gathered as the fit does (by cell, then
      * coordinate, then item) */

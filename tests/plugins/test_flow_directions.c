@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../plugins/flow/ar.c"
+#include "../../plugins/flow/arblend.c"
 #include "../../plugins/flow/arcell.c"
 #include "../../plugins/flow/arnet.c"
 #include "../../plugins/flow/directions.c"
