@@ -100,6 +100,16 @@ Test(flow_ar, neighbour_tables_of_both_directions) {
  * net prediction */
 enum { COORD, CELL, CELL_SQUASH, CELL_NET, CELL_SQUASH_NET };
 
+/* A per-coordinate standardisation for a squash layer to undo. */
+static void standardisation(flow *f, float *mu, float *inv_sd) {
+    for (int64_t r = 0; r < f->D; r++) {
+        mu[r] = (float)(0.1 * (double)(r % 5) - 0.2);
+        inv_sd[r] = (float)(0.5 + 0.05 * (double)(r % 7));
+    }
+    f->mu = mu;
+    f->inv_sd = inv_sd;
+}
+
 /* Fit layer `index` (direction index % 2) of the given kind on fresh data
  * and check it. */
 static void check_layer(int index, int threads, bool quad, int kind, bool blend) {
@@ -116,12 +126,7 @@ static void check_layer(int index, int threads, bool quad, int kind, bool blend)
     }
     int64_t D = f.D;
     float mu[SIDE * SIDE], inv_sd[SIDE * SIDE];
-    for (int64_t r = 0; r < D; r++) { /* a per-coordinate standardisation to undo */
-        mu[r] = (float)(0.1 * (double)(r % 5) - 0.2);
-        inv_sd[r] = (float)(0.5 + 0.05 * (double)(r % 7));
-    }
-    f.mu = mu;
-    f.inv_sd = inv_sd;
+    standardisation(&f, mu, inv_sd);
     flow_batch t, b;
     cr_assert_eq(flow_batch_new(D, N, false, threads, &t), NOTA_OK);
     cr_assert_eq(flow_batch_new(D, N, true, threads, &b), NOTA_OK);
@@ -282,12 +287,7 @@ static double perturbed_decode_error(int squash, bool blend) {
     f.lambda = 1e-6f;
     int64_t D = f.D;
     float mu[SIDE * SIDE], inv_sd[SIDE * SIDE];
-    for (int64_t r = 0; r < D; r++) {
-        mu[r] = (float)(0.1 * (double)(r % 5) - 0.2);
-        inv_sd[r] = (float)(0.5 + 0.05 * (double)(r % 7));
-    }
-    f.mu = mu;
-    f.inv_sd = inv_sd;
+    standardisation(&f, mu, inv_sd);
     flow_batch t, b;
     cr_assert_eq(flow_batch_new(D, N, false, 2, &t), NOTA_OK);
     cr_assert_eq(flow_batch_new(D, N, false, 2, &b), NOTA_OK);
