@@ -92,14 +92,14 @@ double flow_arcell_blend_fwd(const float *knots, int K, const int64_t *cell, con
     return z;
 }
 
-/* The t with flow_arcell_blend_fwd(t) = z. It lies between the splines' own inverses
- * (each spline is increasing); Newton's method from their weighted mean,
- * halving the bracket instead when a step would leave it or would not be
- * under half the step before last (as rtsafe in Numerical Recipes: plain
- * Newton can cycle between two points of a blend), until a step is under
- * 1e-14 of t. A deterministic function of
+/* The t with flow_arcell_blend_fwd(t) = z. It lies between the splines'
+ * own inverses (each spline is increasing); Newton's method from their
+ * weighted mean, halving the bracket instead when a step would leave it
+ * or would not be under half the step before last (as rtsafe in
+ * Numerical Recipes: plain Newton can cycle between two points of a
+ * blend), until a step is under 1e-14 of t. A deterministic function of
  * its arguments, so the forward (which reads contexts from it, see
- * cell_range) and the inverse agree bit for bit. */
+ * cell_range in arcell.c) and the inverse agree bit for bit. */
 double flow_arcell_blend_inv(const float *knots, int K, const int64_t *cell, const double *w, int n,
                              double z) {
     if (n == 1) return spline_inv(knots + cell[0] * 3 * K, K, z, NULL);

@@ -83,8 +83,8 @@ static const nota_option options[] = {
      "other layer), gets one of ar_bins splines chosen by a linear prediction from the "
      "coordinates before it within ar_radius (exact, triangular Jacobian; 0 = none); layers "
      "after the first read continuous contexts, which codes perturbed by the rotation layers' "
-     "float rounding can move across a cell edge, so a few images in a hundred decode wrongly "
-     "(docs/flow.md)",
+     "float rounding can move across a cell edge, so about 2 images in a hundred decode wrongly "
+     "(docs/flow.md, bench/flow_decode.sh)",
      0, FLOW_MAX_LAYERS, NULL},
     {"ar_bins", NOTA_VAL_INT, "64",
      "autoregressive layers: quantile bins of the context per coordinate, one spline each "

@@ -53,11 +53,11 @@ typedef struct flow_opts {
     int64_t ar_layers, ar_bins, ar_window, ar_radius;
     int64_t ar_shared, ar_pred_bins, ar_scale_bins, ar_err_bins; /* arcell.c */
     int64_t ar_hidden, ar_net_steps, ar_net_layers;              /* arcell.c: the net prediction */
-    int ar_blend;   /* arcell.c: FLOW_BLEND_*: which layers blend their cells' splines */
-    bool ar_levels; /* arcell.c: intensity contexts at the centres of 8-bit levels */
-    bool ar_quad;   /* ar_context=quadratic: the squares of the neighbours predict too */
-    int poly_tails; /* poly_tails (poly.h) */
-    bool rot_each;  /* patch_rotation=each: one rotation per patch position */
+    flow_blend ar_blend; /* arcell.c: which layers blend their cells' splines */
+    bool ar_levels;      /* arcell.c: intensity contexts at the centres of 8-bit levels */
+    bool ar_quad;        /* ar_context=quadratic: the squares of the neighbours predict too */
+    int poly_tails;      /* poly_tails (poly.h) */
+    bool rot_each;       /* patch_rotation=each: one rotation per patch position */
     double damping, bandwidth, min_gain, time_limit, valid_fraction, logit_lambda;
 } flow_opts;
 
